@@ -1,0 +1,71 @@
+"""Model-card front matter: safe, bounded YAML parsing that tolerates real-world breakage.
+
+Cards are untrusted text. Only ``yaml.safe_load`` is used, input is bounded, and problems are returned as a
+reason (the caller keeps the card and reports it) rather than raised.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+from crawler.config import MAX_CARD_BYTES
+
+_BLOCK = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
+#: Front matter larger than this is not parsed (a real card's metadata is a few KB).
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+
+
+@dataclass(slots=True)
+class FrontMatter:
+    """Metadata of a card: merged keys of every leading ``---`` block, plus what went wrong."""
+
+    data: dict[str, Any] = field(default_factory=dict)
+    blocks: int = 0
+    error: str | None = None
+
+
+def bound_text(text: str, limit: int = MAX_CARD_BYTES) -> tuple[str, bool]:
+    """``text`` cut to at most ``limit`` UTF-8 bytes, and whether it was cut."""
+    raw = text.encode("utf-8", "replace")
+    if len(raw) <= limit:
+        return text, False
+    return raw[:limit].decode("utf-8", "ignore"), True
+
+
+def parse_front_matter(text: str) -> FrontMatter:
+    """Parse the YAML front matter of a model card.
+
+    Stacked front matter (two ``---`` blocks, as some training tools write) is merged, later keys filling
+    only what earlier blocks left out. Invalid YAML or a non-mapping block yields ``error`` and keeps the rest.
+    """
+    out = FrontMatter()
+    rest = text.lstrip("\ufeff")
+    while True:
+        m = _BLOCK.match(rest)
+        if not m:
+            break
+        out.blocks += 1
+        body = m.group(1)
+        rest = rest[m.end() :]
+        if len(body.encode("utf-8", "replace")) > MAX_FRONT_MATTER_BYTES:
+            out.error = f"front matter block {out.blocks} larger than {MAX_FRONT_MATTER_BYTES} bytes"
+            continue
+        try:
+            loaded = yaml.safe_load(body)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}" if mark is not None else ""
+            out.error = f"invalid YAML in front matter block {out.blocks}{where}"
+            continue
+        if loaded is None:
+            continue
+        if not isinstance(loaded, dict):
+            out.error = f"front matter block {out.blocks} is a {type(loaded).__name__}, not a mapping"
+            continue
+        for key, value in loaded.items():
+            out.data.setdefault(str(key), value)
+    return out

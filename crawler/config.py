@@ -1,0 +1,71 @@
+"""Defaults in one place, each overridable by environment and per call.
+
+Like ``huggingface_hub.constants``: endpoints honour ``HF_ENDPOINT`` / ``MODELSCOPE_ENDPOINT``, the store
+honours ``HUBTREE_DB``. Tokens are read here and nowhere else; they are never logged or stored.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+HF_DEFAULT_ENDPOINT = "https://huggingface.co"
+MODELSCOPE_DEFAULT_ENDPOINT = "https://modelscope.cn"
+
+#: The store used when neither ``--db`` nor ``HUBTREE_DB`` is given.
+DEFAULT_DB_PATH = Path(os.environ.get("HUBTREE_HOME", Path.home() / ".local" / "share" / "hubtree")) / "hubtree.db"
+
+#: Organisations whose models are the roots of the family (a setting, not code: Llama, DeepSeek…).
+DEFAULT_ROOT_AUTHORS: tuple[str, ...] = ("Qwen",)
+
+#: Architecture tags / ``gguf.architecture`` / ``config.model_type`` values that mark a Qwen-architecture repo.
+DEFAULT_FAMILY_ARCHITECTURES: tuple[str, ...] = (
+    "qwen",
+    "qwen2",
+    "qwen2_moe",
+    "qwen2_vl",
+    "qwen2_5_vl",
+    "qwen2_audio",
+    "qwen3",
+    "qwen3_moe",
+    "qwen3_vl",
+    "qwen3_vl_moe",
+    "qwen3_next",
+)
+
+#: Upper bounds for untrusted text we keep (model cards, quarantined payloads).
+MAX_CARD_BYTES = 256 * 1024
+MAX_QUARANTINE_BYTES = 64 * 1024
+
+
+def hf_endpoint(override: str | None = None) -> str:
+    """The Hugging Face endpoint: explicit value, else ``HF_ENDPOINT``, else the public Hub."""
+    return (override or os.environ.get("HF_ENDPOINT") or HF_DEFAULT_ENDPOINT).rstrip("/")
+
+
+def modelscope_endpoint(override: str | None = None) -> str:
+    """The ModelScope endpoint: explicit value, else ``MODELSCOPE_ENDPOINT``, else modelscope.cn."""
+    return (override or os.environ.get("MODELSCOPE_ENDPOINT") or MODELSCOPE_DEFAULT_ENDPOINT).rstrip("/")
+
+
+def db_url(override: str | None = None) -> str:
+    """The store URL: explicit value, else ``HUBTREE_DB``, else a SQLite file under ``HUBTREE_HOME``."""
+    url = override or os.environ.get("HUBTREE_DB")
+    if url:
+        if "://" not in url:  # a bare path is a SQLite file
+            return f"sqlite:///{Path(url).expanduser().resolve()}"
+        return url
+    DEFAULT_DB_PATH.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{DEFAULT_DB_PATH}"
+
+
+def hf_token() -> str | None:
+    """A Hugging Face token from ``HF_TOKEN`` or huggingface_hub's stored token file, if any."""
+    from huggingface_hub import get_token
+
+    return get_token()
+
+
+def modelscope_token() -> str | None:
+    """A ModelScope token from ``MODELSCOPE_API_TOKEN``, if any."""
+    return os.environ.get("MODELSCOPE_API_TOKEN") or None

@@ -1,0 +1,120 @@
+"""Write one page of raw hub records into the store, in one transaction, idempotently.
+
+The page's models, their declared edges, the metric snapshot, quarantined records and the crawl checkpoint
+are committed together, so a crawl killed at any moment resumes from the last committed page without losing
+or duplicating anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import update
+
+from crawler.config import MAX_QUARANTINE_BYTES
+from crawler.records import ParsedModel, RecordError, parse_hf
+from crawler.store.db import Store
+from crawler.store.schema import CrawlRun, Edge, MetricSnapshot, Model, Quarantine
+
+Parser = Callable[[Any], ParsedModel]
+
+
+@dataclass(slots=True)
+class PageResult:
+    """What writing one page did."""
+
+    records: int = 0
+    changed: int = 0
+    quarantined: int = 0
+    newest_modified: datetime | None = None
+    newest_created: datetime | None = None
+    oldest_modified: datetime | None = None
+    oldest_created: datetime | None = None
+
+
+def now_utc() -> datetime:
+    """The current time as naive UTC (the store's convention)."""
+    from datetime import UTC
+
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def quarantine_row(hub: str, key: str, reason: str, raw: Any, *, kind: str = "record", run_id: int | None = None,
+                   url: str | None = None) -> dict[str, Any]:
+    """A quarantine row with the raw payload bounded in size."""
+    text = raw if isinstance(raw, str) else orjson.dumps(raw, default=str).decode("utf-8", "replace")
+    if len(text) > MAX_QUARANTINE_BYTES:
+        text = text[:MAX_QUARANTINE_BYTES] + "…[truncated]"
+    return {"hub": hub, "key": key[:500], "kind": kind, "run_id": run_id, "url": url, "reason": reason[:1000],
+            "raw": text, "seen_at": now_utc()}
+
+
+def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: int | None, url: str | None = None,
+               checkpoint: dict[str, Any] | None = None, parser: Parser = parse_hf,
+               run_updates: dict[str, Any] | None = None) -> PageResult:
+    """Parse and store one page of raw records (and the run's checkpoint) in a single transaction."""
+    result = PageResult()
+    parsed: dict[str, ParsedModel] = {}
+    bad: list[dict[str, Any]] = []
+    for pos, raw in enumerate(raw_records):
+        try:
+            model = parser(raw)
+        except RecordError as exc:
+            key = exc.model_id or f"{url or 'page'}#{pos}"
+            bad.append(quarantine_row(hub, key, exc.reason, raw, run_id=run_id, url=url))
+            continue
+        parsed[model.id] = model  # a repeated id within a page: the last one wins
+    result.records = len(parsed)
+    result.quarantined = len(bad)
+    taken_at = now_utc()
+    with store.transaction() as conn:
+        known = store.existing_hashes(conn, hub, list(parsed))
+        changed = [m for m in parsed.values() if known.get(m.id, (None, None))[0] != m.row["record_hash"]
+                   or known[m.id][1] is not None]
+        result.changed = len(changed)
+        if changed:
+            rows = []
+            for m in changed:
+                row = dict(m.row)
+                row["deleted_at"] = None
+                row["last_seen_run"] = run_id
+                if m.id not in known:
+                    row["first_seen_run"] = run_id
+                rows.append(row)
+            new_rows = [r for r in rows if "first_seen_run" in r]
+            old_rows = [r for r in rows if "first_seen_run" not in r]
+            store.upsert(conn, Model, new_rows)
+            store.upsert(conn, Model, old_rows)
+            store.delete_where_in(conn, Edge, hub, "child", [m.id for m in changed])
+            store.upsert(conn, Edge, [e.row(hub) for m in changed for e in m.edges])
+        unchanged = [m.id for m in parsed.values() if m not in changed]
+        if unchanged and run_id is not None:
+            tbl = Model.__table__  # type: ignore[attr-defined]
+            for start in range(0, len(unchanged), 5_000):
+                chunk = unchanged[start : start + 5_000]
+                conn.execute(update(tbl).where(tbl.c.hub == hub, tbl.c.id.in_(chunk)).values(last_seen_run=run_id))
+        if run_id is not None:
+            store.upsert(conn, MetricSnapshot, [
+                {"run_id": run_id, "hub": hub, "id": m.id, "taken_at": taken_at, "downloads": m.row["downloads"],
+                 "downloads_all_time": m.row["downloads_all_time"], "likes": m.row["likes"]}
+                for m in parsed.values()])
+        store.upsert(conn, Quarantine, bad)
+        if run_id is not None and (checkpoint is not None or run_updates):
+            values: dict[str, Any] = dict(run_updates or {})
+            if checkpoint is not None:
+                values["checkpoint"] = checkpoint
+            tbl = CrawlRun.__table__  # type: ignore[attr-defined]
+            conn.execute(update(tbl).where(tbl.c.run_id == run_id).values(**values))
+    for m in parsed.values():
+        lm, ca = m.row["last_modified"], m.row["created_at"]
+        if lm is not None:
+            result.newest_modified = max(result.newest_modified or lm, lm)
+            result.oldest_modified = min(result.oldest_modified or lm, lm)
+        if ca is not None:
+            result.newest_created = max(result.newest_created or ca, ca)
+            result.oldest_created = min(result.oldest_created or ca, ca)
+    return result

@@ -1,0 +1,118 @@
+"""One engine for SQLite or PostgreSQL, and batched idempotent upserts (no per-record ORM round trips)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Connection, Engine, delete, event, func, select, tuple_
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import SQLModel, create_engine
+
+from crawler import config
+from crawler.store.schema import Model
+
+class StoreError(Exception):
+    """The store cannot be opened or written."""
+
+
+class Store:
+    """A handle on the store: the engine plus the few bulk verbs the crawler and analyses need."""
+
+    def __init__(self, url: str, engine: Engine):
+        self.url = url
+        self.engine = engine
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def transaction(self) -> Iterator[Connection]:
+        """One transaction (the crawler uses one per page)."""
+        with self.engine.begin() as conn:
+            yield conn
+
+    def upsert(self, conn: Connection, table: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
+        """Insert rows, replacing those with the same primary key (one executemany; all rows share their keys)."""
+        if not rows:
+            return
+        tbl = table.__table__  # type: ignore[attr-defined]
+        pk = [c.name for c in tbl.primary_key.columns]
+        cols = list(rows[0].keys())
+        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
+        stmt = insert(tbl)
+        update = {c: stmt.excluded[c] for c in cols if c not in pk}
+        stmt = stmt.on_conflict_do_update(index_elements=pk, set_=update) if update else stmt.on_conflict_do_nothing()
+        conn.execute(stmt, list(rows))
+
+    def delete_where_in(self, conn: Connection, table: type[SQLModel], hub: str, column: str, values: Iterable[str]) -> None:
+        """Delete the rows of ``hub`` whose ``column`` is one of ``values`` (bounded batches)."""
+        tbl = table.__table__  # type: ignore[attr-defined]
+        values = list(values)
+        for start in range(0, len(values), 5_000):
+            chunk = values[start : start + 5_000]
+            conn.execute(delete(tbl).where(tbl.c.hub == hub, tbl.c[column].in_(chunk)))
+
+    def existing_hashes(self, conn: Connection, hub: str, ids: Sequence[str]) -> dict[str, tuple[str, Any]]:
+        """``{id: (record_hash, deleted_at)}`` for the given ids of one hub."""
+        out: dict[str, tuple[str, Any]] = {}
+        tbl = Model.__table__  # type: ignore[attr-defined]
+        for start in range(0, len(ids), 5_000):
+            chunk = list(ids[start : start + 5_000])
+            q = select(tbl.c.id, tbl.c.record_hash, tbl.c.deleted_at).where(tbl.c.hub == hub, tbl.c.id.in_(chunk))
+            out.update({r.id: (r.record_hash, r.deleted_at) for r in conn.execute(q)})
+        return out
+
+    def count(self, table: type[SQLModel], **where: Any) -> int:
+        tbl = table.__table__  # type: ignore[attr-defined]
+        q = select(func.count()).select_from(tbl)
+        for k, v in where.items():
+            q = q.where(tbl.c[k] == v)
+        with self.engine.connect() as conn:
+            return int(conn.execute(q).scalar_one())
+
+    def keys_in(self, conn: Connection, table: type[SQLModel], keys: Sequence[tuple[str, str]]) -> set[tuple[str, str]]:
+        """Which ``(hub, id)`` keys exist in ``table``."""
+        tbl = table.__table__  # type: ignore[attr-defined]
+        found: set[tuple[str, str]] = set()
+        for start in range(0, len(keys), 2_000):
+            chunk = list(keys[start : start + 2_000])
+            q = select(tbl.c.hub, tbl.c.id).where(tuple_(tbl.c.hub, tbl.c.id).in_(chunk))
+            found.update((r.hub, r.id) for r in conn.execute(q))
+        return found
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def open_store(url: str | None = None, *, create: bool = True) -> Store:
+    """Open (and by default create) the store at ``url`` (see :func:`crawler.config.db_url`)."""
+    url = config.db_url(url)
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    try:
+        engine = create_engine(url, pool_pre_ping=True)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine, "connect", _sqlite_pragmas)
+        if create:
+            SQLModel.metadata.create_all(engine)
+    except Exception as exc:  # noqa: BLE001 - turned into one clear line by the CLI
+        raise StoreError(f"cannot open store {redact_url(url)}: {exc.__class__.__name__}: {exc}") from exc
+    return Store(url, engine)
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "<unparseable url>"

@@ -1,0 +1,156 @@
+"""Store tables (datetimes are naive UTC on every backend). ``analysis`` may import this module; it is the contract between the two layers.
+
+Keys: a model is ``(hub, id)`` with ``hub`` in ``{"hf", "modelscope"}``. Lineage edges point from child to
+parent inside one hub; ``parent`` is the normalised id, or ``None`` when the declared base could not be
+resolved (``reason`` says why, ``parent_raw`` keeps what the card said).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlmodel import Field, SQLModel
+
+HUBS = ("hf", "modelscope")
+RELATIONS = ("finetune", "adapter", "quantized", "merge")
+
+
+class Model(SQLModel, table=True):
+    """One repository as last seen on its hub, with deletion kept as a date (history is never erased)."""
+
+    __tablename__ = "model"
+    __table_args__ = (
+        Index("ix_model_created", "hub", "created_at"),
+        Index("ix_model_author", "hub", "author"),
+    )
+
+    hub: str = Field(primary_key=True)
+    id: str = Field(primary_key=True)
+    author: str | None = None
+    created_at: datetime | None = Field(default=None, sa_type=DateTime)
+    last_modified: datetime | None = Field(default=None, sa_type=DateTime)
+    sha: str | None = None
+    license: str | None = None  # as declared: the ``license:`` tag, cardData.license, or ModelScope's spelling
+    license_name: str | None = None  # cardData.license_name (when license is "other")
+    license_link: str | None = None
+    library_name: str | None = None
+    pipeline_tag: str | None = None
+    architecture: str | None = None  # config.model_type, gguf.architecture or an architecture tag
+    tags: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    card_data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    files: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    inference: str | None = None  # "warm" when served by an inference provider
+    inference_providers: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+    deploy_flags: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # ModelScope dolphin flags
+    downloads: int | None = None  # last 30 days
+    downloads_all_time: int | None = None
+    likes: int | None = None
+    record_hash: str = ""  # hash of the raw record: unchanged hash ⇒ nothing to rewrite
+    first_seen_run: int | None = None
+    last_seen_run: int | None = None
+    deleted_at: datetime | None = Field(default=None, sa_type=DateTime)
+
+
+class Edge(SQLModel, table=True):
+    """A declared lineage edge child → parent, typed, with the rule that decided the relation."""
+
+    __tablename__ = "edge"
+    __table_args__ = (Index("ix_edge_parent", "hub", "parent"),)
+
+    hub: str = Field(primary_key=True)
+    child: str = Field(primary_key=True)
+    parent_raw: str = Field(primary_key=True)  # the base exactly as declared (tag or card)
+    parent: str | None = None  # normalised, resolvable id; None when unresolved
+    relation: str = "finetune"  # finetune | adapter | quantized | merge
+    declared: bool = True
+    rule: str = ""  # e.g. "tag:typed", "card:base_model_relation", "rule:gguf", "rule:default"
+    status: str = "resolved"  # resolved | unresolved
+    reason: str | None = None  # why unresolved, or how it was normalised
+
+
+class Card(SQLModel, table=True):
+    """A model card's text (bounded), the sha it was fetched at, and its parsed front matter."""
+
+    __tablename__ = "card"
+
+    hub: str = Field(primary_key=True)
+    id: str = Field(primary_key=True)
+    sha: str | None = None
+    fetched_at: datetime | None = Field(default=None, sa_type=DateTime)
+    text: str | None = Field(default=None, sa_column=Column(Text))
+    truncated: bool = False
+    front_matter: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    error: str | None = None  # why the front matter could not be read (kept, reported)
+
+
+class CrawlRun(SQLModel, table=True):
+    """One crawl invocation (a resumed crawl continues the same run)."""
+
+    __tablename__ = "crawl_run"
+
+    run_id: int | None = Field(default=None, primary_key=True)
+    hub: str
+    mode: str  # full | incremental
+    started_at: datetime = Field(sa_type=DateTime)
+    ended_at: datetime | None = Field(default=None, sa_type=DateTime)
+    status: str = "running"  # running | success | partial | failed
+    records: int = 0
+    changed: int = 0
+    family_models: int = 0
+    roots: int = 0
+    undeclared: int = 0
+    deleted: int = 0
+    cards_fetched: int = 0
+    requests_api: int = 0
+    requests_resolvers: int = 0
+    retries: int = 0
+    rate_limit_waits: int = 0
+    quarantined: int = 0
+    errors: int = 0
+    resumes: int = 0
+    checkpoint: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    watermark_modified: datetime | None = Field(default=None, sa_type=DateTime)
+    watermark_created: datetime | None = Field(default=None, sa_type=DateTime)
+    notes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
+
+
+class MetricSnapshot(SQLModel, table=True):
+    """Downloads and likes of one model as seen by one run, so growth can be measured over time."""
+
+    __tablename__ = "metric_snapshot"
+
+    run_id: int = Field(primary_key=True)
+    hub: str = Field(primary_key=True)
+    id: str = Field(primary_key=True)
+    taken_at: datetime = Field(sa_type=DateTime)
+    downloads: int | None = None
+    downloads_all_time: int | None = None
+    likes: int | None = None
+
+
+class Quarantine(SQLModel, table=True):
+    """A malformed record or card, kept with the reason instead of being dropped."""
+
+    __tablename__ = "quarantine"
+
+    hub: str = Field(primary_key=True)
+    key: str = Field(primary_key=True)  # model id when known, else the URL and position
+    kind: str = "record"  # record | card | page
+    run_id: int | None = None
+    url: str | None = None
+    reason: str = ""
+    raw: str | None = Field(default=None, sa_column=Column(Text))
+    seen_at: datetime | None = Field(default=None, sa_type=DateTime)
+
+
+class Mirror(SQLModel, table=True):
+    """A ModelScope repo that copies a Hugging Face repo, with the rule that matched and a confidence."""
+
+    __tablename__ = "mirror"
+
+    modelscope_id: str = Field(primary_key=True)
+    hf_id: str = Field(primary_key=True)
+    rule: str = ""
+    confidence: float = 0.0

@@ -1,0 +1,1 @@
+"""The ``hubtree`` command line: one Typer sub-app per command group."""
