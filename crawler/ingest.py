@@ -55,8 +55,12 @@ def quarantine_row(hub: str, key: str, reason: str, raw: Any, *, kind: str = "re
 
 def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: int | None, url: str | None = None,
                checkpoint: dict[str, Any] | None = None, parser: Parser = parse_hf,
-               run_updates: dict[str, Any] | None = None) -> PageResult:
-    """Parse and store one page of raw records (and the run's checkpoint) in a single transaction."""
+               run_updates: Callable[[PageResult], dict[str, Any]] | None = None) -> PageResult:
+    """Parse and store one page of raw records (and the run's checkpoint) in a single transaction.
+
+    ``run_updates`` is called with the page's result inside the transaction and returns run-record values to
+    commit with it (the crawl's counters), so counters and data never disagree after a kill.
+    """
     result = PageResult()
     parsed: dict[str, ParsedModel] = {}
     bad: list[dict[str, Any]] = []
@@ -104,7 +108,7 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
                 for m in parsed.values()])
         store.upsert(conn, Quarantine, bad)
         if run_id is not None and (checkpoint is not None or run_updates):
-            values: dict[str, Any] = dict(run_updates or {})
+            values: dict[str, Any] = dict(run_updates(result)) if run_updates else {}
             if checkpoint is not None:
                 values["checkpoint"] = checkpoint
             tbl = CrawlRun.__table__  # type: ignore[attr-defined]
@@ -118,3 +122,15 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
             result.newest_created = max(result.newest_created or ca, ca)
             result.oldest_created = min(result.oldest_created or ca, ca)
     return result
+
+
+def mark_unseen_deleted(store: Store, hub: str, run_id: int) -> int:
+    """After a complete full sweep: models the sweep did not see are marked deleted (kept, with the date)."""
+    tbl = Model.__table__  # type: ignore[attr-defined]
+    with store.transaction() as conn:
+        result = conn.execute(
+            update(tbl)
+            .where(tbl.c.hub == hub, tbl.c.deleted_at.is_(None),
+                   (tbl.c.last_seen_run.is_(None)) | (tbl.c.last_seen_run != run_id))
+            .values(deleted_at=now_utc()))
+        return int(result.rowcount or 0)

@@ -13,6 +13,7 @@ from sqlmodel import SQLModel, create_engine
 from crawler import config
 from crawler.store.schema import Model
 
+
 class StoreError(Exception):
     """The store cannot be opened or written."""
 

@@ -1,0 +1,188 @@
+"""Run a crawl: take the lock, start or resume the run record, drive Scrapy, and close the run.
+
+A run whose process died (SIGKILL, power loss) or that stopped on a failed page is resumed by the next
+invocation of the same hub and mode, from the checkpoint committed with its last stored page.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from crawler.ingest import now_utc
+from crawler.lock import RunLock
+from crawler.progress import Progress, make_progress
+from crawler.store.db import Store
+from crawler.store.schema import CrawlRun, Model
+
+RESUMABLE = ("running", "partial")
+SUMMARY_KEYS = ("records", "changed", "family_models", "roots", "undeclared", "deleted", "cards_fetched",
+                "retries", "rate_limit_waits", "quarantined", "errors")
+
+
+@dataclass
+class CrawlResult:
+    """What a crawl did; ``as_json()`` is the machine-readable summary scripts rely on."""
+
+    hub: str
+    mode: str
+    run_id: int
+    status: str
+    values: dict[str, Any] = field(default_factory=dict)
+    resumed: bool = False
+    elapsed_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        v = self.values
+        return {"hub": self.hub, "mode": self.mode, "run_id": self.run_id, "status": self.status,
+                **{k: int(v.get(k, 0) or 0) for k in SUMMARY_KEYS},
+                "requests": {"api": int(v.get("requests_api", 0)), "resolvers": int(v.get("requests_resolvers", 0))},
+                "resumed": self.resumed, "elapsed_s": round(self.elapsed_s, 3), "notes": self.notes}
+
+
+def run_row_json(row: Any) -> dict[str, Any]:
+    """A crawl_run row in the same shape as :meth:`CrawlResult.as_json` (for ``hubtree runs --json``)."""
+    values = {k: getattr(row, k) for k in (*SUMMARY_KEYS, "requests_api", "requests_resolvers")}
+    res = CrawlResult(row.hub, row.mode, row.run_id, row.status, values, row.resumes > 0, notes=list(row.notes or []))
+    out = res.as_json()
+    out.pop("elapsed_s")
+    out.update(started_at=row.started_at.isoformat() if row.started_at else None,
+               ended_at=row.ended_at.isoformat() if row.ended_at else None,
+               elapsed_s=(row.ended_at - row.started_at).total_seconds() if row.ended_at and row.started_at else None,
+               resumes=row.resumes)
+    return out
+
+
+def _open_run(store: Store, hub: str, mode: str) -> tuple[CrawlRun, bool]:
+    """The unfinished run of this hub and mode to resume, or a new run. Other unfinished runs are closed."""
+    tbl = CrawlRun.__table__  # type: ignore[attr-defined]
+    with store.transaction() as conn:
+        rows = conn.execute(select(tbl).where(tbl.c.hub == hub, tbl.c.status.in_(RESUMABLE))
+                            .order_by(tbl.c.run_id.desc())).all()
+        resume = None
+        for row in rows:
+            ckpt = row.checkpoint or {}
+            if resume is None and row.mode == mode and ckpt.get("phase") != "done":
+                resume = row
+            else:
+                notes = [*(row.notes or []), f"superseded by a new {mode} run"]
+                conn.execute(update(tbl).where(tbl.c.run_id == row.run_id)
+                             .values(status="failed" if row.status == "running" else row.status,
+                                     ended_at=row.ended_at or now_utc(), notes=notes,
+                                     checkpoint={**(row.checkpoint or {}), "phase": "done"}))
+        if resume is not None:
+            conn.execute(update(tbl).where(tbl.c.run_id == resume.run_id)
+                         .values(status="running", resumes=resume.resumes + 1, ended_at=None))
+            run = CrawlRun(**{c: getattr(resume, c) for c in resume._fields})
+            run.resumes += 1
+            return run, True
+        started = now_utc()
+        run_id = conn.execute(tbl.insert().values(hub=hub, mode=mode, started_at=started, status="running",
+                                                  checkpoint={}, notes=[])).inserted_primary_key[0]
+        return CrawlRun(run_id=run_id, hub=hub, mode=mode, started_at=started, checkpoint={}, notes=[]), False
+
+
+def previous_watermarks(store: Store, hub: str) -> dict[str, datetime | None]:
+    """Watermarks of the latest successful run of ``hub`` (empty when there is none)."""
+    tbl = CrawlRun.__table__  # type: ignore[attr-defined]
+    with store.engine.connect() as conn:
+        row = conn.execute(select(tbl.c.watermark_modified, tbl.c.watermark_created)
+                           .where(tbl.c.hub == hub, tbl.c.status.in_(("success", "partial")),
+                                  tbl.c.watermark_modified.is_not(None))
+                           .order_by(tbl.c.run_id.desc()).limit(1)).first()
+    return {"lastModified": row[0], "createdAt": row[1]} if row else {}
+
+
+def _scrapy_settings(concurrency: int, extra: dict[str, Any] | None) -> dict[str, Any]:
+    settings = {
+        "TWISTED_REACTOR": "twisted.internet.asyncioreactor.AsyncioSelectorReactor",
+        "LOG_LEVEL": "ERROR",
+        "LOG_INSTALL_ROOT_HANDLER": False,
+        "USER_AGENT": "hubtree/0.1",
+        "ROBOTSTXT_OBEY": False,
+        "COOKIES_ENABLED": False,
+        "TELNETCONSOLE_ENABLED": False,
+        "CONCURRENT_REQUESTS": concurrency,
+        "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
+        "DOWNLOAD_DELAY": 0,
+        "DOWNLOAD_TIMEOUT": 60,
+        "RETRY_TIMES": 8,
+        "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],  # 429 is the rate limiter's job
+        "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.AuthMiddleware": 350,
+            "crawler.middlewares.RateLimitMiddleware": 560,
+        },
+        "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
+        "LOGSTATS_INTERVAL": 0,
+    }
+    settings.update(extra or {})
+    return settings
+
+
+def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: str,
+              spider_kwargs: dict[str, Any] | None = None, progress: Progress | str = "auto",
+              concurrency: int = 16, token: str | None = None,
+              scrapy_settings: dict[str, Any] | None = None) -> CrawlResult:
+    """Crawl ``hub`` into ``store`` with ``spider_cls``; raises :class:`crawler.lock.LockBusy` if a crawl runs."""
+    from scrapy.crawler import CrawlerProcess
+
+    started = time.monotonic()
+    with RunLock(store, "crawl"):
+        run, resumed = _open_run(store, hub, mode)
+        notes: list[str] = list(run.notes or [])
+        if resumed:
+            notes.append(f"resumed at phase {(run.checkpoint or {}).get('phase', '?')}")
+        prog = make_progress(progress) if isinstance(progress, str) else progress
+        totals = {k: getattr(run, k) for k in ("records", "changed", "quarantined", "errors", "cards_fetched",
+                                               "deleted", "requests_api", "requests_resolvers", "retries",
+                                               "rate_limit_waits")}
+        process = CrawlerProcess(_scrapy_settings(concurrency, scrapy_settings))
+        crawler = process.create_crawler(spider_cls)
+        process.crawl(crawler, store=store, run_id=run.run_id, mode=mode, checkpoint=run.checkpoint,
+                      endpoint=endpoint, totals=totals, progress=prog, auth_token=token, **(spider_kwargs or {}))
+        try:
+            process.start()
+        finally:
+            prog.close()
+        spider = crawler.spider
+        values = spider.counter_values()
+        values.update(spider.family_counts or {})
+        notes.extend(spider.notes)
+        if spider.listing_failed:
+            notes.append(spider.listing_failed)
+        close_reason = getattr(crawler.stats, "get_value", lambda *_: None)("finish_reason")
+        finished = spider.listing_complete and not spider.listing_failed and close_reason == "finished"
+        if not finished:
+            status = "partial" if values.get("records") else "failed"
+            checkpoint = dict(_current_checkpoint(store, run.run_id))
+            if close_reason and close_reason != "finished":
+                notes.append(f"stopped: {close_reason}")
+        else:
+            status = "partial" if values.get("errors") else "success"
+            checkpoint = {"phase": "done"}
+        marks = _watermarks(store, hub) if finished else {}
+        tbl = CrawlRun.__table__  # type: ignore[attr-defined]
+        with store.transaction() as conn:
+            conn.execute(update(tbl).where(tbl.c.run_id == run.run_id).values(
+                status=status, ended_at=now_utc(), checkpoint=checkpoint, notes=notes,
+                **{k: v for k, v in values.items() if k in tbl.c}, **marks))
+    return CrawlResult(hub, mode, run.run_id, status, values, resumed, time.monotonic() - started, notes)
+
+
+def _current_checkpoint(store: Store, run_id: int) -> dict[str, Any]:
+    tbl = CrawlRun.__table__  # type: ignore[attr-defined]
+    with store.engine.connect() as conn:
+        return conn.execute(select(tbl.c.checkpoint).where(tbl.c.run_id == run_id)).scalar_one() or {}
+
+
+def _watermarks(store: Store, hub: str) -> dict[str, datetime | None]:
+    tbl = Model.__table__  # type: ignore[attr-defined]
+    with store.engine.connect() as conn:
+        row = conn.execute(select(func.max(tbl.c.last_modified), func.max(tbl.c.created_at))
+                           .where(tbl.c.hub == hub)).one()
+    return {"watermark_modified": row[0], "watermark_created": row[1]}

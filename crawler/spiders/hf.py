@@ -1,0 +1,143 @@
+"""The Hugging Face spider: a checkpointed sweep of ``/api/models`` (full or incremental), then the cards.
+
+Full mode sweeps the whole listing once (``sort=createdAt``), newest first. Incremental mode walks
+``sort=lastModified`` and then ``sort=createdAt`` down to the previous run's watermark. Each page is stored with
+the URL of the next page, so a killed crawl resumes where it stopped. When the listing is complete, declared
+bases are resolved, the family is computed, and cards are fetched for family models whose ``sha`` changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable, Iterator
+from datetime import datetime
+from typing import Any
+
+from scrapy import Request
+from scrapy.http import Response
+from sqlalchemy import select
+
+from crawler.family import family_of, resolve_edges
+from crawler.hubs import hf
+from crawler.ingest import mark_unseen_deleted
+from crawler.items import FetchedCard, ListingPage
+from crawler.records import parse_hf, utc_naive
+from crawler.spiders.base import HubSpider
+from crawler.store.schema import Card, Model
+
+#: Listing phases per mode, in order, with the sort each uses and the record field compared to the watermark.
+PHASES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "full": (("sweep", "createdAt", ""),),
+    "incremental": (("modified", "lastModified", "lastModified"), ("created", "createdAt", "createdAt")),
+}
+CARD_POLICIES = ("family", "family+undeclared", "none")
+
+
+class HFSpider(HubSpider):
+    name = "hf"
+    hub = "hf"
+
+    def __init__(self, *, page_size: int = hf.DEFAULT_PAGE_SIZE, watermarks: dict[str, datetime | None] | None = None,
+                 cards: str = "family", root_authors: Iterable[str] = ("Qwen",),
+                 architectures: Iterable[str] = (), **kwargs: Any):
+        super().__init__(**kwargs)
+        self.page_size = page_size
+        self.watermarks = watermarks or {}
+        self.card_policy = cards
+        self.root_authors = tuple(root_authors)
+        self.architectures = tuple(architectures)
+        self.phases = PHASES[self.mode]
+        self.family_counts: dict[str, int] = {}
+
+    def parse_record(self, raw: Any) -> Any:
+        return parse_hf(raw)
+
+    def bucket_of(self, url: str) -> str:
+        return hf.bucket_of(url)
+
+    # -- listing ------------------------------------------------------------------------------------------
+    def _first_url(self, phase: str) -> str:
+        sort = next(s for p, s, _ in self.phases if p == phase)
+        return hf.listing_url(self.endpoint, sort=sort, limit=self.page_size)
+
+    def _next_phase(self, phase: str) -> str | None:
+        names = [p for p, _, _ in self.phases]
+        i = names.index(phase)
+        return names[i + 1] if i + 1 < len(names) else None
+
+    def _page_request(self, url: str, phase: str) -> Request:
+        return Request(url, callback=self.parse_listing, errback=self.page_failed, dont_filter=True,
+                       meta={"phase": phase})
+
+    async def start(self) -> AsyncIterator[Any]:
+        phase = self.checkpoint.get("phase") or self.phases[0][0]
+        if phase in {p for p, _, _ in self.phases}:
+            self.progress.phase(f"listing ({phase})")
+            yield self._page_request(self.checkpoint.get("next_url") or self._first_url(phase), phase)
+        else:
+            self.listing_complete = True  # resumed after the listing: go straight to the follow-ups
+
+    def parse_listing(self, response: Response) -> Iterator[Any]:
+        phase = response.meta["phase"]
+        data, retry, error = self.decode_json(response)
+        if retry is not None:
+            yield retry
+            return
+        if error is not None or not isinstance(data, list):
+            self.page_failed(error or f"listing answer is a {type(data).__name__}, not a list")
+            return
+        next_url = hf.next_page_url(response.headers.get("Link"))
+        if next_url and self._reached_watermark(phase, data):
+            next_url = None
+        if next_url:
+            checkpoint = {"phase": phase, "next_url": next_url}
+            follow = self._page_request(next_url, phase)
+        else:
+            nxt = self._next_phase(phase)
+            checkpoint = {"phase": nxt, "next_url": self._first_url(nxt)} if nxt else {"phase": "follow-ups"}
+            follow = self._page_request(checkpoint["next_url"], nxt) if nxt else None
+        yield ListingPage(self.hub, response.url, data, checkpoint, then=follow)
+
+    def _reached_watermark(self, phase: str, records: list[Any]) -> bool:
+        field = next(f for p, _, f in self.phases if p == phase)
+        mark = self.watermarks.get(field)
+        if not field or mark is None:
+            return False
+        for raw in records:
+            value = raw.get(field) if isinstance(raw, dict) else None
+            if isinstance(value, str):
+                try:
+                    if utc_naive(datetime.fromisoformat(value.replace("Z", "+00:00"))) < mark:
+                        return True
+                except ValueError:
+                    continue
+        return False
+
+    def listing_done(self) -> None:
+        super().listing_done()
+        resolve_edges(self.store, self.hub)
+        if self.mode == "full":
+            self.totals["deleted"] += mark_unseen_deleted(self.store, self.hub, self.run_id)
+
+    # -- follow-ups: cards --------------------------------------------------------------------------------
+    def plan_follow_ups(self) -> Iterable[Request]:
+        fam = family_of(self.store, self.hub, self.root_authors, self.architectures)
+        self.family_counts = {"roots": len(fam.roots), "family_models": len(fam.members),
+                              "undeclared": len(fam.undeclared)}
+        if self.card_policy == "none":
+            return []
+        wanted = fam.roots | fam.members | (fam.undeclared if self.card_policy == "family+undeclared" else set())
+        m, c = Model.__table__, Card.__table__  # type: ignore[attr-defined]
+        q = (select(m.c.id, m.c.sha, c.c.sha.label("card_sha"), c.c.id.label("card_id"))
+             .select_from(m.outerjoin(c, (c.c.hub == m.c.hub) & (c.c.id == m.c.id)))
+             .where(m.c.hub == self.hub, m.c.deleted_at.is_(None)))
+        with self.store.engine.connect() as conn:
+            todo = sorted((r.id, r.sha) for r in conn.execute(q)
+                          if r.id in wanted and (r.card_id is None or r.card_sha != r.sha))
+        return [Request(hf.card_url(self.endpoint, model_id), callback=self.parse_card,
+                        errback=self.follow_up_failed, dont_filter=True,
+                        meta={"model_id": model_id, "sha": sha, "handle_httpstatus_list": [401, 404]})
+                for model_id, sha in todo]
+
+    def parse_card(self, response: Response) -> Iterator[FetchedCard]:
+        text = response.body.decode("utf-8", "replace") if response.status == 200 else None
+        yield FetchedCard(self.hub, response.meta["model_id"], response.meta["sha"], text, response.status)

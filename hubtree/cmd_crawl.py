@@ -1,0 +1,87 @@
+"""``hubtree crawl hf|modelscope``: crawl a hub into the store (full sweep or incremental)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from hubtree.errors import EXIT_FAILURE, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, CliError, friendly_errors
+from hubtree.options import DbOption, JsonOption
+
+app = typer.Typer(no_args_is_help=True)
+
+ModeOption = Annotated[str, typer.Option("--mode", help="full: sweep everything (marks vanished models deleted); "
+                                         "incremental: only what changed since the last run.")]
+ProgressOption = Annotated[str, typer.Option("--progress", help="auto (live on a terminal, JSON lines otherwise), "
+                                             "log, or none.")]
+RootsOption = Annotated[str, typer.Option("--roots", help="Comma-separated orgs whose models are the family roots.")]
+
+
+def finish(result: object, as_json: bool) -> None:
+    """Print the run summary (one line, or the JSON object) and exit with the run's status code."""
+    summary = result.as_json()  # type: ignore[attr-defined]
+    if as_json:
+        typer.echo(json.dumps(summary))
+    else:
+        typer.echo(
+            f"{summary['hub']} {summary['mode']} crawl run {summary['run_id']}: {summary['status']} · "
+            f"{summary['records']} records ({summary['changed']} changed) · family {summary['family_models']} "
+            f"+ {summary['roots']} roots · undeclared {summary['undeclared']} · deleted {summary['deleted']} · "
+            f"cards {summary['cards_fetched']} · requests api {summary['requests']['api']} resolvers "
+            f"{summary['requests']['resolvers']} · retries {summary['retries']} · waits {summary['rate_limit_waits']}"
+            f" · quarantined {summary['quarantined']} · errors {summary['errors']} · {summary['elapsed_s']} s")
+        for note in summary["notes"]:
+            typer.echo(f"  note: {note}")
+    code = {"success": EXIT_OK, "partial": EXIT_PARTIAL}.get(summary["status"], EXIT_FAILURE)
+    raise typer.Exit(code)
+
+
+def check_mode(mode: str) -> str:
+    if mode not in ("full", "incremental"):
+        raise CliError(f"--mode must be full or incremental, not {mode!r}", 2)
+    return mode
+
+
+@app.command("hf")
+@friendly_errors
+def crawl_hf(
+    endpoint: Annotated[str | None, typer.Option(help="Hub URL (default: $HF_ENDPOINT or https://huggingface.co).")]
+    = None,
+    db: DbOption = None,
+    mode: ModeOption = "full",
+    page_size: Annotated[int, typer.Option("--page-size", help="Listing page size.")] = 1000,
+    cards: Annotated[str, typer.Option(help="Cards to fetch: family, family+undeclared, none.")] = "family",
+    roots: RootsOption = "Qwen",
+    concurrency: Annotated[int, typer.Option(help="Concurrent requests.")] = 16,
+    progress: ProgressOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """Sweep the Hugging Face listing into the store, then fetch the family's changed cards."""
+    from crawler import config
+    from crawler.lock import LockBusy
+    from crawler.runner import run_crawl
+    from crawler.spiders.hf import CARD_POLICIES, HFSpider
+    from crawler.store import open_store
+
+    check_mode(mode)
+    if cards not in CARD_POLICIES:
+        raise CliError(f"--cards must be one of {', '.join(CARD_POLICIES)}", 2)
+    store = open_store(db)
+    url = config.hf_endpoint(endpoint)
+    from crawler.runner import previous_watermarks
+
+    marks = previous_watermarks(store, "hf") if mode == "incremental" else {}
+    kwargs = {"page_size": page_size, "cards": cards, "watermarks": marks,
+              "root_authors": [r.strip() for r in roots.split(",") if r.strip()],
+              "architectures": config.DEFAULT_FAMILY_ARCHITECTURES}
+    try:
+        result = run_crawl(store, HFSpider, hub="hf", mode=mode, endpoint=url, spider_kwargs=kwargs,
+                           progress="none" if as_json and progress == "auto" else progress,
+                           concurrency=concurrency, token=config.hf_token())
+    except LockBusy as exc:
+        raise CliError(f"{exc}; try again when it has finished", EXIT_LOCKED) from None
+    if mode == "incremental" and not marks:
+        result.notes.append("no previous successful run: the incremental crawl listed everything")
+    finish(result, as_json)
