@@ -1,0 +1,212 @@
+"""Cloud-deployment signals: per model, every signal with its source, grouped, and their shares.
+
+Groups: ``alibaba-cloud`` (Model Studio / Bailian / DashScope / PAI, ModelScope SwingDeploy and API-Inference),
+``hyperscaler`` (AWS, Azure, Google), ``inference-provider`` (Together, Fireworks, … and live HF Inference
+Providers), ``hf-endpoints`` (HF Inference Endpoints / TGI compatibility) and ``local`` (GGUF, MLX, AWQ, GPTQ …
+and self-hosted serving stacks). Sources: ``tag``, ``inference`` (the record's live inference fields),
+``format`` (tags, library and files), ``card`` (text of a fetched card) and ``modelscope`` (dolphin flags).
+Facts: docs hub-apis.md §3. ``region:*`` tags are storage regions and never a signal.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+ALIBABA, HYPERSCALER, PROVIDER, HF_ENDPOINTS, LOCAL = (
+    "alibaba-cloud", "hyperscaler", "inference-provider", "hf-endpoints", "local")
+GROUPS = (ALIBABA, HYPERSCALER, PROVIDER, HF_ENDPOINTS, LOCAL)
+
+#: Hub tags that are deployment signals: tag → (group, signal). ``region:*`` is deliberately absent.
+TAG_SIGNALS: dict[str, tuple[str, str]] = {
+    "endpoints_compatible": (HF_ENDPOINTS, "HF Inference Endpoints"),
+    "text-generation-inference": (HF_ENDPOINTS, "TGI"),
+    "deploy:azure": (HYPERSCALER, "Azure (Foundry)"),
+    "deploy:sagemaker": (HYPERSCALER, "AWS SageMaker"),
+    "deploy:swingdeploy": (ALIBABA, "ModelScope SwingDeploy"),
+}
+#: Tags that look like signals but are not (kept here so the exclusion is visible and tested).
+NOT_SIGNALS = ("region:",)
+
+#: Local / self-hosted formats: tag or library name → signal; file suffix → signal.
+FORMAT_TAGS: dict[str, str] = {"gguf": "GGUF", "mlx": "MLX", "awq": "AWQ", "gptq": "GPTQ", "exl2": "EXL2",
+                               "llamafile": "llamafile", "onnx": "ONNX", "openvino": "OpenVINO"}
+FORMAT_FILES: dict[str, str] = {".gguf": "GGUF", ".llamafile": "llamafile", ".onnx": "ONNX"}
+
+#: ModelScope dolphin flags → (group, signal). SupportFinetuning / SupportFlexTrain are training, not deployment.
+MODELSCOPE_FLAGS: dict[str, tuple[str, str]] = {
+    "SupportDeployment": (ALIBABA, "ModelScope SwingDeploy"),
+    "SupportInference": (ALIBABA, "ModelScope API-Inference"),
+    "SupportApiInference": (ALIBABA, "ModelScope API-Inference"),
+    "SupportPaiModelGallery": (ALIBABA, "PAI Model Gallery"),
+}
+
+#: Live HF inference providers that are not third-party providers; every other provider id is one.
+PROVIDER_GROUPS: dict[str, tuple[str, str]] = {"hf-inference": (HF_ENDPOINTS, "HF Inference API")}
+
+
+def _rx(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern, re.IGNORECASE)
+
+
+#: Card-text mentions: (group, signal, pattern). Bare "Alibaba Cloud" is not one (it names Qwen's author).
+CARD_PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
+    (ALIBABA, "Model Studio", _rx(r"\bModel\s?Studio\b")),
+    (ALIBABA, "Bailian", _rx(r"\bBailian\b|百炼")),
+    (ALIBABA, "DashScope", _rx(r"\bDashScope\b|dashscope\.aliyuncs\.com|灵积")),
+    (ALIBABA, "PAI-EAS", _rx(r"\bPAI[-\s]?EAS\b")),
+    (ALIBABA, "PAI Model Gallery", _rx(r"\bPAI[-\s]?Model\s?Gallery\b|PAI-QuickStart")),
+    (HYPERSCALER, "AWS SageMaker", _rx(r"\bSageMaker\b|\bJumpStart\b")),
+    (HYPERSCALER, "AWS Bedrock", _rx(r"\bBedrock\b")),
+    (HYPERSCALER, "Azure ML / Foundry", _rx(r"\bAzure\s?(?:ML|Machine\s?Learning|AI\s?Foundry|AI\s?Studio)\b"
+                                             r"|\bMicrosoft\s?Foundry\b")),
+    (HYPERSCALER, "Google Vertex AI", _rx(r"\bVertex\s?AI\b|\bModel\s?Garden\b")),
+    (PROVIDER, "Together AI", _rx(r"\bTogether\s?AI\b|api\.together\.(?:xyz|ai)")),
+    (PROVIDER, "Fireworks", _rx(r"\bFireworks(?:\.ai|\s?AI)\b")),
+    (PROVIDER, "Replicate", _rx(r"\breplicate\.com\b|\bon\s+Replicate\b")),
+    (PROVIDER, "OpenRouter", _rx(r"\bOpenRouter\b")),
+    (PROVIDER, "DeepInfra", _rx(r"\bDeepInfra\b")),
+    (PROVIDER, "Groq", _rx(r"\bGroqCloud\b|api\.groq\.com")),
+    (PROVIDER, "SiliconFlow", _rx(r"\bSiliconFlow\b|硅基流动")),
+    (PROVIDER, "Novita", _rx(r"\bNovita(?:\.ai|\s?AI)\b")),
+    (LOCAL, "Ollama", _rx(r"\bollama\s+(?:run|pull|create)\b|ollama\.com/library")),
+    (LOCAL, "llama.cpp", _rx(r"\bllama\.cpp\b")),
+    (LOCAL, "vLLM", _rx(r"\bvLLM\b")),
+    (LOCAL, "LM Studio", _rx(r"\bLM\s?Studio\b")),
+    (LOCAL, "SGLang", _rx(r"\bSGLang\b")),
+)
+
+_SIGNAL_SCHEMA = {"hub": pl.String, "id": pl.String, "group": pl.String, "signal": pl.String, "source": pl.String}
+
+
+def signals_of(row: dict[str, Any], card_text: str | None = None) -> list[tuple[str, str, str]]:
+    """``(group, signal, source)`` for one model row (``tags``, ``library_name``, ``files``, ``inference``,
+    ``inference_providers``, ``deploy_flags``) and its card text, without duplicates, in rule order."""
+    out: list[tuple[str, str, str]] = []
+    tags = [t for t in (row.get("tags") or []) if isinstance(t, str) and not t.startswith(NOT_SIGNALS)]
+    for tag in tags:
+        if tag in TAG_SIGNALS:
+            out.append((*TAG_SIGNALS[tag], "tag"))
+    if row.get("inference") == "warm":
+        out.append((PROVIDER, "HF Inference Providers (warm)", "inference"))
+    for provider in row.get("inference_providers") or []:
+        group, name = PROVIDER_GROUPS.get(provider, (PROVIDER, f"provider:{provider}"))
+        out.append((group, name, "inference"))
+    library = (row.get("library_name") or "").lower()
+    for name in [t for t in tags if t in FORMAT_TAGS] + ([library] if library in FORMAT_TAGS else []):
+        out.append((LOCAL, FORMAT_TAGS[name], "format"))
+    for file in row.get("files") or []:
+        for suffix, name in FORMAT_FILES.items():
+            if file.lower().endswith(suffix):
+                out.append((LOCAL, name, "format"))
+    flags = row.get("deploy_flags") or {}
+    if isinstance(flags, dict):
+        for flag, (group, name) in MODELSCOPE_FLAGS.items():
+            if flags.get(flag) is True:
+                out.append((group, name, "modelscope"))
+    if card_text:
+        for group, name, pattern in CARD_PATTERNS:
+            if pattern.search(card_text):
+                out.append((group, name, "card"))
+    return list(dict.fromkeys(out))
+
+
+def model_signals(models: pl.DataFrame, cards: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every signal of every model: hub, id, group, signal, source (one row each)."""
+    texts = {} if cards is None or "text" not in cards.columns else {
+        (h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows() if t}
+    cols = [c for c in ("hub", "id", "tags", "library_name", "files", "inference", "inference_providers",
+                        "deploy_flags") if c in models.columns]
+    rows = []
+    for row in models.select(cols).iter_rows(named=True):
+        for group, signal, source in signals_of(row, texts.get((row["hub"], row["id"]))):
+            rows.append({"hub": row["hub"], "id": row["id"], "group": group, "signal": signal, "source": source})
+    return pl.DataFrame(rows, schema=_SIGNAL_SCHEMA)
+
+
+def signal_shares(signals: pl.DataFrame, population: pl.DataFrame, by: str | None = None) -> pl.DataFrame:
+    """Share of ``population`` models (hub, id and the ``by`` column) with at least one signal per group.
+
+    Columns: scope (``by`` or ``all``), key, group, models, with_signal, share. ``any`` counts a model with a
+    signal of any group.
+    """
+    scope = by or "all"
+    pop = population.with_columns(pl.lit("all").alias("_key") if by is None else pl.col(by).cast(pl.String)
+                                  .fill_null("(none)").alias("_key")).select("hub", "id", "_key")
+    sizes = pop.group_by("_key").agg(pl.len().alias("models"))
+    hits = signals.select("hub", "id", "group").unique().join(pop, on=["hub", "id"], how="inner")
+    hits = pl.concat([hits, hits.with_columns(pl.lit("any").alias("group")).unique()])
+    counts = hits.group_by("_key", "group").agg(pl.col("id").n_unique().alias("with_signal"))
+    grid = sizes.join(pl.DataFrame({"group": [*GROUPS, "any"]}), how="cross")
+    out = (grid.join(counts, on=["_key", "group"], how="left")
+           .with_columns(pl.col("with_signal").fill_null(0).cast(pl.UInt32))
+           .with_columns((pl.col("with_signal") / pl.col("models")).round(4).alias("share")))
+    return (out.rename({"_key": "key"}).with_columns(pl.lit(scope).alias("scope"))
+            .select("scope", "key", "group", "models", "with_signal", "share").sort("key", "group"))
+
+
+@dataclass(slots=True)
+class DeploymentReport:
+    """Signals per model, shares per scope, and the caveats."""
+
+    members: pl.DataFrame  # hub, id, generation, role, month
+    signals: pl.DataFrame
+    shares: pl.DataFrame
+    by_source: pl.DataFrame
+    caveats: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``--json`` shape: ``{"models": [{"id", "hub", "signals": [{"group", "signal", "source"}]}],
+        "shares": […], "by_source": […], "caveats": […]}``."""
+        per_model: dict[tuple[str, str], list[dict[str, str]]] = {}
+        for h, i, g, s, src in self.signals.select("hub", "id", "group", "signal", "source").iter_rows():
+            per_model.setdefault((h, i), []).append({"group": g, "signal": s, "source": src})
+        models = [{"id": i, "hub": h, "generation": gen, "role": role, "signals": per_model.get((h, i), [])}
+                  for h, i, gen, role in self.members.select("hub", "id", "generation", "role").iter_rows()]
+        overall = {g: s for scope, g, s in self.shares.filter(pl.col("scope") == "all")
+                   .select("scope", "group", "share").iter_rows()}
+        return {"summary": {"models": len(models), "with_any_signal": sum(1 for m in models if m["signals"]),
+                            "share_by_group": overall},
+                "models": models, "shares": self.shares.to_dicts(), "by_source": self.by_source.to_dicts(),
+                "caveats": self.caveats}
+
+
+def analyse_deployment(models: pl.DataFrame, members: pl.DataFrame, edges: pl.DataFrame | None = None,
+                       cards: pl.DataFrame | None = None, since: str | None = None) -> DeploymentReport:
+    """Deployment signals of the family ``members`` (hub, id, generation).
+
+    ``models`` should carry ``deploy_flags`` (``frames.models(store, include_card_data=True)``). Shares are
+    given overall, per role (root / derivative), per generation and per creation month (``since`` bounds the
+    months shown).
+    """
+    derived = set() if edges is None else set(edges.select("hub", "child").iter_rows())
+    fam = (members.select("hub", "id", "generation")
+           .join(models.select("hub", "id", "created_at"), on=["hub", "id"], how="left")
+           .with_columns(pl.col("created_at").dt.strftime("%Y-%m").alias("month"),
+                         pl.struct("hub", "id").map_elements(lambda k: "derivative" if (k["hub"], k["id"])
+                                                             in derived else "root", return_dtype=pl.String)
+                         .alias("role")))
+    fam_models = models.join(fam.select("hub", "id"), on=["hub", "id"], how="semi")
+    signals = model_signals(fam_models, cards)
+    by_month = signal_shares(signals, fam.filter(pl.col("month").is_not_null()), "month")
+    if since is not None:
+        by_month = by_month.filter(pl.col("key") >= since)
+    shares = pl.concat([signal_shares(signals, fam), signal_shares(signals, fam, "role"),
+                        signal_shares(signals, fam, "generation"), by_month])
+    by_source = (signals.group_by("group", "source", "signal").agg(pl.col("id").n_unique().alias("models"))
+                 .sort(["group", "models", "signal"], descending=[False, True, False]))
+    fetched = 0 if cards is None else cards.filter(pl.col("text").is_not_null()).join(
+        fam.select("hub", "id"), on=["hub", "id"], how="semi").height
+    caveats = [
+        "Tags such as endpoints_compatible and text-generation-inference mean a model can be deployed that way, "
+        "not that it is deployed.",
+        f"Card mentions are read from fetched cards only ({fetched} of {fam.height} family models).",
+        "Inference-provider status is as of the crawl; providers change over time.",
+        "region:* tags are storage regions and are not counted as deployment signals.",
+    ]
+    if "deploy_flags" not in models.columns:
+        caveats.append("ModelScope deployment flags were not loaded (models frame without deploy_flags).")
+    return DeploymentReport(fam, signals, shares, by_source, caveats)

@@ -1,0 +1,405 @@
+"""Licence drift along the family tree: every declared edge classified by one table of rules.
+
+Input: the store's frames (:mod:`analysis.frames`) and the family's members (a frame with ``hub``, ``id``,
+``generation``, as the lineage graph gives them). Output: :class:`LicenceReport` — each model's normalised
+licence, each edge's classification (inherited / compatible / missing / violation / unknown) with evidence
+and a one-sentence reason, and the summary tables (mix per generation and relation, drift matrix, flagged
+models ranked by downloads). Licence facts live in :mod:`crawler.store.licenses`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from itertools import combinations
+from typing import Any
+
+import polars as pl
+
+from analysis.growth import model_relations
+from crawler.cards import parse_front_matter
+from crawler.store import licenses as L
+
+INHERITED, COMPATIBLE, MISSING, VIOLATION, UNKNOWN = "inherited", "compatible", "missing", "violation", "unknown"
+KINDS = (INHERITED, COMPATIBLE, MISSING, VIOLATION, UNKNOWN)
+FLAGGED_KINDS = (VIOLATION, MISSING)
+#: Pseudo-classes of a parent that cannot be compared.
+UNRESOLVED, ABSENT = "unresolved", "not-in-store"
+ANY, SAME = "*", "="
+NOTICE_ABSENT, NOTICE_PRESENT, NOTICE_UNFETCHED = "absent", "present", "unknown — card not fetched"
+_COMMERCIAL = frozenset({L.PERMISSIVE, L.CONDITIONAL, L.COPYLEFT})
+
+
+@dataclass(frozen=True, slots=True)
+class DriftRule:
+    """If the parent's class is in ``parent`` and the child's in ``child`` (and the notice check says
+    ``notice``), the edge is of ``kind`` because ``reason`` ({p}: parent licence, {c}: child licence,
+    {notice}: the required notice)."""
+
+    id: str
+    kind: str
+    parent: frozenset[str] | str
+    child: frozenset[str] | str
+    reason: str
+    notice: str | None = None
+
+
+def _c(*classes: str) -> frozenset[str]:
+    return frozenset(classes)
+
+
+#: The drift rules, in priority order: the first row that matches an edge decides it.
+DRIFT_RULES: tuple[DriftRule, ...] = (
+    DriftRule("base-unresolved", UNKNOWN, _c(UNRESOLVED), ANY,
+              "The declared base could not be resolved to a repository, so its licence is unknown."),
+    DriftRule("base-not-crawled", UNKNOWN, _c(ABSENT), ANY,
+              "The base is not in the store (deleted or never crawled), so its licence is unknown."),
+    DriftRule("base-unlicensed", UNKNOWN, _c(L.MISSING), ANY,
+              "The base declares no licence, so the derivative's licence cannot be checked against it."),
+    DriftRule("base-unknown", UNKNOWN, _c(L.UNKNOWN), ANY,
+              "The base's licence ({p}) is not one we recognise, so the change cannot be judged."),
+    DriftRule("notice-missing", VIOLATION, ANY, ANY,
+              "The base's {p} licence requires derivatives to show \"{notice}\", and the derivative's card does "
+              "not.", notice=NOTICE_ABSENT),
+    DriftRule("same-licence", INHERITED, ANY, SAME, "The derivative keeps its base's licence ({p})."),
+    DriftRule("research-to-commercial", VIOLATION, _c(L.NON_COMMERCIAL, L.NO_DERIVATIVES), _COMMERCIAL,
+              "The base's {p} licence allows research or non-commercial use only, but the derivative is offered "
+              "under {c}, which allows commercial use."),
+    DriftRule("no-derivatives", VIOLATION, _c(L.NO_DERIVATIVES), ANY,
+              "The base's {p} licence does not allow sharing derivatives, yet this derivative is published."),
+    DriftRule("copyleft-dropped", VIOLATION, _c(L.COPYLEFT), _c(L.PERMISSIVE, L.CONDITIONAL, L.NON_COMMERCIAL),
+              "The base's copyleft {p} licence requires derivatives to keep the same terms, but the derivative "
+              "uses {c}."),
+    DriftRule("conditions-dropped", VIOLATION, _c(L.CONDITIONAL), _c(L.PERMISSIVE),
+              "The base's {p} licence attaches conditions (use limits, attribution) that the derivative's more "
+              "permissive {c} licence does not carry."),
+    DriftRule("conditions-replaced", VIOLATION, _c(L.CONDITIONAL), _c(L.CONDITIONAL, L.COPYLEFT),
+              "The derivative replaces the base's {p} terms with different terms ({c}); a licence with "
+              "conditions cannot be swapped for another."),
+    DriftRule("licence-dropped", MISSING, ANY, _c(L.MISSING),
+              "The derivative declares no licence although its base is under {p}; the base's terms still apply "
+              "but are no longer stated."),
+    DriftRule("child-unknown", UNKNOWN, ANY, _c(L.UNKNOWN),
+              "The derivative's licence ({c}) is not recognised; compare it with the base's {p} by hand."),
+    DriftRule("narrowed", COMPATIBLE, _c(L.CONDITIONAL, L.NON_COMMERCIAL),
+              _c(L.NON_COMMERCIAL, L.NO_DERIVATIVES),
+              "The derivative's {c} licence narrows the base's {p} terms without allowing more."),
+    DriftRule("copyleft-to-copyleft", COMPATIBLE, _c(L.COPYLEFT), _c(L.COPYLEFT),
+              "Both {p} and {c} are share-alike licences, so the derivative keeps its base's copyleft."),
+    DriftRule("permissive-base", COMPATIBLE, _c(L.PERMISSIVE), ANY,
+              "The base's permissive {p} licence allows the derivative to be released under {c}."),
+)
+_FALLBACK = DriftRule("no-rule", UNKNOWN, ANY, ANY, "No rule covers {p} → {c}; compare them by hand.")
+
+
+@dataclass(frozen=True, slots=True)
+class MergeConflict:
+    """Two parents of one merge whose licence classes are ``a`` and ``b`` (different licences) conflict."""
+
+    a: str
+    b: str
+    reason: str
+
+
+#: Pairs of parent licence classes whose terms one merged model cannot meet together (different licences only).
+MERGE_CONFLICTS: tuple[MergeConflict, ...] = (
+    MergeConflict(L.CONDITIONAL, L.CONDITIONAL,
+                  "The merge combines parents under {a} and {b}, two licences that each require their own "
+                  "terms to govern the result."),
+    MergeConflict(L.COPYLEFT, L.CONDITIONAL,
+                  "The merge combines a copyleft parent ({a}) with a parent under {b}, whose conditions the "
+                  "copyleft licence does not allow to be added."),
+    MergeConflict(L.COPYLEFT, L.NON_COMMERCIAL,
+                  "The merge combines a copyleft parent ({a}) with a non-commercial parent ({b}); the copyleft "
+                  "licence forbids the non-commercial restriction."),
+    MergeConflict(L.COPYLEFT, L.COPYLEFT,
+                  "The merge combines parents under two different copyleft licences ({a}, {b}), each requiring "
+                  "the result to be under its own terms."),
+)
+
+
+def _matches(allowed: frozenset[str] | str, value: str) -> bool:
+    return allowed == ANY or value in allowed
+
+
+def match_rule(parent_class: str, child_class: str, same: bool, notice: str | None = None) -> DriftRule:
+    """The first rule of :data:`DRIFT_RULES` that applies to an edge."""
+    for rule in DRIFT_RULES:
+        if rule.notice is not None and rule.notice != notice:
+            continue
+        if not _matches(rule.parent, parent_class):
+            continue
+        if rule.child == SAME:
+            if same:
+                return rule
+            continue
+        if _matches(rule.child, child_class):
+            return rule
+    return _FALLBACK
+
+
+def merge_conflict(a: str, b: str) -> str | None:
+    """Why two parents' licences (canonical ids) conflict in one merge, or None when one licence can meet both."""
+    if a == b:
+        return None
+    ca, cb = L.licence_class(a), L.licence_class(b)
+    for conflict in MERGE_CONFLICTS:
+        if (ca, cb) == (conflict.a, conflict.b):
+            return conflict.reason.format(a=a, b=b)
+        if (cb, ca) == (conflict.a, conflict.b):
+            return conflict.reason.format(a=b, b=a)
+    return None
+
+
+# --------------------------------------------------------------------------------------------- licences
+
+
+def model_licences(models: pl.DataFrame, cards: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Each model's canonical licence, its class, and where it was read.
+
+    Columns: hub, id, license_raw, license, license_class, license_source. ``license_source`` is
+    ``license`` / ``license_name`` / ``license_link`` (the record), ``card`` (front matter of a fetched card,
+    used when the record says nothing more than ``other``) or ``linked-repo`` (``license_link`` points at
+    another repo's licence file in the store).
+    """
+    front = _card_licences(cards)
+    rows: list[dict[str, Any]] = []
+    for r in models.select("hub", "id", "license", "license_name", "license_link").iter_rows(named=True):
+        lic, source = _record_licence(r["license"], r["license_name"], r["license_link"])
+        if lic in ("other", "missing") and (r["hub"], r["id"]) in front:
+            fm = front[(r["hub"], r["id"])]
+            from_card, _ = _record_licence(fm.get("license"), fm.get("license_name"), fm.get("license_link"))
+            if from_card not in ("other", "missing", "unknown"):
+                lic, source = from_card, "card"
+        raw = r["license"] if r["license_name"] is None else f"{r['license']} / {r['license_name']}"
+        rows.append({"hub": r["hub"], "id": r["id"], "license_raw": raw, "license": lic,
+                     "license_source": source, "link_repo": L.link_repo(r["license_link"])})
+    df = pl.DataFrame(rows, schema={"hub": pl.String, "id": pl.String, "license_raw": pl.String,
+                                    "license": pl.String, "license_source": pl.String, "link_repo": pl.String})
+    df = _follow_licence_links(df)
+    return df.with_columns(pl.col("license").map_elements(L.licence_class, return_dtype=pl.String)
+                           .alias("license_class")).drop("link_repo")
+
+
+def _record_licence(license: Any, name: Any, link: Any) -> tuple[str, str]:
+    license = license if isinstance(license, str) else None
+    name = name if isinstance(name, str) else None
+    link = link if isinstance(link, str) else None
+    lic = L.normalise_licence(license, name, link)
+    main = L.canonical(license)
+    if lic == main or (main is None and lic == "unknown"):
+        return lic, "license"
+    return lic, "license_name" if name and L.canonical(name) == lic else "license_link"
+
+
+def _card_licences(cards: pl.DataFrame | None) -> dict[tuple[str, str], dict[str, Any]]:
+    if cards is None or "text" not in cards.columns:
+        return {}
+    out = {}
+    for r in cards.select("hub", "id", "text").iter_rows(named=True):
+        if r["text"]:
+            out[(r["hub"], r["id"])] = parse_front_matter(r["text"]).data
+    return out
+
+
+def _follow_licence_links(df: pl.DataFrame) -> pl.DataFrame:
+    """``other`` + a link to another repo's LICENSE file in the store → that repo's licence (one hop)."""
+    known = {(h, i): lic for h, i, lic in df.select("hub", "id", "license").iter_rows()
+             if L.licence_class(lic) not in (L.UNKNOWN, L.MISSING)}
+    fixes = {}
+    for h, i, lic, repo in df.select("hub", "id", "license", "link_repo").iter_rows():
+        if lic == "other" and repo and (h, repo) in known:
+            fixes[(h, i)] = known[(h, repo)]
+    if not fixes:
+        return df
+    keys = pl.DataFrame([{"hub": h, "id": i, "_lic": v} for (h, i), v in fixes.items()])
+    return (df.join(keys, on=["hub", "id"], how="left")
+            .with_columns(pl.coalesce("_lic", "license").alias("license"),
+                          pl.when(pl.col("_lic").is_not_null()).then(pl.lit("linked-repo"))
+                          .otherwise(pl.col("license_source")).alias("license_source"))
+            .drop("_lic"))
+
+
+# --------------------------------------------------------------------------------------------- edges
+
+
+def classify_edges(licences: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFrame,
+                   models: pl.DataFrame, cards: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Every declared edge whose child is a family member, classified by :data:`DRIFT_RULES`.
+
+    Columns: hub, child, parent, parent_raw, relation, parent_license, child_license, parent_class,
+    child_class, notice, kind, rule, reason, evidence.
+    """
+    lic = {(h, i): (v, c, raw, src) for h, i, raw, v, src, c in licences.select(
+        "hub", "id", "license_raw", "license", "license_source", "license_class").iter_rows()}
+    authors = {(h, i): a for h, i, a in models.select("hub", "id", "author").iter_rows()}
+    card_text = {} if cards is None or "text" not in cards.columns else {
+        (h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows() if t is not None}
+    member_keys = set(members.select("hub", "id").iter_rows())
+    rows = []
+    for e in edges.iter_rows(named=True):
+        if (e["hub"], e["child"]) not in member_keys:
+            continue
+        rows.append(_classify_one(e, lic, authors, card_text))
+    schema = {k: pl.String for k in ("hub", "child", "parent", "parent_raw", "relation", "parent_license",
+                                     "child_license", "parent_class", "child_class", "notice", "kind", "rule",
+                                     "reason", "evidence")}
+    return pl.DataFrame(rows, schema=schema)
+
+
+def _classify_one(e: dict[str, Any], lic: dict, authors: dict, card_text: dict) -> dict[str, Any]:
+    hub, child, parent = e["hub"], e["child"], e["parent"]
+    c_lic, c_class, c_raw, c_src = lic.get((hub, child), ("missing", L.MISSING, None, "license"))
+    if parent is None:
+        p_lic, p_class, p_raw, p_src = "unknown", UNRESOLVED, e["parent_raw"], "edge"
+    elif (hub, parent) not in lic:
+        p_lic, p_class, p_raw, p_src = "unknown", ABSENT, None, "store"
+    else:
+        p_lic, p_class, p_raw, p_src = lic[(hub, parent)]
+    notice = _notice_status(hub, child, parent, p_lic, authors, card_text)
+    rule = match_rule(p_class, c_class, same=p_lic == c_lic, notice=notice)
+    phrase = L.info(p_lic).notice[0] if L.info(p_lic).notice else ""
+    reason = rule.reason.format(p=p_lic, c=c_lic, notice=phrase)
+    evidence = (f"{child}: {c_lic} (from {c_src} {c_raw!r}); base {parent or e['parent_raw']}: {p_lic} "
+                f"(from {p_src} {p_raw!r})" + (f"; notice: {notice}" if notice else ""))
+    return {"hub": hub, "child": child, "parent": parent, "parent_raw": e["parent_raw"], "relation": e["relation"],
+            "parent_license": p_lic, "child_license": c_lic, "parent_class": p_class, "child_class": c_class,
+            "notice": notice, "kind": rule.kind, "rule": rule.id, "reason": reason, "evidence": evidence}
+
+
+def _notice_status(hub: str, child: str, parent: str | None, parent_licence: str, authors: dict,
+                   card_text: dict) -> str | None:
+    """Whether the child's card shows the notice its base's licence requires (None: none required, or the
+    licensor's own derivative)."""
+    if parent is None or not L.info(parent_licence).notice:
+        return None
+    if authors.get((hub, child)) and authors.get((hub, child)) == authors.get((hub, parent)):
+        return None
+    text = card_text.get((hub, child))
+    if text is None:
+        return NOTICE_UNFETCHED
+    return NOTICE_PRESENT if L.has_notice(text, parent_licence) else NOTICE_ABSENT
+
+
+def merge_findings(classified: pl.DataFrame) -> pl.DataFrame:
+    """One finding per merge whose parents' licences conflict (columns: hub, child, parents, kind, rule, reason)."""
+    rows = []
+    known = classified.filter(pl.col("parent").is_not_null()
+                              & ~pl.col("parent_class").is_in([UNRESOLVED, ABSENT, L.UNKNOWN, L.MISSING]))
+    for (hub, child), group in known.group_by(["hub", "child"], maintain_order=True):
+        parents = sorted(zip(group["parent"].to_list(), group["parent_license"].to_list(), strict=True))
+        if len(parents) < 2:
+            continue
+        for la, lb in combinations([lic for _, lic in parents], 2):
+            reason = merge_conflict(la, lb)
+            if reason is not None:
+                rows.append({"hub": hub, "child": child, "parents": [p for p, _ in parents], "kind": VIOLATION,
+                             "rule": "merge-conflict", "reason": reason,
+                             "evidence": "; ".join(f"{p}: {lic}" for p, lic in parents)})
+                break
+    return pl.DataFrame(rows, schema={"hub": pl.String, "child": pl.String, "parents": pl.List(pl.String),
+                                      "kind": pl.String, "rule": pl.String, "reason": pl.String,
+                                      "evidence": pl.String})
+
+
+def findings(classified: pl.DataFrame, merges: pl.DataFrame) -> pl.DataFrame:
+    """Every non-inherited edge and every merge conflict, one row each (``parents`` is a list)."""
+    per_edge = (classified.filter(pl.col("kind") != INHERITED)
+                .with_columns(pl.concat_list(pl.coalesce("parent", "parent_raw")).alias("parents"))
+                .select("hub", "child", "parents", "kind", "rule", "reason", "evidence", "notice"))
+    return pl.concat([per_edge, merges.with_columns(pl.lit(None, pl.String).alias("notice"))], how="vertical")
+
+
+# --------------------------------------------------------------------------------------------- tables
+
+
+def licence_mix(member_models: pl.DataFrame, by: str) -> pl.DataFrame:
+    """Models per ``by`` (``generation`` or ``relation``) and licence, with the share within each group."""
+    df = member_models.with_columns(pl.col(by).fill_null("(none)"))
+    out = df.group_by(by, "license", "license_class").agg(pl.len().alias("models"))
+    return (out.with_columns((pl.col("models") / pl.col("models").sum().over(by)).round(4).alias("share"))
+            .sort([by, "models", "license"], descending=[False, True, False]))
+
+
+def drift_matrix(classified: pl.DataFrame) -> pl.DataFrame:
+    """Edges per (parent licence, child licence), with the kind the rules gave them."""
+    return (classified.group_by("parent_license", "child_license", "kind").agg(pl.len().alias("edges"))
+            .sort(["edges", "parent_license", "child_license"], descending=[True, False, False]))
+
+
+def flagged_models(all_findings: pl.DataFrame, models: pl.DataFrame, licences: pl.DataFrame) -> pl.DataFrame:
+    """Models with a violation or a dropped licence, ranked by downloads (30 days), with their first reason."""
+    flagged = all_findings.filter(pl.col("kind").is_in(FLAGGED_KINDS))
+    per_model = flagged.group_by("hub", "child").agg(
+        pl.col("kind").unique().sort().alias("kinds"), pl.col("rule").unique().sort().alias("rules"),
+        pl.col("reason").first().alias("reason"), pl.col("parents").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("parents"))
+    return (per_model.rename({"child": "id"})
+            .join(models.select("hub", "id", "downloads", "likes"), on=["hub", "id"], how="left")
+            .join(licences.select("hub", "id", "license"), on=["hub", "id"], how="left")
+            .sort(["downloads", "id"], descending=[True, False], nulls_last=True))
+
+
+@dataclass(slots=True)
+class LicenceReport:
+    """Everything the licence analysis produces (frames), plus the caveats to print with it."""
+
+    models: pl.DataFrame
+    edges: pl.DataFrame
+    findings: pl.DataFrame
+    mix_by_generation: pl.DataFrame
+    mix_by_relation: pl.DataFrame
+    drift: pl.DataFrame
+    flagged: pl.DataFrame
+    caveats: list[str] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        kinds = dict(self.edges.group_by("kind").agg(pl.len()).iter_rows())
+        n = len(self.models)
+        return {"models": n, "edges": len(self.edges), "edges_by_kind": {k: kinds.get(k, 0) for k in KINDS},
+                "merge_conflicts": int((self.findings["rule"] == "merge-conflict").sum()),
+                "flagged_models": len(self.flagged),
+                "flagged_share": round(len(self.flagged) / n, 4) if n else None,
+                "licence_mix": dict(self.models.group_by("license").agg(pl.len()).sort("len", descending=True)
+                                    .iter_rows())}
+
+    def to_json(self, limit: int | None = None) -> dict[str, Any]:
+        """The ``--json`` shape: models, findings, tables and caveats (``limit`` caps the long lists)."""
+        return {
+            "summary": self.summary(),
+            "models": self.models.select("id", "hub", "license", "license_class", "license_source",
+                                         "license_raw", "generation", "relation").to_dicts(),
+            "findings": self.findings.select("child", "parents", "kind", "rule", "reason", "evidence", "notice",
+                                             "hub").head(limit or len(self.findings)).to_dicts(),
+            "mix_by_generation": self.mix_by_generation.to_dicts(),
+            "mix_by_relation": self.mix_by_relation.to_dicts(),
+            "drift_matrix": self.drift.to_dicts(),
+            "flagged": self.flagged.head(limit or len(self.flagged)).to_dicts(),
+            "rules": [{"id": r.id, "kind": r.kind, "reason": r.reason} for r in DRIFT_RULES],
+            "caveats": self.caveats,
+        }
+
+
+def analyse_licences(models: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFrame,
+                     cards: pl.DataFrame | None = None) -> LicenceReport:
+    """The licence analysis of one family (``members``: hub, id, generation) from the store's frames."""
+    licences = model_licences(models, cards)
+    relations = model_relations(edges)
+    classified = classify_edges(licences, edges, members, models, cards)
+    merges = merge_findings(classified)
+    all_findings = findings(classified, merges)
+    member_models = (members.select("hub", "id", "generation").join(licences, on=["hub", "id"], how="left")
+                     .join(relations, on=["hub", "id"], how="left")
+                     .with_columns(pl.col("relation").fill_null("root"), pl.col("license").fill_null("missing"),
+                                   pl.col("license_class").fill_null(L.MISSING)))
+    fetched = 0 if cards is None else cards.filter(pl.col("text").is_not_null()).join(
+        members.select("hub", "id"), on=["hub", "id"]).height
+    caveats = [
+        f"Card text was fetched for {fetched} of {len(members)} family models; the \"Built with Qwen\" notice is "
+        "checked only where a card was fetched (elsewhere: \"unknown — card not fetched\").",
+        "Findings are potential issues read from declared metadata, not legal advice; a licence in the README "
+        "body or a LICENSE file is not read.",
+    ]
+    return LicenceReport(
+        models=member_models, edges=classified, findings=all_findings,
+        mix_by_generation=licence_mix(member_models, "generation"),
+        mix_by_relation=licence_mix(member_models, "relation"),
+        drift=drift_matrix(classified), flagged=flagged_models(all_findings, models, licences), caveats=caveats)

@@ -1,0 +1,186 @@
+"""``hubtree analyze licenses|growth|deployment``: the family's licence drift, growth and deployment signals."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+import orjson
+import polars as pl
+import typer
+
+from hubtree.errors import CliError, friendly_errors
+from hubtree.options import DbOption, JsonOption
+
+app = typer.Typer(no_args_is_help=True)
+
+FamilyOption = Annotated[str, typer.Option("--family", help="Root organisation of the family (its models are the "
+                                                            "roots; the family is them plus declared descendants).")]
+SinceOption = Annotated[str | None, typer.Option("--since", help="Only months / models created from YYYY-MM on.")]
+LimitOption = Annotated[int, typer.Option("--limit", help="Rows per table in the text output.")]
+
+
+def _month(value: str | None) -> str | None:
+    from analysis.growth import check_month
+
+    try:
+        return check_month(value)
+    except ValueError as exc:
+        raise CliError(f"--since: {exc}", 2) from None
+
+
+def family_members(store: Any, family: str) -> pl.DataFrame:
+    """The family as a frame (hub, id, generation, depth): models of ``family`` plus their declared descendants.
+
+    Generation is the generation named by the root a member descends from (the first root that reaches it).
+    Stopgap glue over the lineage graph until ``analysis.graph`` exposes a family frame.
+    """
+    import numpy as np
+
+    from analysis.generations import generation_name
+    from analysis.lineage_build import build_graph
+    from analysis.lineage_queries import is_root_author, primary_hub, traverse
+
+    graph = build_graph(store)
+    roots = np.array([n for n in range(graph.n_nodes) if is_root_author(graph.authors[n], graph.ids[n], (family,))],
+                     dtype=np.int64)
+    if roots.size == 0:
+        raise CliError(f"no models of {family!r} in the store: the family's roots are the models that {family!r} "
+                       "owns (crawl first, or pick another --family)")
+    t = traverse(graph, roots, "down")
+    gen: dict[int, str | None] = {int(n): generation_name(graph.ids[n], graph.architecture[n]) for n in roots}
+    depth = {int(n): 0 for n in roots}
+    for node, d, e in zip(t.nodes.tolist(), t.depth.tolist(), t.via.tolist(), strict=True):
+        gen[node] = gen.get(int(graph.parent[e]))
+        depth[node] = d
+    nodes = list(gen)
+    return pl.DataFrame({"hub": [primary_hub(graph, n) for n in nodes],
+                         "id": [graph.ids[n] if primary_hub(graph, n) == "hf" else graph.ms_ids.get(n, graph.ids[n])
+                                for n in nodes],
+                         "generation": [gen[n] for n in nodes], "depth": [depth[n] for n in nodes]},
+                        schema={"hub": pl.String, "id": pl.String, "generation": pl.String, "depth": pl.Int64})
+
+
+def _since_filter(members: pl.DataFrame, models: pl.DataFrame, since: str | None) -> pl.DataFrame:
+    if since is None:
+        return members
+    start = datetime.strptime(since, "%Y-%m")
+    recent = models.filter(pl.col("created_at") >= start).select("hub", "id")
+    return members.join(recent, on=["hub", "id"], how="semi")
+
+
+def _emit(data: dict[str, Any]) -> None:
+    typer.echo(orjson.dumps(data, default=str, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
+
+
+def _table(title: str, df: pl.DataFrame, limit: int) -> None:
+    typer.echo(f"\n{title}")
+    if df.is_empty():
+        typer.echo("  (none)")
+        return
+    cols = df.columns
+    rows = [[_cell(v) for v in r] for r in df.head(limit).iter_rows()]
+    widths = [min(60, max(len(c), *(len(r[i]) for r in rows))) for i, c in enumerate(cols)]
+    typer.echo("  " + "  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
+    for r in rows:
+        typer.echo("  " + "  ".join(v[:w].ljust(w) for v, w in zip(r, widths, strict=True)))
+    if df.height > limit:
+        typer.echo(f"  … {df.height - limit} more (--limit, or --json for all)")
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return "" if value is None else str(value)
+
+
+def _caveats(caveats: list[str]) -> None:
+    typer.echo("\nCaveats:")
+    for c in caveats:
+        typer.echo(f"  - {c}")
+
+
+@app.command("licenses")
+@friendly_errors
+def licenses(db: DbOption = None, family: FamilyOption = "Qwen", since: SinceOption = None,
+             as_json: JsonOption = False, limit: LimitOption = 15) -> None:
+    """Licence mix and drift along the family tree: every edge classified, findings with reasons."""
+    from analysis import frames
+    from analysis.licensing import analyse_licences
+    from crawler.store import open_store
+
+    since = _month(since)
+    store = open_store(db, create=False)
+    models = frames.models(store)
+    members = _since_filter(family_members(store, family), models, since)
+    report = analyse_licences(models, frames.edges(store), members, frames.cards(store))
+    if as_json:
+        _emit({"family": family, "since": since, **report.to_json()})
+        return
+    s = report.summary()
+    typer.echo(f"Family {family}: {s['models']} models, {s['edges']} declared edges; flagged models "
+               f"{s['flagged_models']} ({(s['flagged_share'] or 0):.1%}); merge conflicts {s['merge_conflicts']}")
+    typer.echo("Edges by kind: " + ", ".join(f"{k} {v}" for k, v in s["edges_by_kind"].items()))
+    _table("Licence mix", pl.DataFrame({"license": list(s["licence_mix"]), "models": list(s["licence_mix"].values())}),
+           limit)
+    _table("Licence mix by generation", report.mix_by_generation, limit)
+    _table("Drift matrix (parent → child)", report.drift, limit)
+    _table("Flagged models by downloads", report.flagged.select("id", "downloads", "license", "kinds", "reason"),
+           limit)
+    _caveats(report.caveats)
+
+
+@app.command("growth")
+@friendly_errors
+def growth(db: DbOption = None, family: FamilyOption = "Qwen", since: SinceOption = None,
+           as_json: JsonOption = False, limit: LimitOption = 24) -> None:
+    """New derivatives per month (by generation, relation, hub, author), cumulative and month-over-month."""
+    from analysis import frames
+    from analysis.growth import analyse_growth
+    from crawler.store import open_store
+
+    since = _month(since)
+    store = open_store(db, create=False)
+    models = frames.models(store)
+    report = analyse_growth(models, frames.edges(store), family_members(store, family), frames.runs(store),
+                            frames.snapshots(store), since=since)
+    if as_json:
+        _emit({"family": family, "since": since, **report.to_json()})
+        return
+    months = report.to_json()["months"]
+    table = pl.DataFrame([{"month": m["month"], "new": m["new"], "cumulative": m["cumulative"],
+                           "mom_growth": m["mom_growth"], "family_share": m["family_share"],
+                           "top_base": next(iter(m["top_bases"]), None),
+                           "by_relation": ", ".join(f"{k} {v}" for k, v in m["by_relation"].items())}
+                          for m in months]) if months else pl.DataFrame()
+    typer.echo(f"Family {family}: new derivatives per month (createdAt)")
+    _table("Months (latest last)", table.tail(limit) if months else table, limit)
+    _table("Metric snapshots", report.metrics, limit)
+    _caveats(report.caveats)
+
+
+@app.command("deployment")
+@friendly_errors
+def deployment(db: DbOption = None, family: FamilyOption = "Qwen", since: SinceOption = None,
+               as_json: JsonOption = False, limit: LimitOption = 30) -> None:
+    """Deployment signals per model (tags, providers, formats, card text, ModelScope flags) and their shares."""
+    from analysis import frames
+    from analysis.deployment import analyse_deployment
+    from crawler.store import open_store
+
+    since = _month(since)
+    store = open_store(db, create=False)
+    models = frames.models(store, include_card_data=True)
+    members = _since_filter(family_members(store, family), models, since)
+    report = analyse_deployment(models, members, frames.edges(store), frames.cards(store), since=since)
+    if as_json:
+        _emit({"family": family, "since": since, **report.to_json()})
+        return
+    summary = report.to_json()["summary"]
+    typer.echo(f"Family {family}: {summary['models']} models, {summary['with_any_signal']} with a deployment signal")
+    _table("Shares overall and by role", report.shares.filter(pl.col("scope").is_in(["all", "role"])), limit)
+    _table("Shares by generation", report.shares.filter(pl.col("scope") == "generation"), limit)
+    _table("Signals by source", report.by_source, limit)
+    _caveats(report.caveats)
