@@ -1,0 +1,68 @@
+"""The lineage graph: one import for building it and querying it.
+
+    from analysis.graph import open_graph, descendants
+    g = open_graph("sqlite:///hubtree.db")            # declared edges only (cached on disk, see lineage_cache)
+    descendants(g, "Qwen/Qwen2-7B", relations={"quantized"})
+
+Build: :mod:`analysis.lineage_build`; queries: :mod:`analysis.lineage_queries`; figures: :mod:`analysis.lineage_stats`;
+inferred edges: :mod:`analysis.inference` (added only with ``include_inferred=True``, always flagged).
+"""
+
+from __future__ import annotations
+
+from analysis.lineage_build import BuildReport, LineageGraph, build_graph
+from analysis.lineage_cache import cached, sqlite_path
+from analysis.lineage_queries import (
+    Traversal,
+    UnknownModelError,
+    ancestors,
+    children_of,
+    descendants,
+    family,
+    find,
+    parents_of,
+    path,
+    traverse,
+    tree,
+)
+from analysis.lineage_stats import graph_stats
+from crawler import config
+from crawler.store.db import Store, open_store
+
+__all__ = ["BuildReport", "LineageGraph", "Traversal", "UnknownModelError", "ancestors", "build_graph",
+           "children_of", "descendants", "family", "find", "graph_with_inferred", "graph_stats", "open_graph",
+           "parents_of", "path", "traverse", "tree"]
+
+
+def graph_with_inferred(store: Store, graph: LineageGraph | None = None) -> LineageGraph:
+    """The declared graph plus the edges :mod:`analysis.inference` infers for models without declared parents."""
+    from analysis.inference import infer, load_features, with_inferred
+
+    graph = graph if graph is not None else build_graph(store)
+    return with_inferred(graph, infer(graph, load_features(store, graph)))
+
+
+def open_graph(db: str | None = None, *, include_inferred: bool = False, use_cache: bool = True) -> LineageGraph:
+    """The graph of the store at ``db`` (URL or path; default as in :func:`crawler.config.db_url`).
+
+    With ``use_cache`` a previous build of an unchanged store is loaded from disk instead of rebuilt.
+    Raises ``FileNotFoundError`` for a SQLite file that does not exist (a query never creates a store).
+    """
+    url = config.db_url(db)
+    path = sqlite_path(url)
+    if path is not None and not path.exists():
+        raise FileNotFoundError(2, "no store at this path", str(path))
+    state: dict[str, Store] = {}
+
+    def store() -> Store:
+        if "s" not in state:
+            state["s"] = open_store(url, create=False)
+        return state["s"]
+
+    def build() -> LineageGraph:
+        g = build_graph(store())
+        return graph_with_inferred(store(), g) if include_inferred else g
+
+    if not use_cache:
+        return build()
+    return cached(url, {"inferred": include_inferred}, build, store=None if path is not None else store())

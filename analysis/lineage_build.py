@@ -1,0 +1,279 @@
+"""Build the lineage graph from the store: integer nodes, edge arrays, CSR adjacency both ways.
+
+Nodes are models; a ModelScope repo mirrored from a Hugging Face repo is the *same* node as its twin (counted
+once, with per-hub presence kept in :attr:`LineageGraph.present`). Edges are the declared, resolved edges whose
+parent exists in the store (exact id, else the unique case-insensitive match in the same hub); everything else is
+left out and counted by reason in :attr:`LineageGraph.report`. Self-loops are dropped; cycles are broken by
+:func:`break_cycles` (rule in its docstring). Queries live in :mod:`analysis.lineage_queries`.
+
+The structure is numpy arrays rather than a networkx graph: at a million models networkx costs ~6 s and ~700 MB
+to build and ~170 ms per 150K-node traversal (see docs/inference.md, "Graph engine"); :meth:`to_networkx` gives a
+networkx view when one is wanted, and networkx finds the cycles in the (small) part of the graph that is not a DAG.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import networkx as nx
+import numpy as np
+import polars as pl
+
+from analysis import frames
+from crawler.store.db import Store
+from crawler.store.schema import RELATIONS, Model
+
+HUB_BITS = {"hf": 1, "modelscope": 2}
+_NO_DATE = np.iinfo(np.int64).max  # unknown creation dates sort last (they never look "older")
+
+
+@dataclass
+class BuildReport:
+    """What building the graph left out or repaired, for ``graph stats``."""
+
+    unresolved: dict[str, int] = field(default_factory=dict)  # reason → edges left out
+    self_loops: list[dict[str, str]] = field(default_factory=list)
+    cycles_broken: list[dict[str, Any]] = field(default_factory=list)
+    duplicate_edges: int = 0
+    mirrors_merged: int = 0
+    case_fixed: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"unresolved": {"edges": sum(self.unresolved.values()), "reasons": dict(self.unresolved)},
+                "self_loops": self.self_loops, "cycles_broken": self.cycles_broken,
+                "duplicate_edges": self.duplicate_edges, "mirrors_merged": self.mirrors_merged,
+                "case_fixed": self.case_fixed}
+
+
+@dataclass
+class LineageGraph:
+    """The lineage graph: node ``n`` is ``ids[n]``; edge ``e`` goes from ``child[e]`` to its parent ``parent[e]``."""
+
+    ids: list[str]  # primary id (the HF id of a mirrored pair)
+    present: np.ndarray  # uint8 bit mask per node: 1 = on HF, 2 = on ModelScope
+    ms_ids: dict[int, str]  # ModelScope id of mirrored nodes whose id differs from the primary one
+    authors: list[str | None]
+    created: np.ndarray  # int64 epoch seconds, _NO_DATE when unknown
+    architecture: list[str | None]
+    child: np.ndarray  # int32 per edge
+    parent: np.ndarray  # int32 per edge
+    relation: np.ndarray  # int8 per edge: index into RELATIONS
+    inferred: np.ndarray  # bool per edge
+    rule: list[str]  # per edge
+    confidence: np.ndarray  # float32 per edge (1.0 for declared edges)
+    report: BuildReport = field(default_factory=BuildReport)
+    down_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    down_edges: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    up_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
+    up_edges: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+
+    @property
+    def n_nodes(self) -> int:
+        return len(self.ids)
+
+    @property
+    def n_edges(self) -> int:
+        return len(self.child)
+
+    def hubs_of(self, node: int) -> list[str]:
+        bits = int(self.present[node])
+        return [h for h, b in HUB_BITS.items() if bits & b]
+
+    def reindex(self) -> None:
+        """(Re)build the CSR adjacency from the edge arrays (edges ordered by relation, then child/parent id)."""
+        n = self.n_nodes
+        self.down_edges = np.lexsort((self.child, self.relation, self.parent)).astype(np.int64)
+        self.down_ptr = np.concatenate(([0], np.cumsum(np.bincount(self.parent, minlength=n)))).astype(np.int64)
+        self.up_edges = np.lexsort((self.parent, self.relation, self.child)).astype(np.int64)
+        self.up_ptr = np.concatenate(([0], np.cumsum(np.bincount(self.child, minlength=n)))).astype(np.int64)
+
+    def to_networkx(self, *, include_inferred: bool = True) -> nx.DiGraph:
+        """A networkx view (parent → child, edge attributes ``relation``, ``inferred``, ``rule``) over node ids."""
+        g = nx.DiGraph()
+        for e in range(self.n_edges):
+            if include_inferred or not self.inferred[e]:
+                g.add_edge(self.ids[self.parent[e]], self.ids[self.child[e]], relation=RELATIONS[self.relation[e]],
+                           inferred=bool(self.inferred[e]), rule=self.rule[e])
+        return g
+
+
+def _epoch(values: list[datetime | None]) -> np.ndarray:
+    return np.array([int(v.timestamp()) if v is not None else _NO_DATE for v in values], dtype=np.int64)
+
+
+def _nodes(models: pl.DataFrame, mirrors: pl.DataFrame, report: BuildReport) -> tuple[dict[tuple[str, str], int], LineageGraph]:
+    """Node numbering: HF models first, then ModelScope models not mirrored onto a stored HF model."""
+    hf = models.filter(pl.col("hub") == "hf")
+    ms = models.filter(pl.col("hub") == "modelscope")
+    hf_ids = hf["id"].to_list()
+    key: dict[tuple[str, str], int] = {("hf", m): i for i, m in enumerate(hf_ids)}
+    best = (mirrors.sort(["modelscope_id", "confidence", "hf_id"], descending=[False, True, False])
+            .unique("modelscope_id", keep="first", maintain_order=True)) if mirrors.height else mirrors
+    twin = {r["modelscope_id"]: r["hf_id"] for r in best.iter_rows(named=True) if ("hf", r["hf_id"]) in key}
+    ids = list(hf_ids)
+    authors = hf["author"].to_list()
+    created = hf["created_at"].to_list()
+    arch = hf["architecture"].to_list()
+    present = [1] * len(ids)
+    ms_ids: dict[int, str] = {}
+    for row in ms.iter_rows(named=True):
+        hf_id = twin.get(row["id"])
+        if hf_id is not None:
+            node = key[("hf", hf_id)]
+            present[node] |= 2
+            if row["id"] != hf_id:
+                ms_ids[node] = row["id"]
+            report.mirrors_merged += 1
+        else:
+            node = len(ids)
+            ids.append(row["id"])
+            authors.append(row["author"])
+            created.append(row["created_at"])
+            arch.append(row["architecture"])
+            present.append(2)
+        key[("modelscope", row["id"])] = node
+    empty_i = np.zeros(0, np.int32)
+    graph = LineageGraph(ids=ids, present=np.array(present, np.uint8), ms_ids=ms_ids, authors=authors,
+                         created=_epoch(created), architecture=arch, child=empty_i, parent=empty_i,
+                         relation=np.zeros(0, np.int8), inferred=np.zeros(0, bool), rule=[],
+                         confidence=np.zeros(0, np.float32), report=report)
+    return key, graph
+
+
+def _lower_index(key: dict[tuple[str, str], int]) -> dict[tuple[str, str], int | None]:
+    """``(hub, lowercase id) → node``, None when two stored ids differ only by case (then nothing is guessed)."""
+    out: dict[tuple[str, str], int | None] = {}
+    for (hub, mid), node in key.items():
+        k = (hub, mid.lower())
+        out[k] = node if k not in out or out[k] == node else None
+    return out
+
+
+def _declared_edges(edges: pl.DataFrame, key: dict[tuple[str, str], int], report: BuildReport) -> pl.DataFrame:
+    """Map declared edges onto nodes; count the ones left out by reason."""
+    unresolved = edges.filter((pl.col("status") != "resolved") | pl.col("parent").is_null())
+    for reason, n in Counter(r or "unresolved" for r in unresolved["reason"].to_list()).items():
+        report.unresolved[reason] = report.unresolved.get(reason, 0) + n
+    ok = edges.filter((pl.col("status") == "resolved") & pl.col("parent").is_not_null())
+    lower = None
+    rows: list[tuple[int, int, int, str]] = []
+    rel_code = {r: i for i, r in enumerate(RELATIONS)}
+    for hub, c, p, rel, rule in ok.select("hub", "child", "parent", "relation", "rule").iter_rows():
+        cn = key.get((hub, c))
+        pn = key.get((hub, p))
+        if cn is None:
+            report.unresolved["child not in store"] = report.unresolved.get("child not in store", 0) + 1
+            continue
+        if pn is None:
+            lower = lower if lower is not None else _lower_index(key)
+            pn = lower.get((hub, p.lower()))
+            if pn is None:
+                report.unresolved["parent not in store"] = report.unresolved.get("parent not in store", 0) + 1
+                continue
+            report.case_fixed += 1
+        rows.append((cn, pn, rel_code.get(rel, 0), rule or ""))
+    return pl.DataFrame(rows, schema={"child": pl.Int32, "parent": pl.Int32, "relation": pl.Int8, "rule": pl.String},
+                        orient="row")
+
+
+def set_edges(graph: LineageGraph, edges: pl.DataFrame) -> None:
+    """Install edges (columns child, parent, relation, rule, and optionally inferred, confidence) on ``graph``.
+
+    Drops self-loops and duplicate (child, parent) pairs (declared edges win over inferred ones), breaks
+    cycles, and rebuilds the adjacency.
+    """
+    if "inferred" not in edges.columns:
+        edges = edges.with_columns(pl.lit(False).alias("inferred"))
+    if "confidence" not in edges.columns:
+        edges = edges.with_columns(pl.lit(1.0, pl.Float32).alias("confidence"))
+    loops = edges.filter(pl.col("child") == pl.col("parent"))
+    graph.report.self_loops.extend({"id": graph.ids[c], "rule": r} for c, r in loops.select("child", "rule").iter_rows())
+    edges = edges.filter(pl.col("child") != pl.col("parent"))
+    before = edges.height
+    edges = edges.sort(["inferred", "child", "parent"]).unique(["child", "parent"], keep="first", maintain_order=True)
+    graph.report.duplicate_edges += before - edges.height
+    graph.child = edges["child"].to_numpy().astype(np.int32)
+    graph.parent = edges["parent"].to_numpy().astype(np.int32)
+    graph.relation = edges["relation"].to_numpy().astype(np.int8)
+    graph.inferred = edges["inferred"].to_numpy().astype(bool)
+    graph.confidence = edges["confidence"].to_numpy().astype(np.float32)
+    graph.rule = edges["rule"].to_list()
+    break_cycles(graph)
+    graph.reindex()
+
+
+def _cyclic_core(child: np.ndarray, parent: np.ndarray, n: int) -> np.ndarray:
+    """Indices of edges that lie on or between cycles: peel sources and sinks until nothing changes."""
+    alive = np.ones(len(child), bool)
+    while True:
+        c, p = child[alive], parent[alive]
+        has_in = np.bincount(c, minlength=n) > 0  # node has a parent
+        has_out = np.bincount(p, minlength=n) > 0  # node has a child
+        keep = alive & has_in[parent] & has_out[child]  # parent must itself have a parent, child a child
+        if keep.sum() == alive.sum():
+            return np.flatnonzero(alive)
+        alive = keep
+
+
+def break_cycles(graph: LineageGraph) -> None:
+    """Remove edges until the graph is acyclic, recording each removal in the report.
+
+    Rule, applied to one cycle at a time (found by networkx on the cyclic core only): drop an inferred edge if the
+    cycle has one; else the edge whose parent was created *after* its child by the widest margin (a model cannot
+    derive from a younger one); else (dates equal or unknown) the edge whose child was created earliest; ties by
+    child id, then parent id. The same store always gives the same graph.
+    """
+    core = _cyclic_core(graph.child, graph.parent, graph.n_nodes)
+    if not len(core):
+        return
+    sub = nx.DiGraph()
+    for e in core:
+        sub.add_edge(int(graph.child[e]), int(graph.parent[e]), e=int(e))
+    dropped: list[int] = []
+    while True:
+        try:
+            cycle = nx.find_cycle(sub)
+        except nx.NetworkXNoCycle:
+            break
+        cands = [sub.edges[u, v]["e"] for u, v in cycle]
+
+        def badness(e: int) -> tuple:
+            c, p = int(graph.child[e]), int(graph.parent[e])
+            cd, pd = int(graph.created[c]), int(graph.created[p])
+            known = cd != _NO_DATE and pd != _NO_DATE
+            return (not graph.inferred[e], -(pd - cd) if known and pd > cd else 0, cd, graph.ids[c], graph.ids[p])
+
+        worst = min(cands, key=badness)
+        c, p = int(graph.child[worst]), int(graph.parent[worst])
+        sub.remove_edge(c, p)
+        dropped.append(worst)
+        graph.report.cycles_broken.append({"cycle": [graph.ids[u] for u, _ in cycle], "dropped": {
+            "child": graph.ids[c], "parent": graph.ids[p], "relation": RELATIONS[graph.relation[worst]],
+            "inferred": bool(graph.inferred[worst])}})
+    keep = np.ones(graph.n_edges, bool)
+    keep[dropped] = False
+    graph.child, graph.parent = graph.child[keep], graph.parent[keep]
+    graph.relation, graph.inferred, graph.confidence = graph.relation[keep], graph.inferred[keep], graph.confidence[keep]
+    graph.rule = [r for r, k in zip(graph.rule, keep, strict=True) if k]
+
+
+def load_models(store: Store, *, hub: str | None = None, include_deleted: bool = False) -> pl.DataFrame:
+    """The model columns the graph needs (narrow, so a million rows load in seconds)."""
+    tbl = Model.__table__  # type: ignore[attr-defined]
+    df = frames._frame(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at"),
+                       where=tbl.c.hub == hub if hub else None)
+    return df if include_deleted else df.filter(pl.col("deleted_at").is_null())
+
+
+def build_graph(store: Store, *, hub: str | None = None, include_deleted: bool = False) -> LineageGraph:
+    """The declared lineage graph of the store (one hub, or both with mirrors merged)."""
+    report = BuildReport()
+    models = load_models(store, hub=hub, include_deleted=include_deleted)
+    mirrors = frames.mirrors(store) if hub in (None, "modelscope") else pl.DataFrame()
+    key, graph = _nodes(models, mirrors, report)
+    edges = frames.edges(store, hub=hub)
+    set_edges(graph, _declared_edges(edges, key, report))
+    return graph

@@ -1,0 +1,96 @@
+"""A disk cache of built graphs, so a cold CLI query does not rebuild a million-model graph.
+
+The key is the store URL, the build options, :data:`CACHE_VERSION` and a fingerprint of the store's content:
+for SQLite the size and modification time (ns) of the database file and of its write-ahead log, which change on
+every committed write; for other databases the row counts and high-water marks of the lineage tables (an
+in-place update that changes none of them is missed: use ``--no-cache``). A hit never opens the store.
+Files are pickles written by this module only, in a directory private to the user (``$HUBTREE_CACHE``, else
+``$XDG_CACHE_HOME/hubtree``, else ``~/.cache/hubtree``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import pickle
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
+
+from crawler.store.db import Store
+from crawler.store.schema import CrawlRun, Edge, Mirror, Model
+
+CACHE_VERSION = 3
+_KEEP = 8  # newest cache files kept per directory
+
+
+def cache_dir() -> Path:
+    base = os.environ.get("HUBTREE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hubtree"
+    return Path(base) / "graph"
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The database file of a SQLite URL (None for in-memory or other databases)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def fingerprint(url: str, store: Store | None = None) -> str | None:
+    """A string that changes whenever the store's content may have changed (None: do not cache)."""
+    path = sqlite_path(url)
+    if path is not None:
+        parts = []
+        for p in (path, path.with_name(path.name + "-wal")):
+            try:
+                st = p.stat()
+                parts.append(f"{st.st_size}:{st.st_mtime_ns}")
+            except FileNotFoundError:
+                parts.append("-")
+        return "|".join(parts)
+    if store is None:
+        return None
+    m, e, mi, r = (t.__table__ for t in (Model, Edge, Mirror, CrawlRun))  # type: ignore[attr-defined]
+    queries = [select(func.count(), func.max(m.c.last_modified), func.max(m.c.last_seen_run), func.count(m.c.deleted_at)),
+               select(func.count(), func.count(e.c.parent), func.sum(func.length(e.c.status))),
+               select(func.count(), func.sum(mi.c.confidence)),
+               select(func.max(r.c.run_id), func.max(r.c.ended_at), func.count())]
+    with store.engine.connect() as conn:
+        return "|".join(str(tuple(conn.execute(q).one())) for q in queries)
+
+
+def _file(url: str, options: dict[str, Any], fp: str) -> Path:
+    digest = hashlib.sha256(repr((CACHE_VERSION, url, sorted(options.items()), fp)).encode()).hexdigest()[:24]
+    return cache_dir() / f"graph-{digest}.pkl"
+
+
+def cached(url: str, options: dict[str, Any], build: Callable[[], Any], *, store: Store | None = None) -> Any:
+    """The cached object for (url, options, current fingerprint), else ``build()`` stored for next time."""
+    fp = fingerprint(url, store)
+    if fp is None:
+        return build()
+    target = _file(url, options, fp)
+    try:
+        with target.open("rb") as fh:
+            return pickle.load(fh)  # noqa: S301 - our own file in the user's private cache dir
+    except (FileNotFoundError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+        pass
+    value = build()
+    if fingerprint(url, store) != fp:  # the store changed while we read it: do not cache a mixed state
+        return value
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False) as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(fh.name, target)
+        old = sorted(target.parent.glob("graph-*.pkl"), key=lambda p: p.stat().st_mtime, reverse=True)[_KEEP:]
+        for p in old:
+            p.unlink(missing_ok=True)
+    except OSError:
+        pass  # a cache that cannot be written is only slower
+    return value
