@@ -57,9 +57,8 @@ def test_sigterm_stops_the_server_cleanly() -> None:
 
 def test_a_malformed_world_is_one_clear_error(tmp_path: Path) -> None:
     (tmp_path / "hf.jsonl").write_text('{"id": "a/b"}\n{"id": "c/d", \n')
-    with pytest.raises(SimError, match="hf.jsonl line 2: invalid JSON"):
-        with running_sim(tmp_path):
-            pass
+    with pytest.raises(SimError, match="hf.jsonl line 2: invalid JSON"), running_sim(tmp_path):
+        pass
     done = subprocess.run([sys.executable, "-m", "hubtree.cli", "sim", "serve", "--world", str(tmp_path / "none")],
                           capture_output=True, text=True, timeout=60)
     assert done.returncode != 0 and "world directory not found" in done.stderr
