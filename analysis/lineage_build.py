@@ -18,7 +18,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-import networkx as nx
 import numpy as np
 import polars as pl
 
@@ -90,8 +89,10 @@ class LineageGraph:
         self.up_edges = np.lexsort((self.parent, self.relation, self.child)).astype(np.int64)
         self.up_ptr = np.concatenate(([0], np.cumsum(np.bincount(self.child, minlength=n)))).astype(np.int64)
 
-    def to_networkx(self, *, include_inferred: bool = True) -> nx.DiGraph:
-        """A networkx view (parent → child, edge attributes ``relation``, ``inferred``, ``rule``) over node ids."""
+    def to_networkx(self, *, include_inferred: bool = True) -> Any:
+        """A networkx ``DiGraph`` (parent → child, edge attributes ``relation``, ``inferred``, ``rule``) over ids."""
+        import networkx as nx
+
         g = nx.DiGraph()
         for e in range(self.n_edges):
             if include_inferred or not self.inferred[e]:
@@ -229,6 +230,8 @@ def break_cycles(graph: LineageGraph) -> None:
     core = _cyclic_core(graph.child, graph.parent, graph.n_nodes)
     if not len(core):
         return
+    import networkx as nx  # only when there is a cycle to find
+
     sub = nx.DiGraph()
     for e in core:
         sub.add_edge(int(graph.child[e]), int(graph.parent[e]), e=int(e))

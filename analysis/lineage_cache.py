@@ -49,9 +49,11 @@ def fingerprint(url: str, store: Store | None = None) -> str | None:
         for p in (path, path.with_name(path.name + "-wal")):
             try:
                 st = p.stat()
-                parts.append(f"{st.st_size}:{st.st_mtime_ns}")
             except FileNotFoundError:
                 parts.append("-")
+                continue
+            # an empty WAL (created by any reader, ours included) holds nothing: same as no WAL
+            parts.append(f"{st.st_size}:{st.st_mtime_ns}" if st.st_size else "-")
         return "|".join(parts)
     if store is None:
         return None

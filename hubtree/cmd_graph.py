@@ -1,0 +1,230 @@
+"""``hubtree graph``: ancestors, descendants, family, path, tree, stats, infer-eval."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hubtree.errors import EXIT_USAGE, CliError, friendly_errors
+from hubtree.options import DbOption, JsonOption
+
+app = typer.Typer(no_args_is_help=True)
+
+ModelArg = Annotated[str, typer.Argument(help="Model id, e.g. Qwen/Qwen2.5-7B-Instruct.")]
+InferredOption = Annotated[bool, typer.Option("--include-inferred", help="Also follow inferred edges (flagged).")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Rebuild the graph instead of using the disk cache.")]
+DepthOption = Annotated[int | None, typer.Option("--depth", min=1, help="Stop after this many levels.")]
+HubOption = Annotated[str | None, typer.Option("--hub", help="List only models present on this hub (hf|modelscope).")]
+
+
+def _graph(db: str | None, include_inferred: bool, no_cache: bool) -> Any:
+    from analysis.graph import open_graph
+
+    return open_graph(db, include_inferred=include_inferred, use_cache=not no_cache)
+
+
+def _emit(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _guard(func: Any, *args: Any, **kwargs: Any) -> Any:
+    from analysis.graph import UnknownModelError
+
+    try:
+        return func(*args, **kwargs)
+    except UnknownModelError as exc:
+        raise CliError(str(exc)) from None
+
+
+def _check_hub(hub: str | None) -> None:
+    if hub is not None and hub not in ("hf", "modelscope"):
+        raise CliError(f"--hub must be hf or modelscope, not {hub!r}", EXIT_USAGE)
+
+
+def _relations(value: str | None) -> set[str] | None:
+    from crawler.store.schema import RELATIONS
+
+    if not value:
+        return None
+    wanted = {v.strip().lower() for v in value.split(",") if v.strip()}
+    bad = sorted(wanted - set(RELATIONS))
+    if bad:
+        raise CliError(f"unknown relation(s) {', '.join(bad)}; choose from {', '.join(RELATIONS)}", EXIT_USAGE)
+    return wanted
+
+
+def _print_models(result: dict[str, Any], title: str, limit: int) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{title} of {result['id']}: {result['count']} models", title_justify="left")
+    for col in ("depth", "id", "relation", "parents", "hubs"):
+        table.add_column(col, overflow="fold")
+    for m in result["models"][:limit]:
+        rel = m["relation"] + (f" (inferred, {m['rule']}, {m['confidence']})" if m["inferred"] else "")
+        table.add_row(str(m["depth"]), m["id"], rel, ", ".join(m["parents"]), ",".join(m["hubs"]))
+    console = Console()
+    console.print(table)
+    if result["count"] > limit:
+        console.print(f"… {result['count'] - limit} more (use --limit or --json)")
+
+
+LimitOption = Annotated[int, typer.Option("--limit", min=1, help="Rows shown in the table (JSON lists all).")]
+
+
+@app.command("descendants")
+@friendly_errors
+def descendants_cmd(model: ModelArg, relation: Annotated[str | None, typer.Option(
+        "--relation", help="Comma-separated relations to list (finetune,adapter,quantized,merge); all are traversed.")]
+        = None, depth: DepthOption = None, hub: HubOption = None, include_inferred: InferredOption = False,
+        limit: LimitOption = 50, db: DbOption = None, json_out: JsonOption = False, no_cache: NoCacheOption = False,
+        ) -> None:
+    """Every model derived from MODEL (any depth), with relation, depth and parents."""
+    from analysis.graph import descendants
+
+    _check_hub(hub)
+    rels = _relations(relation)
+    g = _graph(db, include_inferred, no_cache)
+    result = _guard(descendants, g, model, relations=rels, depth=depth, hub=hub, include_inferred=include_inferred)
+    _emit(result) if json_out else _print_models(result, "Descendants", limit)
+
+
+@app.command("ancestors")
+@friendly_errors
+def ancestors_cmd(model: ModelArg, depth: DepthOption = None, hub: HubOption = None,
+                  include_inferred: InferredOption = False, limit: LimitOption = 50, db: DbOption = None,
+                  json_out: JsonOption = False, no_cache: NoCacheOption = False) -> None:
+    """Every model MODEL derives from, up to the roots."""
+    from analysis.graph import ancestors
+
+    _check_hub(hub)
+    g = _graph(db, include_inferred, no_cache)
+    result = _guard(ancestors, g, model, depth=depth, hub=hub, include_inferred=include_inferred)
+    _emit(result) if json_out else _print_models(result, "Ancestors", limit)
+
+
+@app.command("family")
+@friendly_errors
+def family_cmd(model: ModelArg, include_inferred: InferredOption = False, db: DbOption = None,
+               json_out: JsonOption = False, no_cache: NoCacheOption = False) -> None:
+    """The root base model(s) of MODEL, its Qwen generation, and its depth below the nearest root."""
+    from analysis.graph import family
+
+    g = _graph(db, include_inferred, no_cache)
+    result = _guard(family, g, model, include_inferred=include_inferred)
+    if json_out:
+        return _emit(result)
+    typer.echo(f"{result['id']}")
+    typer.echo(f"  generation: {result['generation'] or 'unknown'}   depth: {result['depth']}")
+    for r in result["root_details"]:
+        typer.echo(f"  root: {r['id']}  ({r['generation'] or '?'}, {'official' if r['official'] else 'not official'}, "
+                   f"{r['depth']} below)")
+
+
+@app.command("path")
+@friendly_errors
+def path_cmd(a: Annotated[str, typer.Argument(help="From this model.")],
+             b: Annotated[str, typer.Argument(help="To this model.")], include_inferred: InferredOption = False,
+             db: DbOption = None, json_out: JsonOption = False, no_cache: NoCacheOption = False) -> None:
+    """The lineage path between two models (down, up, or through a common relative)."""
+    from analysis.graph import path
+
+    g = _graph(db, include_inferred, no_cache)
+    result = _guard(path, g, a, b, include_inferred=include_inferred)
+    if json_out:
+        return _emit(result)
+    if result["kind"] == "none":
+        typer.echo(f"no lineage path between {result['from']} and {result['to']}")
+        return None
+    typer.echo(f"{result['from']}  ({result['kind']}, {result['length']} steps)")
+    for s in result["steps"]:
+        arrow = "↓" if s["direction"] == "child" else "↑"
+        typer.echo(f"  {arrow} {s['id']}  [{s['relation']}{', inferred' if s['inferred'] else ''}]")
+
+
+def _tree_lines(node: dict[str, Any], prefix: str = "", last: bool = True, top: bool = True) -> list[str]:
+    counts = " · ".join(f"{k} {v}" for k, v in node["counts"].items())
+    label = f"{node['id']}" + (f" ({node['relation']})" if node["relation"] else "")
+    label += f"  [{counts}; {node['below']} below]" if counts else ""
+    lines = [label if top else f"{prefix}{'└── ' if last else '├── '}{label}"]
+    child_prefix = "" if top else prefix + ("    " if last else "│   ")
+    kids = node["children"]
+    for i, c in enumerate(kids):
+        lines += _tree_lines(c, child_prefix, i == len(kids) - 1 and not node["more"], False)
+    if node["more"]:
+        lines.append(f"{child_prefix}└── … {node['more']} more")
+    return lines
+
+
+@app.command("tree")
+@friendly_errors
+def tree_cmd(model: ModelArg, depth: Annotated[int, typer.Option("--depth", min=1, help="Levels shown.")] = 2,
+             max_children: Annotated[int, typer.Option("--max-children", min=1, help="Children shown per node.")] = 15,
+             include_inferred: InferredOption = False, db: DbOption = None, json_out: JsonOption = False,
+             no_cache: NoCacheOption = False) -> None:
+    """An indented model tree under MODEL with counts of direct children per relation at each node."""
+    from analysis.graph import tree
+
+    g = _graph(db, include_inferred, no_cache)
+    result = _guard(tree, g, model, depth=depth, max_children=max_children, include_inferred=include_inferred)
+    _emit(result) if json_out else typer.echo("\n".join(_tree_lines(result)))
+
+
+@app.command("stats")
+@friendly_errors
+def stats_cmd(include_inferred: InferredOption = False,
+              top: Annotated[int, typer.Option("--top", min=1, help="Families and authors listed.")] = 10,
+              db: DbOption = None, json_out: JsonOption = False, no_cache: NoCacheOption = False) -> None:
+    """Nodes, edges per relation, depth histogram, largest families, top authors, declared vs inferred parents."""
+    from analysis.graph import graph_stats
+
+    g = _graph(db, True, no_cache)  # inferred edges are always computed, and counted apart unless asked
+    s = graph_stats(g, include_inferred=include_inferred, top=top)
+    if json_out:
+        return _emit(s)
+    fam = s["family"]
+    typer.echo(f"models: {s['nodes']:,} (hf {s['hubs']['hf']:,}, modelscope {s['hubs']['modelscope']:,}, "
+               f"on both {s['hubs']['both']:,}); in lineage: {s['in_lineage']:,}")
+    typer.echo("edges" + (" (declared + inferred)" if include_inferred else " (declared)") + ": "
+               + ", ".join(f"{k} {v:,}" for k, v in s["edges"].items()))
+    typer.echo("inferred edges (apart): " + ", ".join(f"{k} {v:,}" for k, v in s["inferred_edges"].items()))
+    p = s["parents"]
+    typer.echo(f"parents: declared {p['declared']:,}, inferred only {p['inferred_only']:,}, none {p['none']:,}")
+    typer.echo(f"family of {'/'.join(fam['root_authors'])}: roots {fam['roots']:,}, members {fam['members']:,}, "
+               f"undeclared family-architecture models {fam['undeclared']:,} "
+               f"({fam['undeclared_with_inferred_parent']:,} with an inferred parent)")
+    typer.echo("depth histogram: " + ", ".join(f"{d}: {c:,}" for d, c in s["depth_histogram"].items()))
+    typer.echo("largest families:")
+    for f in s["families"]:
+        typer.echo(f"  {f['size']:>8,}  {f['root']}  ({f['generation'] or '?'})")
+    typer.echo("top derivative authors: " + ", ".join(f"{a['author']} {a['models']:,}" for a in s["top_authors"]))
+    u = s["unresolved"]
+    typer.echo(f"left out: {u['edges']:,} unresolved edges ("
+               + ", ".join(f"{k} {v:,}" for k, v in sorted(u["reasons"].items(), key=lambda x: -x[1])) + ")")
+    typer.echo(f"repaired: {s['self_loops']} self-loops, {s['cycles_broken']} cycles broken, "
+               f"{s['case_fixed']} parents matched by case, {s['mirrors_merged']} mirrors merged")
+
+
+@app.command("infer-eval")
+@friendly_errors
+def infer_eval_cmd(
+    world: Annotated[Path, typer.Option("--world", help="World directory (hf.jsonl[.gz], optional _truth/).")] = Path(
+        "data/sample"),
+    folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds over declared edges.")] = 5,
+    doc: Annotated[Path | None, typer.Option("--doc", help="Also write the figures into this markdown file "
+                                             "(between the figure markers of docs/inference.md).")] = None,
+    json_out: JsonOption = False,
+) -> None:
+    """Measure inference: hide declared parents fold by fold, infer them back, report precision and recall."""
+    from analysis.inference_eval import evaluate_world, render_markdown, update_doc
+
+    if not world.is_dir():
+        raise CliError(f"no world directory at {world}")
+    result = evaluate_world(world, folds=folds)
+    if doc is not None:
+        update_doc(doc, result)
+    _emit(result) if json_out else typer.echo(render_markdown(result))
