@@ -66,7 +66,8 @@ DRIFT_RULES: tuple[DriftRule, ...] = (
               "under {c}, which allows commercial use."),
     DriftRule("no-derivatives", VIOLATION, _c(L.NO_DERIVATIVES), ANY,
               "The base's {p} licence does not allow sharing derivatives, yet this derivative is published."),
-    DriftRule("copyleft-dropped", VIOLATION, _c(L.COPYLEFT), _c(L.PERMISSIVE, L.CONDITIONAL, L.NON_COMMERCIAL),
+    DriftRule("copyleft-dropped", VIOLATION, _c(L.COPYLEFT),
+              _c(L.PERMISSIVE, L.CONDITIONAL, L.NON_COMMERCIAL, L.NO_DERIVATIVES),
               "The base's copyleft {p} licence requires derivatives to keep the same terms, but the derivative "
               "uses {c}."),
     DriftRule("conditions-dropped", VIOLATION, _c(L.CONDITIONAL), _c(L.PERMISSIVE),
