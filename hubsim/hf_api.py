@@ -132,14 +132,26 @@ def base_models(record: dict[str, Any], tags: tuple[str, ...]) -> dict[str, Any]
     return {"relation": relation, "models": [{"id": parent} for parent in parents]}
 
 
-def _project(table: HfTable, row: int, record: dict[str, Any], keys: list[str] | tuple[str, ...],
+#: Properties computed or reshaped on the way out (all others are copied from the record as stored).
+_COMPUTED = frozenset({"_id", "modelId", "author", "baseModels", "childrenModelCount", "usedStorage",
+                       "inferenceProviderMapping"})
+
+
+def _plan(keys: list[str] | tuple[str, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """``keys`` split once per request into copied keys and computed ones (``_id`` always comes first)."""
+    copied = tuple(k for k in keys if k not in _COMPUTED and k not in HIDDEN_KEYS)
+    computed = tuple(k for k in keys if k in _COMPUTED and k != "_id")
+    return copied, computed
+
+
+def _project(table: HfTable, row: int, record: dict[str, Any], plan: tuple[tuple[str, ...], tuple[str, ...]],
              detail: bool) -> dict[str, Any]:
-    item: dict[str, Any] = {}
+    copied, computed = plan
+    item: dict[str, Any] = {"_id": table.oids[row]}
+    item.update({key: record[key] for key in copied if key in record})
     model_id = table.ids[row]
-    for key in keys:
-        if key == "_id":
-            item["_id"] = table.oids[row]
-        elif key == "modelId":
+    for key in computed:
+        if key == "modelId":
             item["modelId"] = record.get("modelId", model_id)
         elif key == "baseModels":
             value = base_models(record, table.tags[row])
@@ -147,16 +159,17 @@ def _project(table: HfTable, row: int, record: dict[str, Any], keys: list[str] |
                 item["baseModels"] = value
         elif key == "childrenModelCount":
             item["childrenModelCount"] = table.children.get(model_id, 0)
-        elif key == "usedStorage" and "usedStorage" not in record:
+        elif key == "usedStorage":
             siblings = record.get("siblings") if isinstance(record.get("siblings"), list) else []
-            item["usedStorage"] = sum(s.get("size") or 0 for s in siblings if isinstance(s, dict))
-        elif key == "author" and not isinstance(record.get("author"), str) and "/" in model_id:
-            item["author"] = model_id.split("/", 1)[0]
-        elif key in record and key not in HIDDEN_KEYS:
+            item["usedStorage"] = record.get("usedStorage", sum(s.get("size") or 0 for s in siblings
+                                                                if isinstance(s, dict)))
+        elif key == "author":
+            author = record.get("author")
+            if isinstance(author, str) or "/" in model_id:
+                item["author"] = author if isinstance(author, str) else model_id.split("/", 1)[0]
+        elif key == "inferenceProviderMapping" and key in record:
             value = record[key]
-            if key == "inferenceProviderMapping":
-                value = provider_dict(value) if detail else provider_list(value)
-            item[key] = value
+            item[key] = provider_dict(value) if detail else provider_list(value)
     return item
 
 
@@ -201,7 +214,8 @@ def _list_models(table: HfTable, params: list[tuple[str, str]], next_base: str, 
         keys = DEFAULT_KEYS + (FULL_KEYS if full else ()) + (("cardData",) if card_data else ()) + (
             ("config",) if config else ())
     loads = orjson.loads
-    items = [_project(table, row, loads(table.lines[row]), keys, detail=False) for row in page]
+    plan = _plan(keys)
+    items = [_project(table, row, loads(table.lines[row]), plan, detail=False) for row in page]
     headers = {}
     if start + limit < len(rows):
         last = page[-1]
@@ -227,7 +241,7 @@ def model_info(table: HfTable, model_id: str, revision: str | None, params: list
         keys = ["_id", "id", *[k for k in expand if k not in ("_id", "id")]]
     else:
         keys = ["_id", *[k for k in record if k not in HIDDEN_KEYS and k != "_id"]]
-    return json_reply(200, _project(table, row, record, keys, detail=True))
+    return json_reply(200, _project(table, row, record, _plan(keys), detail=True))
 
 
 def readme(table: HfTable, model_id: str) -> Reply:
