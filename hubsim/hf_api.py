@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
-from hubsim.hf_table import RELATIONS, SORTS, HfQuery, HfTable, parent_tags
+from hubsim.hf_table import NUMERIC_SORTS, RELATIONS, SORTS, HfQuery, HfTable, parent_tags
 from hubsim.reply import Reply, json_reply, text_reply
 
 DEFAULT_KEYS = ("_id", "id", "modelId", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
@@ -78,7 +78,7 @@ def decode_cursor(cursor: str, sort: str) -> tuple[Any, str]:
         decoded = orjson.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, ValueError, orjson.JSONDecodeError):
         raise BadRequest("Invalid cursor") from None
-    numeric = sort in ("downloads", "likes", "trendingScore")
+    numeric = sort in NUMERIC_SORTS
     if (not isinstance(decoded, list) or len(decoded) != 3 or decoded[0] != sort
             or not isinstance(decoded[2], str)
             or (numeric and not isinstance(decoded[1], int | float))

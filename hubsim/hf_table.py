@@ -20,7 +20,7 @@ from typing import Any
 #: Sort names of ``GET /api/models?sort=``; the value is the record key (``None``: the default ``_id`` order).
 SORTS: dict[str, str | None] = {"_id": None, "createdAt": "createdAt", "lastModified": "lastModified",
                                 "downloads": "downloads", "likes": "likes", "trendingScore": "trendingScore"}
-_NUMERIC_SORTS = frozenset({"downloads", "likes", "trendingScore"})
+NUMERIC_SORTS = frozenset({"downloads", "likes", "trendingScore"})
 RELATIONS = ("finetune", "adapter", "quantized", "merge")
 #: Cached query results are evicted beyond this many row numbers in total.
 CACHE_MAX_ROWS = 20_000_000
@@ -71,10 +71,6 @@ def _number(value: Any) -> int | float:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
 
-def _text(value: Any) -> str:
-    return value if isinstance(value, str) else ""
-
-
 def _providers(mapping: Any) -> tuple[str, ...]:
     if isinstance(mapping, dict):
         return tuple(sorted(str(k) for k in mapping))
@@ -122,44 +118,61 @@ class HfTable:
         author_lists: dict[str, list[int]] = {}
         pipeline_lists: dict[str, list[int]] = {}
         intern = sys.intern
-        for record, line in records:
-            row = len(table.ids)
+        by_id, alive, keys = table.by_id, table.alive, table.keys
+        add_line, add_id, add_lower, add_oid = (table.lines.append, table.ids.append, table.id_lower.append,
+                                                table.oids.append)
+        add_author, add_tags, add_pipeline = table.authors.append, table.tags.append, table.pipeline.append
+        add_gated, add_inference, add_providers = (table.gated.append, table.inference.append,
+                                                   table.providers.append)
+        add_created, add_modified = keys["createdAt"].append, keys["lastModified"].append
+        add_downloads, add_likes, add_trending = (keys["downloads"].append, keys["likes"].append,
+                                                  keys["trendingScore"].append)
+        get = dict.get
+        for row, (record, line) in enumerate(records):
             model_id = record["id"]
-            if model_id in table.by_id:
-                table.alive[table.by_id[model_id]] = 0
+            if model_id in by_id:
+                alive[by_id[model_id]] = 0
                 table.duplicates += 1
-            table.by_id[model_id] = row
-            table.alive.append(1)
-            table.lines.append(line)
-            table.ids.append(model_id)
-            table.id_lower.append(model_id.lower())
-            oid = record.get("_id")
-            table.oids.append(oid if isinstance(oid, str) and oid else synthetic_oid(model_id, record.get("createdAt")))
-            author = record.get("author")
+            by_id[model_id] = row
+            alive.append(1)
+            add_line(line)
+            add_id(model_id)
+            add_lower(model_id.lower())
+            oid = get(record, "_id")
+            add_oid(oid if isinstance(oid, str) and oid else synthetic_oid(model_id, get(record, "createdAt")))
+            author = get(record, "author")
             if not isinstance(author, str) or not author:
                 author = model_id.split("/", 1)[0] if "/" in model_id else ""
             author = intern(author.lower())
-            table.authors.append(author)
+            add_author(author)
             author_lists.setdefault(author, []).append(row)
-            raw_tags = record.get("tags")
-            tags = tuple(intern(t) for t in raw_tags if isinstance(t, str)) if isinstance(raw_tags, list) else _EMPTY
-            table.tags.append(tags)
+            raw_tags = get(record, "tags")
+            if isinstance(raw_tags, list):
+                tags = tuple(map(intern, raw_tags)) if all(type(t) is str for t in raw_tags) else tuple(
+                    intern(t) for t in raw_tags if isinstance(t, str))
+            else:
+                tags = _EMPTY
+            add_tags(tags)
             for tag in set(tags):
                 tag_lists.setdefault(tag, []).append(row)
-            pipeline = record.get("pipeline_tag")
+            pipeline = get(record, "pipeline_tag")
             pipeline = intern(pipeline) if isinstance(pipeline, str) else None
-            table.pipeline.append(pipeline)
+            add_pipeline(pipeline)
             if pipeline:
                 pipeline_lists.setdefault(pipeline, []).append(row)
-            table.gated.append(record.get("gated") not in (None, False, "false"))
-            inference = record.get("inference")
-            table.inference.append(intern(inference) if isinstance(inference, str) else None)
-            table.providers.append(_providers(record.get("inferenceProviderMapping")))
-            created = _text(record.get("createdAt"))
-            table.keys["createdAt"].append(created)
-            table.keys["lastModified"].append(_text(record.get("lastModified")) or created)
-            for name in _NUMERIC_SORTS:
-                table.keys[name].append(_number(record.get(name)))
+            add_gated(get(record, "gated") not in (None, False, "false"))
+            inference = get(record, "inference")
+            add_inference(intern(inference) if isinstance(inference, str) else None)
+            mapping = get(record, "inferenceProviderMapping")
+            add_providers(_providers(mapping) if mapping else _EMPTY)
+            created = get(record, "createdAt")
+            created = created if isinstance(created, str) else ""
+            add_created(created)
+            modified = get(record, "lastModified")
+            add_modified(modified if isinstance(modified, str) and modified else created)
+            add_downloads(_number(get(record, "downloads")))
+            add_likes(_number(get(record, "likes")))
+            add_trending(_number(get(record, "trendingScore")))
         table.tag_index = {k: array("I", v) for k, v in tag_lists.items()}
         table.author_index = {k: array("I", v) for k, v in author_lists.items()}
         table.pipeline_index = {k: array("I", v) for k, v in pipeline_lists.items()}
