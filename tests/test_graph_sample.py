@@ -1,0 +1,160 @@
+"""The lineage graph on the bundled real sample, checked against plain-Python computations over the raw records."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import random
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from analysis.graph import UnknownModelError, build_graph, descendants, family, find, graph_stats, path, tree
+from analysis.inference_eval import load_world_store
+from crawler.store import open_store
+from tests.support.store import hubtree
+
+SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
+
+
+@pytest.fixture(scope="session")
+def sample_db(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The sample world written page by page with ``write_page``, then bases resolved (as after a crawl)."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('sample')}/sample.db"
+    store = open_store(url)
+    load_world_store(SAMPLE, store)
+    store.engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def graph(sample_db: str):
+    return build_graph(open_store(sample_db, create=False))
+
+
+@pytest.fixture(scope="session")
+def raw_parents() -> dict[str, set[str]]:
+    """child id → declared bases (from ``base_model:`` tags and cardData), case-folded to stored ids."""
+    records = [json.loads(line) for line in gzip.open(SAMPLE / "hf.jsonl.gz")]
+    by_lower = {r["id"].lower(): r["id"] for r in records}
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in records:
+        bases = [t.split(":")[-1] if t.count(":") >= 2 else t[len("base_model:"):]
+                 for t in r.get("tags") or [] if isinstance(t, str) and t.startswith("base_model:")]
+        card = r.get("cardData") or {}
+        cb = card.get("base_model")
+        bases += [cb] if isinstance(cb, str) else [b for b in cb or [] if isinstance(b, str)]
+        for b in bases:
+            stored = by_lower.get(b.strip().lower())
+            if stored and stored != r["id"]:
+                out[r["id"]].add(stored)
+    return out
+
+
+def test_children_of_every_qwen_base_match_the_raw_tags(graph, raw_parents) -> None:
+    children: dict[str, set[str]] = defaultdict(set)
+    for child, parents in raw_parents.items():
+        for p in parents:
+            children[p].add(child)
+    qwen_bases = [p for p in children if p.startswith("Qwen/")]
+    assert len(qwen_bases) > 30
+    for base in qwen_bases:
+        got = {m["id"] for m in descendants(graph, base, depth=1)["models"]}
+        assert got == children[base], base
+    assert len(children["Qwen/Qwen1.5-1.8B"]) > 500  # the real sample's biggest base (PROFILE.md: 528 tags)
+
+
+def test_all_descendants_and_roots_match_a_plain_walk(graph, raw_parents) -> None:
+    children: dict[str, set[str]] = defaultdict(set)
+    for child, parents in raw_parents.items():
+        for p in parents:
+            children[p].add(child)
+
+    def below(node: str) -> set[str]:
+        seen, todo = set(), [node]
+        while todo:
+            for c in children[todo.pop()]:
+                if c not in seen:
+                    seen.add(c)
+                    todo.append(c)
+        return seen
+
+    def roots(node: str) -> set[str]:
+        ps = raw_parents.get(node)
+        return {node} if not ps else set().union(*(roots(p) for p in ps))
+
+    for base in ("Qwen/Qwen2-7B", "Qwen/Qwen1.5-7B", "Qwen/Qwen2-7B-Instruct"):
+        assert {m["id"] for m in descendants(graph, base)["models"]} == below(base)
+    for child in random.Random(5).sample(sorted(raw_parents), 200):
+        assert set(family(graph, child)["roots"]) == roots(child), child
+
+
+def test_merges_keep_every_parent(graph, raw_parents) -> None:
+    merges = [c for c, ps in raw_parents.items() if len(ps) >= 2]
+    assert merges
+    for child in merges:
+        for parent in raw_parents[child]:
+            rows = {m["id"]: m for m in descendants(graph, parent, depth=1)["models"]}
+            assert set(rows[child]["parents"]) == raw_parents[child]
+
+
+def test_family_generation_and_path(graph) -> None:
+    fam = family(graph, "CHE-72/Qwen2-1.5B-Instruct-Q8_0-GGUF")
+    assert fam["generation"] == "Qwen2" and fam["depth"] >= 1
+    assert all(r.startswith("Qwen/") for r in fam["roots"])
+    p = path(graph, fam["roots"][0], "CHE-72/Qwen2-1.5B-Instruct-Q8_0-GGUF")
+    assert p["kind"] == "descendant" and p["length"] == fam["depth"] and p["steps"][-1]["relation"] == "quantized"
+
+
+def test_tree_counts_are_direct_children_per_relation(graph) -> None:
+    t = tree(graph, "Qwen/Qwen2-7B", depth=1, max_children=3)
+    direct = descendants(graph, "Qwen/Qwen2-7B", depth=1)["models"]
+    counts: dict[str, int] = defaultdict(int)
+    for m in direct:
+        counts[m["relation"]] += 1
+    assert t["counts"] == dict(counts)
+    assert len(t["children"]) == 3 and t["more"] == len(direct) - 3
+    assert t["below"] == descendants(graph, "Qwen/Qwen2-7B")["count"]
+
+
+def test_stats_count_edges_and_left_out_bases(graph, sample_db) -> None:
+    s = graph_stats(graph)
+    store = open_store(sample_db, create=False)
+    from analysis import frames
+
+    edges = frames.edges(store)
+    assert sum(s["edges"].values()) == graph.n_edges
+    assert s["unresolved"]["edges"] == edges.filter(edges["status"] != "resolved").height
+    assert s["families"][0]["root"] == "Qwen/Qwen1.5-1.8B"
+    assert s["family"]["roots"] == sum(1 for m in graph.ids if m.startswith("Qwen/"))
+
+
+def test_unknown_id_suggests_close_matches(graph) -> None:
+    with pytest.raises(UnknownModelError) as err:
+        find(graph, "Qwen/Qwen2-7B-Instrct")
+    assert "Qwen/Qwen2-7B-Instruct" in err.value.suggestions
+    with pytest.raises(UnknownModelError) as err:
+        find(graph, "qwen/qwen2-7b")
+    assert err.value.suggestions[0] == "Qwen/Qwen2-7B"
+
+
+def test_cli_json_shapes_and_errors(sample_db, tmp_path) -> None:
+    env = {"HUBTREE_CACHE": str(tmp_path)}
+    run = hubtree("graph", "descendants", "Qwen/Qwen2-7B", "--relation", "quantized", "--db", sample_db, "--json",
+                  env=env)
+    assert run.code == 0, run.stderr
+    out = json.loads(run.stdout)
+    assert out["id"] == "Qwen/Qwen2-7B" and out["models"]
+    assert set(out["models"][0]) >= {"id", "relation", "depth", "parents", "hub", "inferred"}
+    assert {m["relation"] for m in out["models"]} == {"quantized"}
+    fam = json.loads(hubtree("graph", "family", "Qwen/Qwen2-7B-Instruct-AWQ", "--db", sample_db, "--json",
+                             env=env).stdout)
+    assert set(fam) >= {"id", "roots", "generation", "depth"}
+    stats = json.loads(hubtree("graph", "stats", "--db", sample_db, "--json", env=env).stdout)
+    assert set(stats) >= {"nodes", "edges", "families", "inferred_edges", "parents", "depth_histogram"}
+    assert set(stats["families"][0]) >= {"root", "size"}
+    bad = hubtree("graph", "ancestors", "Qwen/Qwen2-7B-Instrct", "--db", sample_db, env=env)
+    assert bad.code != 0 and "did you mean" in bad.stderr and "Traceback" not in bad.stderr
+    missing = hubtree("graph", "stats", "--db", str(tmp_path / "nope.db"), env=env)
+    assert missing.code != 0 and "nope.db" in missing.stderr and not (tmp_path / "nope.db").exists()
