@@ -85,3 +85,44 @@ def crawl_hf(
     if mode == "incremental" and not marks:
         result.notes.append("no previous successful run: the incremental crawl listed everything")
     finish(result, as_json)
+
+
+@app.command("modelscope")
+@friendly_errors
+def crawl_modelscope(
+    endpoint: Annotated[str | None, typer.Option(help="ModelScope URL (default: $MODELSCOPE_ENDPOINT or "
+                                                 "https://modelscope.cn).")] = None,
+    db: DbOption = None,
+    mode: ModeOption = "full",
+    roots: RootsOption = "Qwen",
+    search: Annotated[str, typer.Option(help="Comma-separated name terms that also seed the listing.")] = "qwen,qwq",
+    dolphin: Annotated[bool, typer.Option("--dolphin/--no-dolphin", help="Read deployment flags from the website "
+                                          "search (unstable; its failure is noted, never fatal).")] = True,
+    concurrency: Annotated[int, typer.Option(help="Concurrent requests.")] = 8,
+    progress: ProgressOption = "auto",
+    as_json: JsonOption = False,
+) -> None:
+    """List the family on ModelScope (partitioned below the 3,000-row cap), fetch changed READMEs and deploy flags,
+    then match mirrors of Hugging Face repos already in the store."""
+    from crawler import config
+    from crawler.lock import LockBusy
+    from crawler.runner import previous_watermarks, run_crawl
+    from crawler.spiders.modelscope import ModelScopeSpider
+    from crawler.store import open_store
+
+    check_mode(mode)
+    store = open_store(db)
+    marks = previous_watermarks(store, "modelscope") if mode == "incremental" else {}
+    kwargs = {"watermarks": marks, "root_authors": [r.strip() for r in roots.split(",") if r.strip()],
+              "architectures": config.DEFAULT_FAMILY_ARCHITECTURES, "dolphin": dolphin,
+              "search_terms": [s.strip() for s in search.split(",") if s.strip()]}
+    try:
+        result = run_crawl(store, ModelScopeSpider, hub="modelscope", mode=mode,
+                           endpoint=config.modelscope_endpoint(endpoint), spider_kwargs=kwargs,
+                           progress="none" if as_json and progress == "auto" else progress,
+                           concurrency=concurrency, token=config.modelscope_token())
+    except LockBusy as exc:
+        raise CliError(f"{exc}; try again when it has finished", EXIT_LOCKED) from None
+    if mode == "incremental" and not marks:
+        result.notes.append("no previous successful run: the incremental crawl listed everything")
+    finish(result, as_json)

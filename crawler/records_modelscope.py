@@ -1,0 +1,120 @@
+"""ModelScope OpenAPI records → ``model`` rows (hub ``modelscope``), and README front matter → card fields.
+
+A listing record carries no lineage (ModelScope has no base-model field): declared edges come from the
+README front matter of the detail answer (:func:`card_fields`), with the same rules as Hugging Face cards.
+Licences are normalised with the shared table (``Apache License 2.0`` → ``apache-2.0``); the spelling as
+served stays in the record's ``license:`` tag.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from crawler.lineage import DeclaredEdge, declared_edges
+from crawler.records import ParsedModel, RecordError, record_hash, utc_naive
+from crawler.store.licenses import normalise_licence
+
+HUB = "modelscope"
+
+
+def _when(value: Any, model_id: str, key: str) -> datetime | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        from datetime import UTC
+
+        return utc_naive(datetime.fromtimestamp(value, UTC))
+    if not isinstance(value, str):
+        raise RecordError(f"'{key}' is a {type(value).__name__}, not a date", model_id)
+    try:
+        return utc_naive(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        raise RecordError(f"'{key}' is not an ISO-8601 date: {value[:40]!r}", model_id) from None
+
+
+def licence_of(spelling: Any, license_name: Any = None, license_link: Any = None) -> str | None:
+    """The canonical licence id of a ModelScope spelling (None when none is declared)."""
+    value = spelling if isinstance(spelling, str) else None
+    name = license_name if isinstance(license_name, str) else None
+    link = license_link if isinstance(license_link, str) else None
+    canonical = normalise_licence(value, name, link)
+    return None if canonical == "missing" else canonical
+
+
+def architecture_of(tags: list[str]) -> str | None:
+    """The architecture named by the first ``model_type:`` tag."""
+    return next((t.split(":", 1)[1].lower() for t in tags if t.startswith("model_type:") and t[11:]), None)
+
+
+def _names(values: Any) -> list[str]:
+    out = []
+    for v in values if isinstance(values, list) else []:
+        if isinstance(v, dict):
+            v = v.get("name", v.get("Name"))
+        if isinstance(v, str) and v:
+            out.append(v)
+    return out
+
+
+def parse_modelscope(raw: Any) -> ParsedModel:
+    """Parse one OpenAPI record (listing or detail) into a row; the ``readme`` is not part of the row."""
+    if not isinstance(raw, dict):
+        raise RecordError(f"record is a {type(raw).__name__}, not an object")
+    model_id = raw.get("id")
+    if not isinstance(model_id, str) or model_id.count("/") != 1 or not all(model_id.split("/")):
+        raise RecordError("record has no 'owner/name' string 'id'", model_id if isinstance(model_id, str) else None)
+    tags = raw.get("tags", [])
+    if not isinstance(tags, list):
+        raise RecordError("'tags' is not a list", model_id)
+    tags = [t for t in tags if isinstance(t, str)]
+    for key in ("downloads", "likes"):
+        if raw.get(key) is not None and (not isinstance(raw[key], int) or isinstance(raw[key], bool)):
+            raise RecordError(f"'{key}' is not an integer", model_id)
+    stable = {k: v for k, v in raw.items() if k != "readme"}
+    tasks = _names(raw.get("tasks"))
+    libraries = _names(raw.get("libraries"))
+    row = {
+        "hub": HUB,
+        "id": model_id,
+        "author": model_id.split("/", 1)[0],
+        "created_at": _when(raw.get("created_at"), model_id, "created_at"),
+        "last_modified": _when(raw.get("last_modified"), model_id, "last_modified"),
+        "sha": None,
+        "license": licence_of(raw.get("license")),
+        "license_name": None,
+        "license_link": None,
+        "library_name": libraries[0] if libraries else None,
+        "pipeline_tag": tasks[0] if tasks else None,
+        "architecture": architecture_of(tags),
+        "tags": tags,
+        "card_data": None,
+        "files": [],
+        "inference": None,
+        "inference_providers": [],
+        "downloads": raw.get("downloads"),
+        "downloads_all_time": raw.get("downloads"),  # ModelScope's count is cumulative
+        "likes": raw.get("likes"),
+        "record_hash": record_hash(stable),
+    }
+    return ParsedModel(row, [])
+
+
+def card_fields(model_id: str, row: dict[str, Any], front_matter: dict[str, Any] | None) -> tuple[
+        dict[str, Any], list[DeclaredEdge]]:
+    """What a README's front matter adds to a stored ModelScope row: card data, licence, declared edges."""
+    fm = front_matter or {}
+    name = fm.get("license_name")
+    link = fm.get("license_link")
+    spelling = row.get("license") if row.get("license") not in (None, "other", "unknown") else fm.get("license")
+    if isinstance(spelling, list):
+        spelling = spelling[0] if spelling else None
+    values = {"card_data": front_matter or None,
+              "license_name": name if isinstance(name, str) else None,
+              "license_link": link if isinstance(link, str) else None,
+              "license": licence_of(spelling if isinstance(spelling, str) else row.get("license"), name, link)}
+    if values["license"] is None and row.get("license"):
+        values["license"] = row["license"]
+    library = fm.get("library_name") if isinstance(fm.get("library_name"), str) else row.get("library_name")
+    edges = declared_edges(model_id, row.get("tags") or [], fm, library, ())
+    return values, edges
