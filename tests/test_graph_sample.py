@@ -36,7 +36,8 @@ def graph(sample_db: str):
 @pytest.fixture(scope="session")
 def raw_parents() -> dict[str, set[str]]:
     """child id → declared bases (from ``base_model:`` tags and cardData), case-folded to stored ids."""
-    records = [json.loads(line) for line in gzip.open(SAMPLE / "hf.jsonl.gz")]
+    with gzip.open(SAMPLE / "hf.jsonl.gz") as fh:
+        records = [json.loads(line) for line in fh]
     by_lower = {r["id"].lower(): r["id"] for r in records}
     out: dict[str, set[str]] = defaultdict(set)
     for r in records:

@@ -1,0 +1,130 @@
+"""Inferred lineage: the rules on realistic records, no leakage of declared lineage, and the evaluation itself."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from analysis.graph import build_graph, descendants, graph_with_inferred
+from analysis.inference import infer, load_features, match_name, mergekit_models, strip_declared
+from analysis.inference_eval import evaluate_hidden, evaluate_world
+from analysis.lineage_queries import find
+from crawler.store import Card, open_store
+from tests.test_graph_dirt import hf, store_with
+
+MERGE_CARD = """---
+base_model:
+- a/Qwen2-7B-x
+license: apache-2.0
+---
+# Merged
+
+```yaml
+models:
+  - model: a/Qwen2-7B-x
+  - model: b/Qwen2-7B-y
+    parameters: {weight: 0.5}
+merge_method: slerp
+base_model: a/Qwen2-7B-x
+dtype: bfloat16
+```
+"""
+
+
+def test_strip_declared_removes_every_declared_signal() -> None:
+    text = "---\nbase_model: Qwen/Qwen2-7B\n---\n---\nbase_model: ./out\n---\n# Card body\n"
+    f = strip_declared(["gguf", "base_model:Qwen/Qwen2-7B", "base_model:quantized:Qwen/Qwen2-7B"],
+                       {"base_model": "Qwen/Qwen2-7B", "base_model_relation": "quantized", "license": "mit"}, text)
+    assert f.tags == ["gguf"]
+    assert f.card_data == {"license": "mit"}
+    assert f.card_text == "# Card body\n"
+
+
+def test_mergekit_config_in_card_body() -> None:
+    body = strip_declared([], None, MERGE_CARD).card_text
+    assert mergekit_models(body) == ["a/Qwen2-7B-x", "b/Qwen2-7B-y"]
+    assert mergekit_models("```yaml\n!!python/object:os.system ls\nmerge_method: x\n```") == []  # safe_load only
+
+
+def test_name_and_card_rules(tmp_path: Path) -> None:
+    store = store_with(tmp_path, [
+        hf("Qwen/Qwen2-7B-Instruct", "2024-06-06"),
+        hf("Qwen/Qwen2-7B", "2024-06-05"),
+        hf("bartowski/Qwen2-7B-Instruct-GGUF", "2024-06-07", tags=("gguf",), library="gguf"),
+        hf("mlx-community/Qwen2-7B-Instruct-4bit", "2024-06-08", tags=("mlx",), library="mlx"),
+        hf("silent666/Qwen-Qwen2-7B-1718997964", "2024-06-20", tags=("peft",), library="peft"),
+        hf("early/Qwen2-7B-Instruct-AWQ", "2024-01-01", tags=("awq", "qwen2")),  # older than any namesake: no parent
+        hf("a/Qwen2-7B-x", "2024-06-10"), hf("b/Qwen2-7B-y", "2024-06-11"),
+        hf("c/Qwen2-7B-merged", "2024-06-12", tags=("mergekit", "merge", "qwen2")),
+        hf("d/opaque-name", "2024-06-12", ("Qwen/Qwen2-7B",), tags=("llama",)),
+    ])
+    with store.transaction() as conn:
+        store.upsert(conn, Card, [{"hub": "hf", "id": "c/Qwen2-7B-merged", "text": MERGE_CARD}])
+    g = build_graph(store)
+    got = {g.ids[i.child]: ([g.ids[p] for p in i.parents], i.relation, i.rule)
+           for i in infer(g, load_features(store, g))}
+    assert got["bartowski/Qwen2-7B-Instruct-GGUF"] == (["Qwen/Qwen2-7B-Instruct"], "quantized", "name:quant-suffix")
+    assert got["mlx-community/Qwen2-7B-Instruct-4bit"] == (["Qwen/Qwen2-7B-Instruct"], "quantized",
+                                                           "name:quant-suffix")
+    assert got["silent666/Qwen-Qwen2-7B-1718997964"] == (["Qwen/Qwen2-7B"], "adapter", "name:base-span")
+    assert got["early/Qwen2-7B-Instruct-AWQ"][0] == []  # only a membership claim from its architecture
+    assert got["c/Qwen2-7B-merged"] == (["a/Qwen2-7B-x", "b/Qwen2-7B-y"], "merge", "card:mergekit")
+    assert "d/opaque-name" not in got  # declared: not a candidate
+    assert "Qwen/Qwen2-7B-Instruct" not in got  # official roots are never given a parent
+
+    declared = descendants(g, "Qwen/Qwen2-7B-Instruct")
+    assert declared["count"] == 0
+    gi = graph_with_inferred(store, g)
+    rows = {m["id"]: m for m in descendants(gi, "Qwen/Qwen2-7B-Instruct", include_inferred=True)["models"]}
+    assert rows["bartowski/Qwen2-7B-Instruct-GGUF"]["inferred"] is True
+    assert rows["bartowski/Qwen2-7B-Instruct-GGUF"]["rule"] == "name:quant-suffix"
+    assert descendants(gi, "Qwen/Qwen2-7B-Instruct")["count"] == 0  # kept apart unless asked
+    assert match_name_for(g, "d/opaque-name") is None
+
+
+def match_name_for(g, model_id: str):
+    from analysis.inference import NameIndex
+
+    return match_name(NameIndex(g, ("Qwen",)), find(g, model_id))
+
+
+def test_hidden_evaluation_cannot_see_the_hidden_base(tmp_path: Path) -> None:
+    """A model whose only lineage signal is its declared base must come back unpredicted."""
+    store = store_with(tmp_path, [
+        hf("Qwen/Qwen2-7B", "2024-06-05"),
+        hf("d/opaque-name", "2024-06-12", ("Qwen/Qwen2-7B",), tags=("llama",)),
+        hf("e/Qwen2-7B-GGUF", "2024-06-12", ("Qwen/Qwen2-7B",), tags=("gguf",)),
+    ])
+    g = build_graph(store)
+    feats = load_features(store, g)
+    assert all("base_model" not in t for f in feats.values() for t in f.tags)
+    r = evaluate_hidden(g, feats, folds=2)
+    assert r["models"] == 2
+    assert r["parent"]["true_edges"] == 2 and r["parent"]["hits"] == 1  # the GGUF name, not the opaque one
+    assert r["family"]["fn"] == 1 and r["family"]["tp"] == 1
+
+
+def test_sample_features_carry_no_declared_lineage(tmp_path: Path) -> None:
+    from analysis.inference_eval import load_world_store
+    from tests.test_graph_sample import SAMPLE
+
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    load_world_store(SAMPLE, store)
+    g = build_graph(store)
+    feats = load_features(store, g)
+    assert len(feats) == g.n_nodes
+    for f in feats.values():
+        assert not any("base_model" in t for t in f.tags)
+        assert "base_model" not in (f.card_data or {})
+        assert not (f.card_text or "").lstrip().startswith("---")
+
+
+def test_evaluation_on_a_generated_world_with_truth(tmp_path: Path) -> None:
+    from hubsim.generate import GeneratorConfig, generate_world
+
+    generate_world(tmp_path / "w", GeneratorConfig(qwen=800, others=400, seed=3))
+    r = evaluate_world(tmp_path / "w", folds=3)
+    for part in (r["hidden_declared"], r["undeclared_truth"]):
+        fam = part["family"]
+        assert fam["tp"] + fam["fp"] + fam["fn"] + fam["tn"] == part["models"] > 50
+        assert part["parent"]["hits"] <= min(part["parent"]["predicted_edges"], part["parent"]["true_edges"])
+        assert part["parent"]["precision"] > 0.5  # inference that guesses at random would be far below
