@@ -5,11 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from scrapy.crawler import Crawler
+from sqlalchemy import update
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.ingest import PageResult, now_utc, quarantine_row, write_page
 from crawler.items import FetchedCard, ListingPage
-from crawler.store.schema import Card, Quarantine
+from crawler.store.schema import Card, CrawlRun, Quarantine
 
 CARD_BATCH = 200
 
@@ -62,7 +63,9 @@ class StorePipeline:
                     bad.append(quarantine_row(card.hub, card.model_id, fm.error, text[:4096], kind="card",
                                               run_id=spider.run_id))
             rows.append(row)
+        spider.cards_stored(len(rows), len(bad))
+        run = CrawlRun.__table__  # type: ignore[attr-defined]
         with spider.store.transaction() as conn:
             spider.store.upsert(conn, Card, rows)
             spider.store.upsert(conn, Quarantine, bad)
-        spider.cards_stored(len(rows), len(bad))
+            conn.execute(update(run).where(run.c.run_id == spider.run_id).values(**spider.counter_values()))

@@ -1,0 +1,58 @@
+"""Store helpers for tests: run the real CLI in a subprocess, and dump a store for equality checks."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+
+from crawler.store import open_store
+from crawler.store.schema import Card, Edge, MetricSnapshot, Model, Quarantine
+
+#: Columns that legitimately differ between two runs that saw the same data (times of fetching, run ids).
+VOLATILE = {"fetched_at", "seen_at", "taken_at", "run_id", "first_seen_run", "last_seen_run", "deleted_at"}
+
+
+@dataclass
+class CliRun:
+    code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The last JSON object printed on stdout (``--json``)."""
+        lines = [ln for ln in self.stdout.splitlines() if ln.startswith("{")]
+        if not lines:
+            raise AssertionError(f"no JSON on stdout (exit {self.code}); stderr: {self.stderr[-2000:]}")
+        return json.loads(lines[-1])
+
+
+def hubtree(*args: str, env: dict[str, str] | None = None, timeout: float = 600) -> CliRun:
+    """Run ``hubtree ARGS`` in a fresh interpreter (Scrapy's reactor runs once per process)."""
+    proc = subprocess.run([sys.executable, "-m", "hubtree.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, env={**os.environ, **(env or {})})
+    return CliRun(proc.returncode, proc.stdout, proc.stderr)
+
+
+def dump_store(url: str, *, hub: str | None = None) -> dict[str, list[tuple]]:
+    """Every data table as sorted tuples, without the columns that vary between equivalent runs."""
+    store = open_store(url)
+    out: dict[str, list[tuple]] = {}
+    with store.engine.connect() as conn:
+        for table in (Model, Edge, Card, Quarantine, MetricSnapshot):
+            tbl = table.__table__  # type: ignore[attr-defined]
+            cols = [c for c in tbl.c if c.name not in VOLATILE]
+            q = select(*cols)
+            if hub is not None:
+                q = q.where(tbl.c.hub == hub)
+            rows = [tuple(json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v for v in r)
+                    for r in conn.execute(q)]
+            out[tbl.name] = sorted(rows, key=repr)
+    store.engine.dispose()
+    return out

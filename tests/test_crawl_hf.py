@@ -1,0 +1,284 @@
+"""The Hugging Face crawler against the local hub, over real HTTP, on the bundled real sample world."""
+
+from __future__ import annotations
+
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter, defaultdict, deque
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from crawler.store import Card, CrawlRun, Edge, Model, open_store
+from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
+from tests.support.store import dump_store, hubtree
+
+RELATIONS = {"finetune", "adapter", "quantized", "merge"}
+
+
+def declared_parents(record: dict) -> list[str]:
+    """Bases a record declares, read directly from its tags and card data (independent of the crawler)."""
+    found: list[str] = []
+    for tag in record.get("tags") or []:
+        if tag.startswith("base_model:"):
+            rest = tag[len("base_model:"):]
+            head, _, tail = rest.partition(":")
+            found.append(tail if head in RELATIONS and tail else rest)
+    card = record.get("cardData") or {}
+    base = card.get("base_model")
+    found += [base] if isinstance(base, str) else [b for b in base or [] if isinstance(b, str)]
+    return list(dict.fromkeys(found))
+
+
+def expected_family(records: list[dict], root_author: str = "Qwen") -> tuple[set[str], set[str], dict[str, int]]:
+    """Roots, declared descendants and direct-children counts, resolving bases exactly or case-insensitively."""
+    ids = {r["id"] for r in records}
+    lower = Counter(i.lower() for i in ids)
+    by_lower = {i.lower(): i for i in ids if lower[i.lower()] == 1}
+    children: dict[str, set[str]] = defaultdict(set)
+    for r in records:
+        for base in declared_parents(r):
+            parent = base if base in ids else by_lower.get(base.strip().lower())
+            if parent and parent != r["id"]:
+                children[parent].add(r["id"])
+    roots = {i for i in ids if i.split("/")[0] == root_author}
+    seen, queue = set(roots), deque(roots)
+    while queue:
+        for child in children.get(queue.popleft(), ()):
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+    return roots, seen - roots, {p: len(c) for p, c in children.items()}
+
+
+@pytest.fixture(scope="module")
+def sample_sim():
+    with running_sim(SAMPLE_WORLD) as sim:
+        yield sim
+
+
+@pytest.fixture(scope="module")
+def sample_crawl(sample_sim, tmp_path_factory):
+    db = f"sqlite:///{tmp_path_factory.mktemp('crawl') / 'store.db'}"
+    run = hubtree("crawl", "hf", "--endpoint", sample_sim.url, "--db", db, "--json")
+    assert run.code == 0, run.stderr
+    return db, run.summary
+
+
+def test_sample_crawl_finds_the_family_an_independent_computation_finds(sample_crawl):
+    db, summary = sample_crawl
+    records = world_records(SAMPLE_WORLD)
+    roots, members, children = expected_family(records)
+    assert summary["status"] == "success"
+    assert summary["records"] == len({r["id"] for r in records})
+    assert summary["roots"] == len(roots)
+    assert summary["family_models"] == len(members)
+    # The same set, not just the same size: walk the stored edges from the roots.
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        edges = conn.execute(select(Edge.parent, Edge.child).where(Edge.status == "resolved")).all()
+    kids = defaultdict(set)
+    for parent, child in edges:
+        kids[parent].add(child)
+    seen, queue = set(roots), deque(roots)
+    while queue:
+        for child in kids.get(queue.popleft(), ()):
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+    assert seen - roots == members
+    # Direct children per official Qwen base, as the raw tags say.
+    stored = Counter(parent for parent, _ in edges)
+    for base in sorted(roots):
+        assert stored.get(base, 0) == children.get(base, 0), base
+
+
+def test_sample_crawl_costs_one_call_per_page_and_one_card_per_family_model(sample_crawl):
+    _, summary = sample_crawl
+    pages = -(-summary["records"] // 1000)
+    assert summary["requests"]["api"] == pages
+    assert summary["requests"]["resolvers"] == summary["cards_fetched"] == summary["family_models"] + summary["roots"]
+    assert summary["quarantined"] == 0 and summary["errors"] == 0
+
+
+def test_relations_follow_the_rules_and_record_them(sample_crawl):
+    db, _ = sample_crawl
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(Edge.child, Edge.relation, Edge.rule, Model.tags, Model.library_name)
+                            .join(Model, (Model.hub == Edge.hub) & (Model.id == Edge.child))).all()
+    assert rows
+    for child, relation, rule, tags, library in rows:
+        assert relation in RELATIONS and rule
+        if "gguf" in tags and rule.startswith("rule:"):
+            assert relation in ("quantized", "merge"), child
+        if library == "peft" and rule == "rule:peft-adapter":
+            assert relation == "adapter"
+    by_rule = Counter(rule for _, _, rule, _, _ in rows)
+    assert by_rule["rule:quantized-format"] > 0 and by_rule["rule:peft-adapter"] > 0
+
+
+def test_cards_are_stored_bounded_with_their_front_matter(sample_crawl):
+    db, _ = sample_crawl
+    records = {r["id"]: r for r in world_records(SAMPLE_WORLD)}
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        cards = conn.execute(select(Card.id, Card.text, Card.error, Card.sha)).all()
+    with_text = [c for c in cards if c.text is not None]
+    assert with_text, "the sample world carries real cards for some family models"
+    for card in with_text:
+        assert card.text == records[card.id]["readme"][: len(card.text)]
+    missing = [c for c in cards if c.text is None]
+    assert all(c.error == "no card (HTTP 404)" for c in missing)
+    assert all(c.sha == records[c.id].get("sha") for c in cards)
+
+
+def test_recrawl_changes_nothing_and_incremental_is_cheap(sample_sim, sample_crawl, tmp_path):
+    db, first = sample_crawl
+    before = dump_store(db)
+    again = hubtree("crawl", "hf", "--endpoint", sample_sim.url, "--db", db, "--json").summary
+    assert again["changed"] == 0 and again["deleted"] == 0 and again["cards_fetched"] == 0
+    inc = hubtree("crawl", "hf", "--endpoint", sample_sim.url, "--db", db, "--json", "--mode", "incremental").summary
+    assert inc["changed"] == 0 and inc["requests"]["api"] <= 2
+    after = dump_store(db)
+    for table in ("model", "edge", "card", "quarantine"):
+        assert after[table] == before[table], table
+
+
+def _evolve(records: list[dict]) -> tuple[list[dict], dict[str, set[str]]]:
+    """A later snapshot of the world: new derivatives, edited cards/metadata, deleted repos."""
+    rng = random.Random(7)
+    family = [r for r in records if r.get("sha") and any(t.startswith("base_model:Qwen/") for t in r.get("tags", []))]
+    edited = {r["id"] for r in rng.sample(family, 5)}
+    deleted = {r["id"] for r in rng.sample([r for r in records if r["id"] not in edited], 7)}
+    out = []
+    for r in records:
+        if r["id"] in deleted:
+            continue
+        if r["id"] in edited:
+            r = dict(r, sha="e" * 40, lastModified="2024-08-01T00:00:00.000Z", readme="---\nlicense: mit\n---\nEdited card")
+        out.append(r)
+    new = []
+    for i in range(3):
+        new.append({"_id": f"66aa00000000000000000{i:03d}", "id": f"newcomer/Qwen2-7B-sft-{i}", "author": "newcomer",
+                    "sha": f"{i}" * 40, "createdAt": "2024-08-02T00:00:00.000Z",
+                    "lastModified": "2024-08-02T00:00:00.000Z", "likes": 0, "downloads": 0, "private": False,
+                    "tags": ["transformers", "qwen2", "base_model:Qwen/Qwen2-7B", "license:apache-2.0"],
+                    "cardData": {"base_model": "Qwen/Qwen2-7B", "license": "apache-2.0"},
+                    "readme": "---\nbase_model: Qwen/Qwen2-7B\n---\n# newcomer"})
+    return out + new, {"edited": edited, "deleted": deleted, "new": {r["id"] for r in new}}
+
+
+def test_incremental_after_the_world_changed_fetches_only_what_changed(tmp_path):
+    records = world_records(SAMPLE_WORLD)
+    later, changes = _evolve([dict(r) for r in records])
+    world_b = write_world(tmp_path / "b", hf=later)
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with running_sim(SAMPLE_WORLD) as sim:
+        assert hubtree("crawl", "hf", "--endpoint", sim.url, "--db", db).code == 0
+        sim.reload(world_b)
+        inc = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", db, "--mode", "incremental", "--json").summary
+        assert inc["status"] == "success"
+        assert inc["changed"] == len(changes["edited"]) + len(changes["new"])
+        assert inc["requests"]["api"] == 2  # one page of each sort reaches the watermark
+        # cards: only those of changed family models (their sha changed)
+        assert inc["cards_fetched"] == len(changes["edited"]) + len(changes["new"])
+        store = open_store(db)
+        with store.engine.connect() as conn:
+            new_edges = conn.execute(select(Edge.parent).where(Edge.child.in_(changes["new"]))).scalars().all()
+            assert set(new_edges) == {"Qwen/Qwen2-7B"}
+            assert conn.execute(select(Model.deleted_at).where(Model.id.in_(changes["deleted"]))).scalars().all() == [
+                None] * len(changes["deleted"])  # incremental crawls cannot see deletions
+        full = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", db, "--json", "--cards", "none").summary
+        assert full["deleted"] == len(changes["deleted"])
+        with store.engine.connect() as conn:
+            kept = conn.execute(select(Model.id, Model.deleted_at).where(Model.id.in_(changes["deleted"]))).all()
+        assert len(kept) == len(changes["deleted"]) and all(d is not None for _, d in kept)  # history kept
+
+
+def test_faults_and_a_small_quota_are_survived_without_loss(tmp_path):
+    clean_db = f"sqlite:///{tmp_path / 'clean.db'}"
+    faulty_db = f"sqlite:///{tmp_path / 'faulty.db'}"
+    args = ("--page-size", "100", "--cards", "none", "--json")
+    with running_sim(SAMPLE_WORLD) as sim:
+        assert hubtree("crawl", "hf", "--endpoint", sim.url, "--db", clean_db, *args).code == 0
+    with running_sim(SAMPLE_WORLD, quota=20, window=1, fault_rate=0.05, seed=3) as sim:
+        run = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", faulty_db, *args)
+        stats = sim.stats()
+    summary = run.summary
+    assert run.code == 0, run.stderr
+    optimum = -(-summary["records"] // 100)
+    assert summary["requests"]["api"] <= 1.02 * optimum + summary["retries"]
+    assert sum(stats["faults"].values()) > 0, "the run must actually have met faults"
+    assert stats["rate_limited"] <= 1  # the quota is learnt from the first answer's headers
+    assert summary["rate_limit_waits"] > 0
+    clean, faulty = dump_store(clean_db), dump_store(faulty_db)
+    for table in ("model", "edge", "quarantine", "metric_snapshot"):
+        assert faulty[table] == clean[table], table
+
+
+def test_a_crawl_killed_at_any_moment_resumes_to_the_same_store(tmp_path):
+    reference_db = f"sqlite:///{tmp_path / 'reference.db'}"
+    args = ("--page-size", "200", "--json", "--concurrency", "8")
+    with running_sim(SAMPLE_WORLD, latency_ms=15) as sim:
+        assert hubtree("crawl", "hf", "--endpoint", sim.url, "--db", reference_db, *args).code == 0
+        reference = dump_store(reference_db)
+        rng = random.Random(11)
+        for attempt in range(2):
+            db = f"sqlite:///{tmp_path / f'killed{attempt}.db'}"
+            cmd = [sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim.url, "--db", db, *args]
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            time.sleep(rng.uniform(1.5, 6.0))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            resumed = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", db, *args)
+            assert resumed.code == 0, resumed.stderr
+            summary = resumed.summary
+            assert summary["records"] == len(world_records(SAMPLE_WORLD))
+            assert summary["run_id"] == 1  # the same run, resumed
+            killed = dump_store(db)
+            for table in ("model", "edge", "card", "quarantine", "metric_snapshot"):
+                assert killed[table] == reference[table], (attempt, table)
+
+
+def test_second_overlapping_crawl_refuses_cleanly(tmp_path):
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with running_sim(SAMPLE_WORLD, latency_ms=200) as sim:
+        cmd = [sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim.url, "--db", db, "--json",
+               "--page-size", "500"]
+        first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(2.0)
+        second = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", db, "--json")
+        out, err = first.communicate(timeout=300)
+    assert second.code == 4
+    assert "another hubtree crawl is running" in second.stderr and "Traceback" not in second.stderr
+    assert first.returncode == 0, err
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        runs = conn.execute(select(CrawlRun.status)).scalars().all()
+    assert runs == ["success"]
+
+
+def test_token_is_sent_but_never_printed_or_stored(tmp_path):
+    db_path = tmp_path / "store.db"
+    secret = "hf_SECRETtokenThatMustNotLeak123"
+    with running_sim(SAMPLE_WORLD) as sim:
+        run = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db_path}", "--cards", "none",
+                      env={"HF_TOKEN": secret})
+    assert run.code == 0
+    assert secret not in run.stdout + run.stderr
+    assert secret.encode() not in Path(db_path).read_bytes()
+
+
+@pytest.mark.postgres
+def test_postgres_store_equals_sqlite_store(sample_sim, sample_crawl, pg_url):
+    db, _ = sample_crawl
+    run = hubtree("crawl", "hf", "--endpoint", sample_sim.url, "--db", pg_url, "--json")
+    assert run.code == 0, run.stderr
+    pg, lite = dump_store(pg_url), dump_store(db)
+    for table in ("model", "edge", "card", "quarantine"):
+        assert pg[table] == lite[table], table
