@@ -12,9 +12,6 @@ from dataclasses import dataclass, field
 
 from hubsim.gen_tree import TYPED_TAGS_SINCE, Node
 
-#: ``wrong`` subtypes: how a declared base differs from the true parent.
-WRONG_KINDS = ("local_path", "typo", "wrong_case", "self", "ancestor", "cycle", "hub_url")
-
 
 @dataclass(slots=True)
 class DirtConfig:
@@ -66,8 +63,9 @@ def assign_dirt(rng: random.Random, nodes: list[Node], derived: list[Node], cfg:
     n_ancestor = round(total * cfg.wrong * cfg.wrong_split["ancestor"])
     chosen: set[int] = set()
     cyc = [n for n in live if n.children and len(n.parents) == 1][:n_cycle]
+    cyc_ids = {c.idx for c in cyc}
     anc = [n for n in live if len(n.parents) == 1 and nodes[n.parents[0]].parents
-           and n.idx not in {c.idx for c in cyc}][:n_ancestor]
+           and n.idx not in cyc_ids][:n_ancestor]
     for sub, group in (("cycle", cyc), ("ancestor", anc)):
         for n in group:
             n.kind, n.dirt = "wrong", [*n.dirt, sub]

@@ -18,6 +18,8 @@ from hubsim.gen_catalog import (
 )
 from hubsim.gen_tree import END, FLOOR_CREATED, TYPED_TAGS_SINCE, Node
 
+#: ``wrong`` subtypes: how a declared base differs from the true parent.
+WRONG_KINDS = ("local_path", "typo", "wrong_case", "self", "ancestor", "cycle", "hub_url")
 _SIZE = re.compile(r"(\d+(?:\.\d+)?)B")
 _LIB = {"transformers": "transformers", "gguf": "gguf", "mlx": "mlx", "peft": "peft", "merge": "transformers",
         "awq": "transformers", "gptq": "transformers", "bnb": "transformers", "exl2": "transformers",
@@ -29,9 +31,21 @@ _FMT_TAGS = {"gguf": ["gguf"], "mlx": ["mlx", "safetensors"], "awq": ["safetenso
 _LANGS = (("en",), ("en",), ("en",), ("en", "zh"), ("zh",), ("en",), ("ja",), ("en", "ko"))
 
 
+_DAYS: dict[int, str] = {}
+
+
+def wrong_kind(dirt: list[str]) -> str:
+    """The ``wrong`` subtype among a node's dirt labels."""
+    return next(d for d in dirt if d in WRONG_KINDS)
+
+
 def iso(ts: int) -> str:
     """``2024-06-07T22:42:31.000Z`` as the Hub writes dates."""
-    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+    day, sec = divmod(ts, 86400)
+    prefix = _DAYS.get(day)
+    if prefix is None:
+        prefix = _DAYS[day] = datetime.fromtimestamp(day * 86400, UTC).strftime("%Y-%m-%dT")
+    return f"{prefix}{sec // 3600:02d}:{sec % 3600 // 60:02d}:{sec % 60:02d}.000Z"
 
 
 def params_of(size: str) -> int:
@@ -45,8 +59,8 @@ class RecordMaker:
     """Builds records; holds the world's nodes to name parents and the rng for per-record choices."""
 
     def __init__(self, rng: random.Random, nodes: list[Node], first_child: dict[int, int],
-                 huge: set[int], none_card_share: float = 0.4, other_card_share: float = 0.15):
-        self.rng, self.nodes, self.first_child, self.huge = rng, nodes, first_child, huge
+                 huge: set[int], none_card_share: float = 0.4, other_card_share: float = 0.15, end: int = END):
+        self.rng, self.nodes, self.first_child, self.huge, self.end = rng, nodes, first_child, huge, end
         self.none_card_share, self.other_card_share = none_card_share, other_card_share
 
     # --- lineage as declared -------------------------------------------------------------------------
@@ -55,7 +69,7 @@ class RecordMaker:
         nodes, parents = self.nodes, [self.nodes[p].id for p in n.parents]
         if n.kind != "wrong":
             return parents
-        sub = n.dirt[-1]
+        sub = wrong_kind(n.dirt)
         true = parents[0]
         if sub == "local_path":
             return [self.rng.choice((f"/root/output/{true.split('/')[-1]}", f"./models/{true.split('/')[-1].lower()}",
@@ -78,7 +92,7 @@ class RecordMaker:
         """``base_model:`` tags as the Hub adds them (none when the Hub could not resolve the base)."""
         if n.kind in ("none", "card") or not bases:
             return []
-        if n.kind == "wrong" and n.dirt[-1] in ("local_path", "typo", "self", "hub_url"):
+        if n.kind == "wrong" and wrong_kind(n.dirt) in ("local_path", "typo", "self", "hub_url"):
             return []
         tags = [f"base_model:{b}" for b in bases]
         if n.kind == "untyped":
@@ -121,10 +135,10 @@ class RecordMaker:
             modified = min(created + int(rng.expovariate(1 / 3e5)), TYPED_TAGS_SINCE - 60)
             modified = max(modified, created)
         else:
-            modified = min(END, created + int(rng.expovariate(1 / 4e5)) + (rng.random() < 0.1) * int(rng.random() * 2e7))
+            modified = created + int(rng.expovariate(1 / 4e5)) + (rng.random() < 0.1) * int(rng.random() * 2e7)
             if has_parent and n.kind in ("typed", "wrong") and created < TYPED_TAGS_SINCE:
                 modified = max(modified, TYPED_TAGS_SINCE + int(rng.random() * 5e6))
-        modified = min(max(modified, created), END)
+        modified = min(max(modified, created), self.end)
         lic, lic_name = self.license_of(n)
         family_card = n.family and (official or n.kind != "none" or rng.random() < self.none_card_share)
         other_card = not n.family and (n.kind in ("card", "wrong") or rng.random() < self.other_card_share)

@@ -11,6 +11,7 @@ import bisect
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from hubsim.gen_catalog import (
     ADAPTER_TASKS,
@@ -210,6 +211,39 @@ class TreeBuilder:
             self.rel_cum.append(acc)
         self.non_ascii_share = non_ascii_share
 
+    def derive(self, parent: Node, rel: str, t: int, group: str, partners: list[Node]) -> Node:
+        """Append and return a new derivative of ``parent`` (a merge also takes 1-3 of ``partners``)."""
+        rng, nodes = self.rng, self.nodes
+        node = Node(len(nodes), "", "", group, max(t, parent.created + 3600), parent.arch, parent.size,
+                    parent.root, rel, [parent.idx], pipeline=parent.pipeline)
+        partner = None
+        if rel == "merge":
+            want = rng.choice((2, 2, 2, 3, 3, 4))
+            picked = {parent.idx}
+            for _ in range(want * 3):
+                if len(picked) >= want or not partners:
+                    break
+                c = (partners[rng.randrange(len(partners))] if rng.random() < 0.8
+                     else partners[-1 - rng.randrange(min(5, len(partners)))])
+                if c.idx not in picked and c.created < node.created:
+                    picked.add(c.idx)
+                    node.parents.append(c.idx)
+            if len(node.parents) < 2:
+                node.relation = rel = "finetune"
+            else:
+                partner = nodes[node.parents[1]]
+        node.fmt = _quant_format(rng) if rel == "quantized" else {"adapter": "peft", "merge": "merge"}.get(rel, node.fmt)
+        author, name, stem = self.namer.name(node, parent, partner)
+        if rng.random() < self.non_ascii_share:
+            name += "-" + rng.choice(_NON_ASCII)
+            node.dirt.append("non_ascii_id")
+        node.author = author
+        node.id = self.namer.claim(f"{author}/{name}")
+        node.stem = stem
+        node.depth = 1 + max(nodes[p].depth for p in node.parents)
+        nodes.append(node)
+        return node
+
     def relation(self) -> str:
         return self.rel_names[bisect.bisect_left(self.rel_cum, self.rng.random() * self.rel_cum[-1])]
 
@@ -249,39 +283,9 @@ class TreeBuilder:
                 if parent is None:
                     older = [r for r in roots if r.created < t]
                     parent = older[-1] if older else roots[0]
-            node = Node(len(nodes), "", "", group, max(t, parent.created + 3600), parent.arch, parent.size,
-                        parent.root, rel, [parent.idx], pipeline=parent.pipeline)
-            partner = None
-            if rel == "merge":
-                cands = by_key.get((parent.arch, parent.size), [])
-                want = rng.choice((2, 2, 2, 3, 3, 4))
-                picked = {parent.idx}
-                for _ in range(want * 3):
-                    if len(picked) >= want or not cands:
-                        break
-                    c = cands[rng.randrange(len(cands))] if rng.random() < 0.8 else cands[-1 - rng.randrange(min(5, len(cands)))]
-                    if c.idx not in picked and c.created < node.created:
-                        picked.add(c.idx)
-                        node.parents.append(c.idx)
-                if len(node.parents) < 2:
-                    node.relation = rel = "finetune"
-                else:
-                    partner = nodes[node.parents[1]]
-            if rel == "quantized":
-                node.fmt = _quant_format(rng)
-            elif rel == "adapter":
-                node.fmt = "peft"
-            elif rel == "merge":
-                node.fmt = "merge"
-            author, name, stem = self.namer.name(node, parent, partner)
-            if rng.random() < self.non_ascii_share:
-                name += "-" + rng.choice(_NON_ASCII)
-                node.dirt.append("non_ascii_id")
-            node.author = author
-            node.id = self.namer.claim(f"{author}/{name}")
-            node.stem = stem
-            node.depth = 1 + max(nodes[p].depth for p in node.parents)
-            nodes.append(node)
+            cands = by_key.get((parent.arch, parent.size), []) if rel == "merge" else []
+            node = self.derive(parent, rel, t, group, cands)
+            rel = node.relation or rel
             for p in node.parents:
                 pn = nodes[p]
                 pn.children += 1
@@ -290,3 +294,16 @@ class TreeBuilder:
             if rel in ("finetune", "merge") or (rel == "adapter" and rng.random() < 0.08) or rng.random() < 0.01:
                 pool.append(node)
                 by_key.setdefault((node.arch, node.size), []).append(node)
+
+
+def truth_entry(n: Node, nodes: list[Node]) -> dict[str, Any]:
+    """One line of ``_truth/hf_lineage.jsonl`` (or ``absent.jsonl`` with ``reason``)."""
+    rel = n.relation or "finetune"
+    entry: dict[str, Any] = {
+        "id": n.id, "parents": [{"id": nodes[p].id, "relation": rel} for p in n.parents],
+        "family": n.family, "declared": n.kind if n.parents else "none", "dirt": n.dirt,
+        "root": nodes[n.root].id, "depth": n.depth, "catalog": n.spec is not None,
+        "arch": n.arch, "size": n.size, "fmt": n.fmt, "pipeline": n.pipeline, "created": n.created}
+    if n.absent:
+        entry["reason"] = n.absent
+    return entry

@@ -7,23 +7,29 @@ records (:mod:`hubsim.gen_modelscope`) → ``_truth/`` and ``world.json``. Calib
 
 from __future__ import annotations
 
+import gzip
 import json
+import multiprocessing
+import os
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from hubsim.gen_catalog import STANDALONE_KINDS, RootSpec, notable_qwen_derivatives, other_roots, qwen_roots
 from hubsim.gen_dirt import DirtConfig, absent_count, assign_dirt, mark_absent
+from hubsim.gen_evolve import EvolveSummary, evolve_world
 from hubsim.gen_hf import RecordMaker
 from hubsim.gen_io import write_jsonl
 from hubsim.gen_modelscope import choose_mirrors, make_modelscope
-from hubsim.gen_tree import END, FLOOR_CREATED, Namer, Node, TreeBuilder, draw_times
+from hubsim.gen_tree import END, FLOOR_CREATED, Namer, Node, TreeBuilder, draw_times, truth_entry
 
 GENERATED_AT = "2026-12-01T00:00:00Z"
+__all__ = ["EvolveSummary", "GeneratorConfig", "WorldSummary", "evolve_world", "generate_world"]
 _QUANT_SUFFIX = {"GGUF": "gguf", "AWQ": "awq", "GPTQ-Int4": "gptq", "GPTQ-Int8": "gptq", "Int4": "gptq", "FP8": "fp8"}
 #: Generations whose official models declared no base in their cards (as in the real 2024 records).
 _UNDECLARED_GENERATIONS = {"Qwen", "Qwen-VL", "Qwen-Audio", "Qwen1.5", "CodeQwen1.5", "Qwen2"}
@@ -44,7 +50,7 @@ class GeneratorConfig:
     seed: int = 0
     relation_mix: dict[str, float] = field(default_factory=default_relation_mix)
     dirt: DirtConfig = field(default_factory=DirtConfig)
-    standalone_share: float = 0.3  # of ``others``: models of no family (bert, whisper, …)
+    standalone_share: float = 0.75  # of ``others``: models of no family (bert, whisper, …)
     gzip_level: int = 1
 
     @property
@@ -162,19 +168,6 @@ def _grow(rng: random.Random, builder: TreeBuilder, nodes: list[Node], roots: li
                 n.absent, surplus = "dropped", surplus - 1
 
 
-def truth_entry(n: Node, nodes: list[Node]) -> dict[str, Any]:
-    """One line of ``_truth/hf_lineage.jsonl`` (or ``absent.jsonl`` with ``reason``)."""
-    rel = n.relation or "finetune"
-    entry: dict[str, Any] = {
-        "id": n.id, "parents": [{"id": nodes[p].id, "relation": rel} for p in n.parents],
-        "family": n.family, "declared": n.kind if n.parents else "none", "dirt": n.dirt,
-        "root": nodes[n.root].id, "depth": n.depth, "catalog": n.spec is not None,
-        "arch": n.arch, "size": n.size, "fmt": n.fmt, "pipeline": n.pipeline, "created": n.created}
-    if n.absent:
-        entry["reason"] = n.absent
-    return entry
-
-
 def _first_children(nodes: list[Node]) -> dict[int, int]:
     """For every ``cycle`` node, its first live child (the model it will wrongly declare)."""
     cyc = {n.idx for n in nodes if "cycle" in n.dirt}
@@ -185,6 +178,53 @@ def _first_children(nodes: list[Node]) -> dict[int, int]:
                 if p in cyc and p not in out:
                     out[p] = n.idx
     return out
+
+
+#: Records are made in chunks of this many nodes, each with its own seeded rng (same world for any number
+#: of worker processes), and each written as one gzip member.
+CHUNK_NODES = 20_000
+_SHARED: dict[str, Any] = {}
+
+
+def _make_chunk(k: int) -> tuple[bytes, int, dict[int, dict[str, Any]]]:
+    """Records of chunk ``k``: ``(gzip member, record count, captured mirror sources)``."""
+    nodes, cfg, mirror_idx = _SHARED["nodes"], _SHARED["config"], _SHARED["mirror_idx"]
+    maker = RecordMaker(random.Random(f"{cfg.seed}/records/{k}"), nodes, _SHARED["first_child"], _SHARED["huge"])
+    lines, captured = [], {}
+    for n in nodes[k * CHUNK_NODES:(k + 1) * CHUNK_NODES]:
+        if n.absent is None:
+            rec = maker.record(n)
+            if n.idx in mirror_idx:
+                captured[n.idx] = rec
+            lines.append(orjson.dumps(rec))
+    data = b"\n".join(lines) + b"\n" if lines else b""
+    return gzip.compress(data, compresslevel=cfg.gzip_level, mtime=0), len(lines), captured
+
+
+def write_hf_records(path: Path, nodes: list[Node], first_child: dict[int, int], huge: set[int],
+                     mirror_idx: set[int], captured: dict[int, dict[str, Any]], cfg: GeneratorConfig) -> int:
+    """Write the HF records of live nodes, in node order, using up to two worker processes."""
+    _SHARED.update(nodes=nodes, config=cfg, first_child=first_child, huge=huge, mirror_idx=mirror_idx)
+    chunks = range((len(nodes) + CHUNK_NODES - 1) // CHUNK_NODES)
+    count = 0
+    try:
+        with path.open("wb") as fh:
+            if len(chunks) > 1 and "fork" in multiprocessing.get_all_start_methods():
+                with multiprocessing.get_context("fork").Pool(min(2, os.cpu_count() or 1)) as pool:
+                    results = pool.imap(_make_chunk, chunks)
+                    for member, n, cap in results:
+                        fh.write(member)
+                        count += n
+                        captured.update(cap)
+            else:
+                for k in chunks:
+                    member, n, cap = _make_chunk(k)
+                    fh.write(member)
+                    count += n
+                    captured.update(cap)
+    finally:
+        _SHARED.clear()
+    return count
 
 
 def generate_world(out: Path, config: GeneratorConfig) -> WorldSummary:
@@ -209,18 +249,8 @@ def generate_world(out: Path, config: GeneratorConfig) -> WorldSummary:
             n.dirt = [*n.dirt, "huge_card"]
     mirrors = choose_mirrors(rng, nodes, config.modelscope_count)
     mirror_idx = {n.idx for n, _ in mirrors}
-    maker = RecordMaker(random.Random(config.seed * 7919 + 1), nodes, first_child, huge)
     captured: dict[int, dict[str, Any]] = {}
-
-    def records() -> Iterator[dict[str, Any]]:
-        for n in nodes:
-            if n.absent is None:
-                rec = maker.record(n)
-                if n.idx in mirror_idx:
-                    captured[n.idx] = rec
-                yield rec
-
-    n_hf = write_jsonl(out / "hf.jsonl.gz", records(), level=config.gzip_level)
+    n_hf = write_hf_records(out / "hf.jsonl.gz", nodes, first_child, huge, mirror_idx, captured, config)
     truth = out / "_truth"
     write_jsonl(truth / "hf_lineage.jsonl", (truth_entry(n, nodes) for n in nodes if n.absent is None))
     write_jsonl(truth / "absent.jsonl", (truth_entry(n, nodes) for n in nodes if n.absent in ("deleted", "missing")))
@@ -242,6 +272,6 @@ def generate_world(out: Path, config: GeneratorConfig) -> WorldSummary:
                 "provenance": "synthetic: hubsim.generate (calibration in docs/generator.md); "
                               f"hubtree sim generate --qwen {config.qwen} --others {config.others} "
                               f"--modelscope {config.modelscope_count} --seed {config.seed}",
-                "seed": config.seed, "config": config_dump, "counts": counts}
+                "seed": config.seed, "snapshot_end": END, "config": config_dump, "counts": counts}
     (out / "world.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     return WorldSummary(out, counts, time.perf_counter() - started)
