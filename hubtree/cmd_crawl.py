@@ -98,6 +98,8 @@ def crawl_modelscope(
     search: Annotated[str, typer.Option(help="Comma-separated name terms that also seed the listing.")] = "qwen,qwq",
     dolphin: Annotated[bool, typer.Option("--dolphin/--no-dolphin", help="Read deployment flags from the website "
                                           "search (unstable; its failure is noted, never fatal).")] = True,
+    readmes: Annotated[bool, typer.Option("--readmes/--no-readmes", help="Fetch the README (lineage) of models "
+                                          "that changed.")] = True,
     concurrency: Annotated[int, typer.Option(help="Concurrent requests.")] = 8,
     progress: ProgressOption = "auto",
     as_json: JsonOption = False,
@@ -114,7 +116,7 @@ def crawl_modelscope(
     store = open_store(db)
     marks = previous_watermarks(store, "modelscope") if mode == "incremental" else {}
     kwargs = {"watermarks": marks, "root_authors": [r.strip() for r in roots.split(",") if r.strip()],
-              "architectures": config.DEFAULT_FAMILY_ARCHITECTURES, "dolphin": dolphin,
+              "architectures": config.DEFAULT_FAMILY_ARCHITECTURES, "dolphin": dolphin, "readmes": readmes,
               "search_terms": [s.strip() for s in search.split(",") if s.strip()]}
     try:
         result = run_crawl(store, ModelScopeSpider, hub="modelscope", mode=mode,

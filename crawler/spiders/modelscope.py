@@ -47,13 +47,14 @@ class ModelScopeSpider(HubSpider):
     def __init__(self, *, watermarks: dict[str, datetime | None] | None = None,
                  root_authors: Iterable[str] = ("Qwen",), architectures: Iterable[str] = DEFAULT_FAMILY_ARCHITECTURES,
                  search_terms: Iterable[str] = DEFAULT_SEARCH_TERMS, dolphin: bool = True,
-                 discovery_pages: int = 4, **kwargs: Any):
+                 readmes: bool = True, discovery_pages: int = 4, **kwargs: Any):
         super().__init__(**kwargs)
         self.watermark = (watermarks or {}).get("lastModified")
         self.root_authors = tuple(root_authors)
         self.architectures = tuple(architectures)
         self.search_terms = tuple(search_terms)
         self.dolphin = dolphin
+        self.readmes = readmes
         self.discovery_pages = discovery_pages
         self.plan: Plan | None = None
         self.family_counts: dict[str, int] = {}
@@ -232,7 +233,9 @@ class ModelScopeSpider(HubSpider):
         out = [Request(ms.detail_url(self.endpoint, model_id), callback=self.parse_detail,
                        errback=self.follow_up_failed, dont_filter=True,
                        meta={"model_id": model_id, "version": version, "handle_httpstatus_list": [404]})
-               for model_id, version in todo]
+               for model_id, version in todo] if self.readmes else []
+        if not self.readmes:
+            self.notes.append(f"READMEs skipped: {len(todo)} changed models keep their previous lineage")
         if self.dolphin:
             owners = sorted({r.id.split("/", 1)[0] for r in rows})
             out += [self._dolphin_request(owner, 1) for owner in owners]
