@@ -23,7 +23,7 @@ import polars as pl
 
 from analysis import frames
 from crawler.store.db import Store
-from crawler.store.schema import RELATIONS, Model
+from crawler.store.schema import RELATIONS
 
 HUB_BITS = {"hf": 1, "modelscope": 2}
 _NO_DATE = np.iinfo(np.int64).max  # unknown creation dates sort last (they never look "older")
@@ -102,7 +102,8 @@ class LineageGraph:
 
 
 def _epoch(values: list[datetime | None]) -> np.ndarray:
-    return np.array([int(v.timestamp()) if v is not None else _NO_DATE for v in values], dtype=np.int64)
+    s = pl.Series(values, dtype=pl.Datetime("us"))
+    return (s.dt.epoch("s").fill_null(_NO_DATE)).to_numpy().astype(np.int64)
 
 
 def _nodes(models: pl.DataFrame, mirrors: pl.DataFrame, report: BuildReport) -> tuple[dict[tuple[str, str], int], LineageGraph]:
@@ -232,30 +233,32 @@ def break_cycles(graph: LineageGraph) -> None:
         return
     import networkx as nx  # only when there is a cycle to find
 
-    sub = nx.DiGraph()
+    core_graph = nx.DiGraph()
     for e in core:
-        sub.add_edge(int(graph.child[e]), int(graph.parent[e]), e=int(e))
+        core_graph.add_edge(int(graph.child[e]), int(graph.parent[e]), e=int(e))
     dropped: list[int] = []
-    while True:
-        try:
-            cycle = nx.find_cycle(sub)
-        except nx.NetworkXNoCycle:
-            break
-        cands = [sub.edges[u, v]["e"] for u, v in cycle]
 
-        def badness(e: int) -> tuple:
-            c, p = int(graph.child[e]), int(graph.parent[e])
-            cd, pd = int(graph.created[c]), int(graph.created[p])
-            known = cd != _NO_DATE and pd != _NO_DATE
-            return (not graph.inferred[e], -(pd - cd) if known and pd > cd else 0, cd, graph.ids[c], graph.ids[p])
+    def badness(e: int) -> tuple:
+        c, p = int(graph.child[e]), int(graph.parent[e])
+        cd, pd = int(graph.created[c]), int(graph.created[p])
+        known = cd != _NO_DATE and pd != _NO_DATE
+        return (not graph.inferred[e], -(pd - cd) if known and pd > cd else 0, cd, graph.ids[c], graph.ids[p])
 
-        worst = min(cands, key=badness)
-        c, p = int(graph.child[worst]), int(graph.parent[worst])
-        sub.remove_edge(c, p)
-        dropped.append(worst)
-        graph.report.cycles_broken.append({"cycle": [graph.ids[u] for u, _ in cycle], "dropped": {
-            "child": graph.ids[c], "parent": graph.ids[p], "relation": RELATIONS[graph.relation[worst]],
-            "inferred": bool(graph.inferred[worst])}})
+    components = [sorted(c) for c in nx.strongly_connected_components(core_graph) if len(c) > 1]
+    for comp in sorted(components, key=lambda c: graph.ids[c[0]]):
+        sub = nx.DiGraph(core_graph.subgraph(comp))  # each cycle lies inside one component: search small graphs
+        while True:
+            try:
+                cycle = nx.find_cycle(sub, source=comp[0]) if sub.has_node(comp[0]) else nx.find_cycle(sub)
+            except nx.NetworkXNoCycle:
+                break
+            worst = min((sub.edges[u, v]["e"] for u, v in cycle), key=badness)
+            c, p = int(graph.child[worst]), int(graph.parent[worst])
+            sub.remove_edge(c, p)
+            dropped.append(worst)
+            graph.report.cycles_broken.append({"cycle": [graph.ids[u] for u, _ in cycle], "dropped": {
+                "child": graph.ids[c], "parent": graph.ids[p], "relation": RELATIONS[graph.relation[worst]],
+                "inferred": bool(graph.inferred[worst])}})
     keep = np.ones(graph.n_edges, bool)
     keep[dropped] = False
     graph.child, graph.parent = graph.child[keep], graph.parent[keep]
@@ -263,12 +266,47 @@ def break_cycles(graph: LineageGraph) -> None:
     graph.rule = [r for r, k in zip(graph.rule, keep, strict=True) if k]
 
 
+def _raw_frame(store: Store, sql: str, columns: tuple[str, ...], params: tuple = ()) -> pl.DataFrame:
+    """Rows straight from the DB driver (no per-value ORM processing: ~20x faster at a million rows)."""
+    with store.engine.connect() as conn:
+        rows = conn.exec_driver_sql(sql, params).fetchall()
+    return pl.DataFrame([tuple(r) for r in rows], schema=list(columns), orient="row", infer_schema_length=None)
+
+
+def _as_datetime(df: pl.DataFrame, column: str) -> pl.DataFrame:
+    if df.schema[column] == pl.String:  # SQLite keeps datetimes as ISO text
+        return df.with_columns(pl.col(column).str.to_datetime(strict=False, time_unit="us"))
+    if df.schema[column] == pl.Null:
+        return df.with_columns(pl.col(column).cast(pl.Datetime("us")))
+    return df
+
+
 def load_models(store: Store, *, hub: str | None = None, include_deleted: bool = False) -> pl.DataFrame:
-    """The model columns the graph needs (narrow, so a million rows load in seconds)."""
-    tbl = Model.__table__  # type: ignore[attr-defined]
-    df = frames._frame(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at"),
-                       where=tbl.c.hub == hub if hub else None)
-    return df if include_deleted else df.filter(pl.col("deleted_at").is_null())
+    """The model columns the graph needs (narrow and driver-level, so a million rows load in seconds)."""
+    cols = ("hub", "id", "author", "created_at", "architecture", "deleted_at")
+    where = "" if include_deleted else " WHERE deleted_at IS NULL"
+    params: tuple = ()
+    if hub:
+        where += (" AND" if where else " WHERE") + " hub = " + ("%s" if store.dialect == "postgresql" else "?")
+        params = (hub,)
+    df = _raw_frame(store, f"SELECT {', '.join(cols)} FROM model{where}", cols, params)  # noqa: S608 - constants
+    if df.height == 0:
+        return pl.DataFrame(schema={"hub": pl.String, "id": pl.String, "author": pl.String,
+                                    "created_at": pl.Datetime("us"), "architecture": pl.String,
+                                    "deleted_at": pl.Datetime("us")})
+    return _as_datetime(_as_datetime(df, "created_at"), "deleted_at")
+
+
+def load_edges(store: Store, *, hub: str | None = None) -> pl.DataFrame:
+    """Declared edges (hub, child, parent, relation, rule, status, reason), driver-level like :func:`load_models`."""
+    cols = ("hub", "child", "parent", "relation", "rule", "status", "reason")
+    where, params = "", ()
+    if hub:
+        where, params = " WHERE hub = " + ("%s" if store.dialect == "postgresql" else "?"), (hub,)
+    df = _raw_frame(store, f"SELECT {', '.join(cols)} FROM edge{where}", cols, params)  # noqa: S608 - constants
+    if df.height == 0:
+        return pl.DataFrame(schema=dict.fromkeys(cols, pl.String))
+    return df.with_columns(pl.col(c).cast(pl.String) for c in cols)
 
 
 def build_graph(store: Store, *, hub: str | None = None, include_deleted: bool = False) -> LineageGraph:
@@ -277,6 +315,6 @@ def build_graph(store: Store, *, hub: str | None = None, include_deleted: bool =
     models = load_models(store, hub=hub, include_deleted=include_deleted)
     mirrors = frames.mirrors(store) if hub in (None, "modelscope") else pl.DataFrame()
     key, graph = _nodes(models, mirrors, report)
-    edges = frames.edges(store, hub=hub)
+    edges = load_edges(store, hub=hub)
     set_edges(graph, _declared_edges(edges, key, report))
     return graph
