@@ -140,9 +140,9 @@ class RecordMaker:
                 modified = max(modified, TYPED_TAGS_SINCE + int(rng.random() * 5e6))
         modified = min(max(modified, created), self.end)
         lic, lic_name = self.license_of(n)
-        family_card = n.family and (official or n.kind != "none" or rng.random() < self.none_card_share)
-        other_card = not n.family and (n.kind in ("card", "wrong") or rng.random() < self.other_card_share)
-        has_card = family_card or other_card or n.kind in ("card",)
+        # Declarations live in cards, so every declaring record has one; undeclared ones sometimes.
+        has_card = (official or (has_parent and n.kind != "none")
+                    or rng.random() < (self.none_card_share if n.family else self.other_card_share))
         langs = list(rng.choice(_LANGS))
         pipeline = None if n.fmt == "peft" and rng.random() < 0.6 else n.pipeline
         card_data: dict[str, Any] | None = None

@@ -50,7 +50,7 @@ class GeneratorConfig:
     seed: int = 0
     relation_mix: dict[str, float] = field(default_factory=default_relation_mix)
     dirt: DirtConfig = field(default_factory=DirtConfig)
-    standalone_share: float = 0.75  # of ``others``: models of no family (bert, whisper, …)
+    standalone_share: float = 0.85  # of ``others``: models of no family (bert, whisper, …)
     gzip_level: int = 1
 
     @property
