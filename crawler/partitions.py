@@ -158,8 +158,9 @@ class Planner:
                 counts = await asyncio.gather(*(self._count(p) for p in parts))
                 found = [(p, c) for p, c in zip(parts, counts, strict=True) if c > 0]
                 reached = sum(c for _, c in found)
-                if reached == total:
+                useful = all(c < total for _, c in found)  # one part as big as the parent is no progress
+                if reached == total and useful:
                     return dim, found
-                if best[0] < reached <= total:
-                    best = (reached, dim, found)
+                if best[0] < reached + useful <= total + 1:
+                    best = (reached + useful, dim, found)
         return best[1], best[2]

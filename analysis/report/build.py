@@ -1,0 +1,347 @@
+"""Everything a monthly report shows, computed by the analyses on the store as it stood at the month's end.
+
+``as of`` means: models created after the month's end or deleted by then are left out (:func:`analysis.frames.models`
+with ``as_of``), and so are their edges, cards and metric snapshots taken later. Every number comes from the
+outputs of :mod:`analysis.licensing`, :mod:`analysis.growth` and :mod:`analysis.deployment` run on those frames;
+the headline compares them with the same analyses as of the previous month's end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+import polars as pl
+
+from analysis import frames
+from analysis.deployment import DeploymentReport, analyse_deployment
+from analysis.growth import GrowthReport, analyse_growth, check_month
+from analysis.licensing import KINDS, LicenceReport, analyse_licences
+from analysis.lineage_queries import is_root_author
+from crawler.config import DEFAULT_FAMILY_ARCHITECTURES
+from crawler.store.db import Store
+
+TOP = 20
+#: (key, label, kind) of the headline figures; kind ``count``, ``share`` or ``ratio`` decides formatting.
+HEADLINE = (
+    ("family_models", "Family models (roots + declared derivatives)", "count"),
+    ("derivatives", "Declared derivatives", "count"),
+    ("new_derivatives", "New derivatives this month", "count"),
+    ("mom_growth", "Month-over-month growth of new derivatives", "ratio"),
+    ("family_share", "Family share of all new models", "share"),
+    ("max_depth", "Deepest derivative (generations below a root)", "count"),
+    ("violations", "Edges with a potential licence violation", "count"),
+    ("flagged_models", "Models flagged (violation or dropped licence)", "count"),
+    ("flagged_share", "Share of family models flagged", "share"),
+    ("deployment_share", "Share with any deployment signal", "share"),
+    ("alibaba_cloud_share", "Share with an Alibaba Cloud signal", "share"),
+)
+
+
+def month_end(month: str) -> datetime:
+    """The last microsecond of ``YYYY-MM`` (naive UTC, the store's convention)."""
+    y, m = map(int, check_month(month).split("-"))  # type: ignore[union-attr]
+    nxt = datetime(y + (m == 12), 1 if m == 12 else m + 1, 1)
+    return nxt - timedelta(microseconds=1)
+
+
+def month_start(month: str) -> datetime:
+    y, m = map(int, month.split("-"))
+    return datetime(y, m, 1)
+
+
+def previous_month(month: str) -> str:
+    y, m = map(int, month.split("-"))
+    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+
+
+@dataclass(slots=True)
+class MonthView:
+    """The family and the three analyses as of one month's end."""
+
+    month: str
+    end: datetime
+    models: pl.DataFrame
+    members: pl.DataFrame
+    edges: pl.DataFrame
+    cards: pl.DataFrame
+    licences: LicenceReport
+    growth: GrowthReport
+    deployment: DeploymentReport
+
+    def growth_row(self) -> dict[str, Any]:
+        rows = self.growth.months.filter(pl.col("month") == self.month).to_dicts()
+        return rows[0] if rows else {"month": self.month, "new": 0, "cumulative": None, "mom_growth": None,
+                                     "family_share": None}
+
+    def headline(self) -> dict[str, Any]:
+        """The headline figures, each read from an analysis output."""
+        lic = self.licences.summary()
+        dep = self.deployment.to_json()["summary"]
+        roles = dict(self.licences.models.group_by(pl.col("relation") == "root").agg(pl.len()).iter_rows())
+        row = self.growth_row()
+        return {"family_models": lic["models"], "derivatives": roles.get(False, 0),
+                "new_derivatives": row["new"], "mom_growth": row["mom_growth"], "family_share": row["family_share"],
+                "max_depth": int(self.members["depth"].max() or 0) if self.members.height else 0,
+                "violations": lic["edges_by_kind"]["violation"], "flagged_models": lic["flagged_models"],
+                "flagged_share": lic["flagged_share"], "deployment_share": dep["share_by_group"].get("any"),
+                "alibaba_cloud_share": dep["share_by_group"].get("alibaba-cloud")}
+
+
+def analyse_month(store: Store, month: str, members: pl.DataFrame, *, edges: pl.DataFrame, cards: pl.DataFrame,
+                  runs: pl.DataFrame, snapshots: pl.DataFrame) -> MonthView:
+    """Run the three analyses on the store as of the end of ``month`` (``members``: the family today)."""
+    end = month_end(month)
+    models = frames.models(store, include_card_data=True, as_of=end)
+    keys = models.select("hub", "id")
+    members_m = members.join(keys, on=["hub", "id"], how="semi")
+    edges_m = edges.join(keys.rename({"id": "child"}), on=["hub", "child"], how="semi")
+    cards_m = cards.join(keys, on=["hub", "id"], how="semi")
+    snaps_m = snapshots.filter(pl.col("taken_at") <= end)
+    return MonthView(
+        month=month, end=end, models=models, members=members_m, edges=edges_m, cards=cards_m,
+        licences=analyse_licences(models, edges_m, members_m, cards_m),
+        growth=analyse_growth(models, edges_m, members_m, runs, snaps_m, until=month),
+        deployment=analyse_deployment(models, members_m, edges_m, cards_m))
+
+
+@dataclass(slots=True)
+class ReportData:
+    """A month's report as data: headline, tables (polars frames, also written as CSV/Parquet), data-quality
+    figures, method notes and the analyses' caveats. ``to_json()`` is ``report.json``."""
+
+    meta: dict[str, Any]
+    headline: list[dict[str, Any]]
+    tables: dict[str, pl.DataFrame]
+    quality: dict[str, Any]
+    notes: list[dict[str, str]]
+    caveats: dict[str, list[str]] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"meta": self.meta, "headline": self.headline, "quality": self.quality,
+                "tables": {name: df.to_dicts() for name, df in self.tables.items()},
+                "notes": self.notes, "caveats": self.caveats}
+
+
+def latest_month(store: Store, members: pl.DataFrame) -> str | None:
+    """The latest month in which the family gained a declared derivative (None when it has none)."""
+    models = frames.models(store)
+    report = analyse_growth(models, frames.edges(store), members)
+    return report.months["month"].max() if report.months.height else None
+
+
+def build_report(store: Store, month: str, members: pl.DataFrame, family: str = "Qwen") -> ReportData:
+    """The report of ``month`` (``YYYY-MM``) for the family ``members`` (hub, id, generation, depth)."""
+    month = check_month(month)  # type: ignore[assignment]
+    edges, cards = frames.edges(store), frames.cards(store)
+    runs, snapshots = frames.runs(store), frames.snapshots(store)
+    now = analyse_month(store, month, members, edges=edges, cards=cards, runs=runs, snapshots=snapshots)
+    prev_month = previous_month(month)
+    before = analyse_month(store, prev_month, members, edges=edges, cards=cards, runs=runs, snapshots=snapshots)
+    if now.members.is_empty():
+        raise ValueError(f"no model of the {family} family existed by the end of {month}")
+    cur, old = now.headline(), before.headline()
+    headline = [{"key": k, "label": label, "kind": kind, "value": cur[k], "previous": old[k],
+                 "change": None if kind == "ratio" else _change(cur[k], old[k])} for k, label, kind in HEADLINE]
+    used_runs, runs_label = runs_for_month(runs, month)
+    tables = {
+        **growth_tables(now),
+        **family_tables(now),
+        **licence_tables(now),
+        **deployment_tables(now),
+        "new_derivatives": new_derivatives(now),
+        **quality_tables(store, now, used_runs),
+    }
+    meta = {"month": month, "family": family, "as_of": now.end.isoformat(), "previous_month": prev_month,
+            "runs_label": runs_label}
+    return ReportData(meta=meta, headline=headline, tables=tables, quality=quality_figures(now, tables, used_runs),
+                      notes=method_notes(now), caveats={"growth": now.growth.caveats,
+                                                        "licences": now.licences.caveats,
+                                                        "deployment": now.deployment.caveats})
+
+
+def _change(value: Any, previous: Any) -> Any:
+    if value is None or previous is None:
+        return None
+    diff = value - previous
+    return round(diff, 4) if isinstance(diff, float) else diff
+
+
+# --------------------------------------------------------------------------------------------- tables
+
+
+def _long(counts: dict[str, dict[str, int]], dim: str) -> pl.DataFrame:
+    rows = [{"month": m, dim: k, "new": n} for m, values in sorted(counts.items()) for k, n in values.items()]
+    return pl.DataFrame(rows, schema={"month": pl.String, dim: pl.String, "new": pl.Int64})
+
+
+def growth_tables(v: MonthView) -> dict[str, pl.DataFrame]:
+    """Monthly growth rows and their breakdowns up to the month (from :class:`GrowthReport`)."""
+    g = v.growth
+    top = {"top_bases_month": ("base", g.top_bases), "top_authors_month": ("author", g.top_authors)}
+    out = {"growth_months": g.months, "growth_by_relation": _long(g.by_relation, "relation"),
+           "growth_by_generation": _long(g.by_generation, "generation"), "growth_by_hub": _long(g.by_hub, "hub")}
+    for name, (dim, counts) in top.items():
+        items = counts.get(v.month, {})
+        out[name] = pl.DataFrame({dim: list(items), "new_derivatives": list(items.values())},
+                                 schema={dim: pl.String, "new_derivatives": pl.Int64})
+    return out
+
+
+def family_tables(v: MonthView) -> dict[str, pl.DataFrame]:
+    """Family sizes by generation with depth, the depth histogram and the most-derived bases."""
+    fam = v.licences.models.join(v.members.select("hub", "id", "depth"), on=["hub", "id"], how="left")
+    families = (fam.with_columns(pl.col("generation").fill_null("(unknown)"))
+                .group_by("generation")
+                .agg(pl.len().alias("models"), (pl.col("relation") == "root").sum().alias("roots"),
+                     (pl.col("relation") != "root").sum().alias("derivatives"), pl.col("depth").max().alias("max_depth"))
+                .sort(["models", "generation"], descending=[True, False]))
+    depth = fam.group_by("depth").agg(pl.len().alias("models")).sort("depth")
+    child_edges = v.licences.edges.filter(pl.col("parent").is_not_null())
+    bases = (child_edges.group_by("parent")
+             .agg(pl.col("child").n_unique().alias("children"),
+                  *[(pl.col("relation") == r).sum().alias(r) for r in ("finetune", "adapter", "quantized", "merge")])
+             .sort(["children", "parent"], descending=[True, False]).head(TOP).rename({"parent": "base"}))
+    return {"families": families, "depth_histogram": depth, "top_bases": bases}
+
+
+def licence_tables(v: MonthView) -> dict[str, pl.DataFrame]:
+    """Licence mix, findings grouped by rule with their reason, the drift matrix and flagged models."""
+    lic = v.licences
+    mix = (lic.models.group_by("license", "license_class").agg(pl.len().alias("models"))
+           .with_columns((pl.col("models") / pl.col("models").sum()).round(4).alias("share"))
+           .sort(["models", "license"], descending=[True, False]))
+    order = {k: i for i, k in enumerate(KINDS)}
+    by_rule = (lic.edges.group_by("kind", "rule").agg(pl.len().alias("edges"), pl.col("reason").sort().first()
+                                                        .alias("example_reason"))
+               .with_columns(pl.col("kind").replace_strict(order, default=len(order)).alias("_o"))
+               .sort(["_o", "edges", "rule"], descending=[False, True, False]).drop("_o"))
+    merges = lic.findings.filter(pl.col("rule") == "merge-conflict")
+    if merges.height:
+        extra = pl.DataFrame({"kind": ["violation"], "rule": ["merge-conflict"], "edges": [merges.height],
+                              "example_reason": [merges["reason"].sort()[0]]}, schema=by_rule.schema)
+        by_rule = pl.concat([by_rule, extra])
+    flagged = lic.flagged.head(TOP).select(
+        "id", "hub", "downloads", "license", pl.col("kinds").list.join(", "), pl.col("rules").list.join(", "),
+        pl.col("parents").list.join(", "), "reason")
+    return {"licence_mix": mix, "licence_by_generation": lic.mix_by_generation, "findings_by_rule": by_rule,
+            "drift_matrix": lic.drift, "flagged_models": flagged}
+
+
+def deployment_tables(v: MonthView) -> dict[str, pl.DataFrame]:
+    """Deployment shares overall, by role, by generation and by creation month, and signals by source."""
+    s = v.deployment.shares
+    return {"deployment_shares": s.filter(pl.col("scope").is_in(["all", "role"])),
+            "deployment_by_generation": s.filter(pl.col("scope") == "generation"),
+            "deployment_by_month": s.filter(pl.col("scope") == "month"),
+            "deployment_by_source": v.deployment.by_source}
+
+
+def new_derivatives(v: MonthView) -> pl.DataFrame:
+    """The month's new declared derivatives, most downloaded first, with relation, bases, licence and signals."""
+    lic = v.licences.models.filter(pl.col("relation") != "root").select("hub", "id", "generation", "relation",
+                                                                          "license")
+    created = v.models.filter(pl.col("created_at") >= month_start(v.month)).select(
+        "hub", "id", "author", "created_at", "downloads", "likes")
+    bases = (v.edges.group_by("hub", "child").agg(pl.coalesce("parent", "parent_raw").sort().alias("bases"))
+             .select("hub", pl.col("child").alias("id"), pl.col("bases").list.join(", ")))
+    groups = (v.deployment.signals.group_by("hub", "id").agg(pl.col("group").unique().sort().alias("signals"))
+              .with_columns(pl.col("signals").list.join(", ")))
+    return (lic.join(created, on=["hub", "id"], how="inner").join(bases, on=["hub", "id"], how="left")
+            .join(groups, on=["hub", "id"], how="left")
+            .sort(["downloads", "likes", "id"], descending=[True, True, False], nulls_last=True).head(TOP)
+            .select("id", "hub", "author", "created_at", "relation", "generation", "bases", "license", "signals",
+                    "downloads", "likes"))
+
+
+def runs_for_month(runs: pl.DataFrame, month: str) -> tuple[pl.DataFrame, str]:
+    """The crawl runs behind a month's data: those started in it, else the first later run of each hub."""
+    start, end = month_start(month), month_end(month)
+    inside = runs.filter((pl.col("started_at") >= start) & (pl.col("started_at") <= end))
+    if inside.height:
+        return inside, f"Crawl runs started in {month}"
+    later = runs.filter(pl.col("started_at") > end).sort("run_id").group_by("hub", maintain_order=True).first()
+    if later.height:
+        return later, (f"No crawl ran in {month}: the data come from the first later run of each hub, so they "
+                       "describe the repos that still existed then")
+    return later, f"No crawl run is recorded for {month} or after it"
+
+
+def quality_tables(store: Store, v: MonthView, used_runs: pl.DataFrame) -> dict[str, pl.DataFrame]:
+    """Unresolved bases, undeclared Qwen-architecture repos, quarantined records and the crawl runs."""
+    unresolved = (v.edges.filter(pl.col("parent").is_null())
+                  .group_by("hub", "parent_raw", "reason").agg(pl.col("child").n_unique().alias("children"))
+                  .sort(["children", "parent_raw"], descending=[True, False]))
+    quarantine = (frames.quarantine(store).join(used_runs.select("run_id"), on="run_id", how="semi")
+                  .group_by("hub", "kind", "reason").agg(pl.len().alias("records"))
+                  .sort(["records", "reason"], descending=[True, False]))
+    runs = used_runs.select("run_id", "hub", "mode", "status", "started_at", "ended_at", "records", "changed",
+                            "family_models", "cards_fetched", "requests_api", "retries", "rate_limit_waits",
+                            "quarantined", "errors", "resumes")
+    arch = undeclared_models(v)
+    undeclared = (arch.group_by("architecture").agg(pl.len().alias("models"))
+                  .sort(["models", "architecture"], descending=[True, False]))
+    return {"unresolved_bases": unresolved.head(TOP), "undeclared_by_architecture": undeclared,
+            "quarantine": quarantine, "crawl_runs": runs}
+
+
+def undeclared_models(v: MonthView) -> pl.DataFrame:
+    """Qwen-architecture repos (not the family's own) that declare no base, as of the month's end."""
+    fam_arch = [a.lower() for a in DEFAULT_FAMILY_ARCHITECTURES]
+    children = v.edges.select("hub", pl.col("child").alias("id"))
+    qwen = v.models.filter(pl.col("architecture").str.to_lowercase().is_in(fam_arch))
+    qwen = qwen.filter(~pl.struct("author", "id").map_elements(
+        lambda r: is_root_author(r["author"], r["id"]), return_dtype=pl.Boolean))
+    return qwen.join(children, on=["hub", "id"], how="anti").select("hub", "id", "architecture")
+
+
+def quality_figures(v: MonthView, tables: dict[str, pl.DataFrame], used_runs: pl.DataFrame) -> dict[str, Any]:
+    unresolved = v.edges.filter(pl.col("parent").is_null())
+    return {
+        "edges": v.edges.height,
+        "unresolved_edges": unresolved.height,
+        "unresolved_bases": unresolved["parent_raw"].n_unique(),
+        "undeclared_qwen_architecture": int(tables["undeclared_by_architecture"]["models"].sum()),
+        "family_cards_fetched": v.cards.filter(pl.col("text").is_not_null())
+        .join(v.members, on=["hub", "id"], how="semi").height,
+        "family_models": v.members.height,
+        "quarantined": int(tables["quarantine"]["records"].sum()),
+        "runs": used_runs.height,
+        "runs_failed": used_runs.filter(pl.col("status") == "failed").height,
+        "runs_partial": used_runs.filter(pl.col("status") == "partial").height,
+        "run_errors": int(used_runs["errors"].sum() or 0),
+        "undated_derivatives": v.growth.undated,
+        "models_in_store_as_of": v.models.height,
+    }
+
+
+def method_notes(v: MonthView) -> list[dict[str, str]]:
+    """The definitions every reader needs, in plain words."""
+    return [
+        {"title": "As of the month's end",
+         "text": f"Only repos created by {v.end:%Y-%m-%d} and not deleted by then are counted. Licences, tags, cards "
+                 "and downloads are those of the latest crawl (the store keeps each repo's latest state), so for a "
+                 "past month they describe the repo as crawled, not as it was then."},
+        {"title": "Family",
+         "text": "The family is every model owned by the root organisation plus every model that declares one of "
+                 "them as a base, directly or through other derivatives. A merge belongs to the family of each of "
+                 "its parents."},
+        {"title": "Declared vs inferred lineage",
+         "text": "All counts use declared lineage only: base_model tags, the card's base_model field and README "
+                 "front matter. Parents inferred from names or configs are kept apart and never counted here; "
+                 "Qwen-architecture repos without a declared base are reported in data quality."},
+        {"title": "Mirrors",
+         "text": "A ModelScope repo matched to its Hugging Face original is one node of the graph and is counted "
+                 "once, under Hugging Face."},
+        {"title": "Survivor bias",
+         "text": "Monthly counts are by createdAt of repos that still existed when crawled; repos deleted before a "
+                 "crawl are invisible, so past months are undercounted."},
+        {"title": "Licence findings",
+         "text": "Each declared edge is classified by one table of rules (docs/report.md lists them): inherited, "
+                 "compatible, missing, violation or unknown. Findings are potential issues read from metadata, "
+                 "not legal advice."},
+        {"title": "Deployment signals",
+         "text": "Tags, live inference providers, local formats, card text and ModelScope flags, grouped; a tag "
+                 "such as endpoints_compatible says a model can be deployed that way, not that it is."},
+    ]
