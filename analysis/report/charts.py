@@ -48,22 +48,26 @@ def _stacked(df: pl.DataFrame, dim: str, months: list[str], top: int = 6) -> tup
     return keep, series
 
 
-def growth_new(t: Tables) -> Figure | None:
-    """New derivatives per month, stacked by relation."""
+def _stacked_months(t: Tables, table: str, dim: str, title: str) -> Figure | None:
+    """New derivatives per month (the last :data:`MONTHS_SHOWN`), stacked by ``dim``."""
     months = _recent(t["growth_months"])["month"].to_list()
     if not months:
         return None
-    _, series = _stacked(t["growth_by_relation"], "relation", months)
+    _, series = _stacked(t[table], dim, months)
     fig, ax = plt.subplots(figsize=(8, 3.4))
     bottom = [0] * len(months)
     for i, (key, values) in enumerate(series.items()):
-        ax.bar(months, values, bottom=bottom, label=key, color=COLORS[i % len(COLORS)])
+        ax.bar(months, values, bottom=bottom, label=_short(key, 20), color=COLORS[i % len(COLORS)])
         bottom = [a + b for a, b in zip(bottom, values, strict=True)]
-    ax.set_title("New declared derivatives per month, by relation")
+    ax.set_title(title)
     ax.set_ylabel("models")
-    ax.legend(frameon=False, ncols=min(5, len(series)))
+    ax.legend(frameon=False, ncols=min(4, len(series)))
     ax.tick_params(axis="x", labelrotation=60)
     return fig
+
+
+def growth_new(t: Tables) -> Figure | None:
+    return _stacked_months(t, "growth_by_relation", "relation", "New declared derivatives per month, by relation")
 
 
 def growth_cumulative(t: Tables) -> Figure | None:
@@ -89,20 +93,8 @@ def growth_cumulative(t: Tables) -> Figure | None:
 
 
 def growth_generation(t: Tables) -> Figure | None:
-    """New derivatives per month, stacked by the generation of their root."""
-    months = _recent(t["growth_months"])["month"].to_list()
-    if not months:
-        return None
-    _, series = _stacked(t["growth_by_generation"], "generation", months)
-    fig, ax = plt.subplots(figsize=(8, 3.4))
-    bottom = [0] * len(months)
-    for i, (key, values) in enumerate(series.items()):
-        ax.bar(months, values, bottom=bottom, label=_short(key, 20), color=COLORS[i % len(COLORS)])
-        bottom = [a + b for a, b in zip(bottom, values, strict=True)]
-    ax.set_title("New declared derivatives per month, by generation")
-    ax.legend(frameon=False, ncols=min(4, len(series)))
-    ax.tick_params(axis="x", labelrotation=60)
-    return fig
+    return _stacked_months(t, "growth_by_generation", "generation",
+                           "New declared derivatives per month, by generation")
 
 
 def _barh(labels: list[str], values: list[float], title: str, xlabel: str) -> Figure:
