@@ -132,9 +132,10 @@ class Scorer:
         if hits:
             self.models_hit += 1
             self.rel_ok += pred is not None and pred.relation == true_parents[hits[0]]
-        true_rel = next(iter(true_parents.values()), "none")
-        self.by_relation[true_rel]["models"] += 1
-        self.by_relation[true_rel]["hit"] += bool(hits)
+        if true_parents:  # models whose truth is "no parent" only count in the family figures
+            true_rel = next(iter(true_parents.values()))
+            self.by_relation[true_rel]["models"] += 1
+            self.by_relation[true_rel]["hit"] += bool(hits)
         if pred is not None:
             r = self.by_rule[pred.rule]
             r["models"] += 1

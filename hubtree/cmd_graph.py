@@ -212,8 +212,8 @@ def stats_cmd(include_inferred: InferredOption = False,
 @app.command("infer-eval")
 @friendly_errors
 def infer_eval_cmd(
-    world: Annotated[Path, typer.Option("--world", help="World directory (hf.jsonl[.gz], optional _truth/).")] = Path(
-        "data/sample"),
+    world: Annotated[list[Path] | None, typer.Option("--world", help="World directory (hf.jsonl[.gz], optional "
+                                                     "_truth/); repeat for several. Default: data/sample.")] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds over declared edges.")] = 5,
     doc: Annotated[Path | None, typer.Option("--doc", help="Also write the figures into this markdown file "
                                              "(between the figure markers of docs/inference.md).")] = None,
@@ -222,9 +222,17 @@ def infer_eval_cmd(
     """Measure inference: hide declared parents fold by fold, infer them back, report precision and recall."""
     from analysis.inference_eval import evaluate_world, render_markdown, update_doc
 
-    if not world.is_dir():
-        raise CliError(f"no world directory at {world}")
-    result = evaluate_world(world, folds=folds)
-    if doc is not None:
-        update_doc(doc, result)
-    _emit(result) if json_out else typer.echo(render_markdown(result))
+    worlds = world or [Path("data/sample")]
+    for w in worlds:
+        if not w.is_dir():
+            raise CliError(f"no world directory at {w}")
+    results = []
+    for w in worlds:
+        result = evaluate_world(w, folds=folds)
+        if doc is not None:
+            update_doc(doc, result)
+        results.append(result)
+    if json_out:
+        _emit(results[0] if len(results) == 1 else results)
+    else:
+        typer.echo("\n\n".join(render_markdown(r) for r in results))
