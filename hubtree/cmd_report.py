@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -38,8 +39,11 @@ def open_existing_store(db: str | None) -> Any:
     return open_store(url, create=False)
 
 
-def make_report(store: Any, month: str, out: Path | None, family: str, figure_format: str) -> dict[str, Any]:
+def make_report(store: Any, month: str, out: Path | Callable[[str], Path] | None, family: str,
+                figure_format: str = "svg") -> dict[str, Any]:
     """Build and write the report while holding the report lock and the crawl lock (a consistent store).
+
+    ``month`` may be ``latest`` or ``previous``; ``out`` may be a function of the resolved month.
 
     Raises :class:`CliError` with exit code 4 when another report or a crawl is running on the store.
     """
@@ -68,7 +72,7 @@ def make_report(store: Any, month: str, out: Path | None, family: str, figure_fo
                 data = build_report(store, month, members, family)
             except ValueError as exc:
                 raise CliError(str(exc)) from None
-            target = out or Path("reports") / month
+            target = out(month) if callable(out) else out or Path("reports") / month
             paths = write_report(data, target, figure_format=figure_format)
     except LockBusy as exc:
         raise CliError(f"{exc}; the report needs the store to itself — retry when it ends", EXIT_LOCKED) from None

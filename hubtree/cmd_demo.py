@@ -1,0 +1,139 @@
+"""``hubtree demo``: the whole pipeline on the bundled sample world, offline, in about half a minute.
+
+Starts the local hub simulator on ``data/sample`` in this process, crawls both hubs in subprocesses (Scrapy's
+reactor runs once per process), builds the lineage graph, prints a short summary and writes the report for the
+latest month with new derivatives.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hubtree.errors import EXIT_FAILURE, EXIT_LOCKED, EXIT_OK, CliError, friendly_errors
+
+#: The bundled real sample world (see data/sample/SOURCES.md).
+SAMPLE_WORLD = Path(__file__).resolve().parents[1] / "data" / "sample"
+DEFAULT_DIR = Path("hubtree-demo")
+
+
+def crawl_subprocess(hub: str, endpoint: str, db_url: str, mode: str = "full") -> tuple[int, dict[str, Any] | None,
+                                                                                           str]:
+    """``hubtree crawl HUB`` in a fresh interpreter: (exit code, its JSON summary or None, last stderr line)."""
+    cmd = [sys.executable, "-m", "hubtree.cli", "crawl", hub, "--endpoint", endpoint, "--db", db_url, "--mode", mode,
+           "--progress", "none", "--json"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    summary = json.loads(lines[-1]) if lines else None
+    err = (proc.stderr.strip().splitlines() or [""])[-1]
+    return proc.returncode, summary, err
+
+
+def crawl_world(db_url: str, world: Path = SAMPLE_WORLD) -> list[dict[str, Any]]:
+    """Serve ``world`` with the simulator in a thread and crawl HF then ModelScope into ``db_url``.
+
+    Returns each crawl's JSON summary; raises :class:`CliError` when a crawl fails (exit 4 when locked).
+    """
+    from hubsim.server import SimConfig, SimServer
+
+    if not world.is_dir():
+        raise CliError(f"sample world not found: {world} (run from a checkout of hubtree)")
+    server = SimServer(world, SimConfig())
+    url = server.start()
+    results = []
+    try:
+        for hub in ("hf", "modelscope"):
+            code, summary, err = crawl_subprocess(hub, url, db_url)
+            if code not in (0, 3) or summary is None:
+                raise CliError(f"crawl {hub} failed (exit {code}): {err}", EXIT_LOCKED if code == 4 else EXIT_FAILURE)
+            results.append(summary)
+    finally:
+        server.stop()
+    return results
+
+
+def demo_store(directory: Path | str = DEFAULT_DIR) -> str:
+    """The URL of a store holding the crawled sample under ``directory`` (``hubtree.db``), crawled if absent.
+
+    Notebooks call this: they reuse the store ``hubtree demo`` left, or build their own the same way.
+    """
+    from crawler.store import open_store
+
+    directory = Path(directory).resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    db_url = f"sqlite:///{directory / 'hubtree.db'}"
+    if (directory / "hubtree.db").exists():
+        from analysis import frames
+
+        runs = frames.runs(open_store(db_url))
+        if set(runs.filter(runs["status"] == "success")["hub"].to_list()) >= {"hf", "modelscope"}:
+            return db_url
+    crawl_world(db_url)
+    return db_url
+
+
+def _summary(console: Any, db_url: str, crawls: list[dict[str, Any]], report: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from analysis.graph import graph_stats, open_graph
+
+    for c in crawls:
+        console.print(f"crawl {c['hub']}: {c['status']} · {c['records']:,} records · family {c['family_models']:,} "
+                      f"· cards {c['cards_fetched']:,} · errors {c['errors']} · {c['elapsed_s']} s")
+    stats = graph_stats(open_graph(db_url))
+    edges = ", ".join(f"{k} {v:,}" for k, v in stats["edges"].items())
+    console.print(f"graph: {stats['nodes']:,} models, declared edges: {edges}; "
+                  f"{stats['family']['undeclared']:,} Qwen-architecture repos declare no base")
+    data = json.loads(Path(report["files"]["json"]).read_text())
+    tables = data["tables"]
+    fam = Table(title="Family sizes by generation")
+    for col in ("generation", "models", "derivatives", "max depth"):
+        fam.add_column(col, justify="left" if col == "generation" else "right")
+    for r in tables["families"][:8]:
+        fam.add_row(r["generation"], f"{r['models']:,}", f"{r['derivatives']:,}", str(r["max_depth"]))
+    bases = Table(title="Top bases (direct declared children)")
+    bases.add_column("base")
+    bases.add_column("children", justify="right")
+    for r in tables["top_bases"][:8]:
+        bases.add_row(r["base"], f"{r['children']:,}")
+    console.print(fam)
+    console.print(bases)
+    h = report["headline"]
+    mix = ", ".join(f"{r['license']} {r['models']:,}" for r in tables["licence_mix"][:4])
+    console.print(f"licences: {h['flagged_models']:,} models flagged ({h['flagged_share']:.1%}), "
+                  f"{h['violations']} edges with a potential violation; mix: {mix}")
+    shares = {r["group"]: r["share"] for r in tables["deployment_shares"] if r["scope"] == "all"}
+    console.print("deployment: " + ", ".join(f"{g} {s:.1%}" for g, s in shares.items())
+                  + " of family models have a signal")
+    console.print(f"report {report['month']}: {report['files']['html']} (also report.md, figures/, tables/)")
+
+
+@friendly_errors
+def command(
+    out: Annotated[Path, typer.Option("--out", help="Output directory (store and report).")] = DEFAULT_DIR,
+    db: Annotated[str | None, typer.Option("--db", help="Store URL (default: OUT/hubtree.db).")] = None,
+    world: Annotated[Path, typer.Option("--world", help="World directory to serve.")] = SAMPLE_WORLD,
+) -> None:
+    """Run the pipeline on the bundled sample, offline: simulator → crawl both hubs → graph → summary → report."""
+    from rich.console import Console
+
+    from crawler.store import open_store
+    from hubtree.cmd_report import make_report
+
+    started = time.monotonic()
+    console = Console()
+    out.mkdir(parents=True, exist_ok=True)
+    db_url = db or f"sqlite:///{(out / 'hubtree.db').resolve()}"
+    console.print(f"hubtree demo: serving {world} on loopback, store {db_url}")
+    crawls = crawl_world(db_url, world)
+    report = make_report(open_store(db_url), "latest", lambda month: out / f"report-{month}", "Qwen")
+    _summary(console, db_url, crawls, report)
+    console.print(f"done in {time.monotonic() - started:.1f} s")
+    raise typer.Exit(EXIT_OK)
