@@ -128,7 +128,7 @@ def command(
     from hubtree.cmd_report import make_report
 
     started = time.monotonic()
-    console = Console()
+    console = Console(soft_wrap=True)
     out.mkdir(parents=True, exist_ok=True)
     db_url = db or f"sqlite:///{(out / 'hubtree.db').resolve()}"
     console.print(f"hubtree demo: serving {world} on loopback, store {db_url}")
