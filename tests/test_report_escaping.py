@@ -51,7 +51,7 @@ def test_markdown_shows_untrusted_text_escaped(evil_report):
     md = (evil_report / "report.md").read_text()
     assert "<script" not in md and "<img" not in md
     assert "evil/x&lt;script&gt;alert\\(1\\)&lt;/script&gt;" in md
-    row = next(line for line in md.splitlines() if "mdevil" in line)
+    row = next(line for line in md.splitlines() if "mdevil/" in line)
     assert "a\\|b\\*c\\*\\_\\[link\\]\\(http" in row  # no cell split, no emphasis, no link
 
 
