@@ -15,8 +15,8 @@ import yaml
 from crawler.config import MAX_CARD_BYTES
 
 _BLOCK = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
-#: Front matter larger than this is not parsed (a real card's metadata is a few KB).
-MAX_FRONT_MATTER_BYTES = 64 * 1024
+#: Front matter larger than this is not parsed (real MTEB cards carry 100+ KB of model-index metadata).
+MAX_FRONT_MATTER_BYTES = MAX_CARD_BYTES
 
 
 @dataclass(slots=True)

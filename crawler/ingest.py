@@ -95,7 +95,8 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
             store.upsert(conn, Model, old_rows)
             store.delete_where_in(conn, Edge, hub, "child", [m.id for m in changed])
             store.upsert(conn, Edge, [e.row(hub) for m in changed for e in m.edges])
-        unchanged = [m.id for m in parsed.values() if m not in changed]
+        changed_ids = {m.id for m in changed}
+        unchanged = [model_id for model_id in parsed if model_id not in changed_ids]
         if unchanged and run_id is not None:
             tbl = Model.__table__  # type: ignore[attr-defined]
             for start in range(0, len(unchanged), 5_000):

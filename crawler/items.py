@@ -14,7 +14,8 @@ class ListingPage:
     url: str
     records: list[Any]
     checkpoint: dict[str, Any]
-    then: Any = None  # the next page's request, sent only once this page is committed (None: listing done)
+    seq: int = 0  # position in the listing: pages are committed strictly in this order
+    last: bool = False  # the listing ends with this page
 
 
 @dataclass(slots=True)

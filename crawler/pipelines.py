@@ -21,6 +21,8 @@ class StorePipeline:
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self._cards: list[FetchedCard] = []
+        self._pending: dict[int, ListingPage] = {}
+        self._next_seq = 1
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -34,10 +36,14 @@ class StorePipeline:
     def process_item(self, item: Any) -> Any:
         spider = self.crawler.spider
         if isinstance(item, ListingPage):
-            result: PageResult = write_page(
-                spider.store, item.hub, item.records, run_id=spider.run_id, url=item.url,
-                checkpoint=item.checkpoint, parser=spider.parse_record, run_updates=spider.run_updates)
-            spider.page_stored(item, result)
+            self._pending[item.seq] = item
+            while self._next_seq in self._pending:  # commit strictly in listing order
+                page = self._pending.pop(self._next_seq)
+                result: PageResult = write_page(
+                    spider.store, page.hub, page.records, run_id=spider.run_id, url=page.url,
+                    checkpoint=page.checkpoint, parser=spider.parse_record, run_updates=spider.run_updates)
+                self._next_seq += 1
+                spider.page_stored(page, result)
         elif isinstance(item, FetchedCard):
             self._cards.append(item)
             if len(self._cards) >= CARD_BATCH:

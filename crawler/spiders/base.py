@@ -56,6 +56,7 @@ class HubSpider(scrapy.Spider):
         self.follow_ups: deque[Request] = deque()
         self.follow_ups_started = False
         self.notes: list[str] = []
+        self._seq = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> HubSpider:
@@ -98,11 +99,14 @@ class HubSpider(scrapy.Spider):
         """Called once the last listing page is committed."""
         self.listing_complete = True
 
+    def next_seq(self) -> int:
+        """Sequence number of the next listing page (the pipeline commits pages in this order)."""
+        self._seq += 1
+        return self._seq
+
     def page_stored(self, item: ListingPage, result: PageResult) -> None:
-        """After a page is committed: request the next one (never before), or close the listing."""
-        if item.then is not None:
-            self.crawler.engine.crawl(item.then)
-        else:
+        """After a page is committed (in listing order): close the listing after its last page."""
+        if item.last:
             self.listing_done()
         self.pages += 1
         values = self.counter_values()

@@ -95,7 +95,11 @@ class HFSpider(HubSpider):
             nxt = self._next_phase(phase)
             checkpoint = {"phase": nxt, "next_url": self._first_url(nxt)} if nxt else {"phase": "follow-ups"}
             follow = self._page_request(checkpoint["next_url"], nxt) if nxt else None
-        yield ListingPage(self.hub, response.url, data, checkpoint, then=follow)
+        # The next page is fetched while this one is stored; the pipeline commits pages in order, each with
+        # the checkpoint of the page after it, so a kill between the two loses nothing.
+        yield ListingPage(self.hub, response.url, data, checkpoint, seq=self.next_seq(), last=follow is None)
+        if follow is not None:
+            yield follow
 
     def _reached_watermark(self, phase: str, records: list[Any]) -> bool:
         field = next(f for p, _, f in self.phases if p == phase)
