@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import shutil
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from hubsim.gen_catalog import notable_qwen_derivatives, other_roots, qwen_roots
 from hubsim.gen_hf import RecordMaker, iso
-from hubsim.gen_io import read_jsonl, world_file, write_jsonl
+from hubsim.gen_io import read_jsonl, read_raw_lines, world_file, write_jsonl
 from hubsim.gen_tree import END, Namer, Node, TreeBuilder, truth_entry
 
 _NEW_KINDS = (("typed", 0.6), ("none", 0.35), ("wrong", 0.05))
@@ -109,14 +113,17 @@ def evolve_world(src: Path, out: Path, *, new: int, edited: int, deleted: int, s
     out.mkdir(parents=True, exist_ok=True)
     edited_ids: list[str] = []
 
-    def records():
-        for rec in read_jsonl(world_file(src, "hf")):
-            if rec["id"] in gone:
+    def records() -> Iterator[dict[str, Any] | bytes]:
+        for line in read_raw_lines(world_file(src, "hf")):
+            model_id = _line_id(line)
+            if model_id in gone:
                 continue
-            if rec["id"] in touched:
-                rec = _edit(rng, rec, start, stop)
+            if model_id in touched:
+                rec = _edit(rng, orjson.loads(line), start, stop)
                 edited_ids.append(rec["id"])
-            yield rec
+                yield rec
+            else:
+                yield line  # unchanged: passed through byte for byte
         for n in fresh:
             yield maker.record(n)
 
@@ -142,6 +149,15 @@ def evolve_world(src: Path, out: Path, *, new: int, edited: int, deleted: int, s
                     counts=counts)
     (out / "world.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
     return EvolveSummary(out, len(fresh), len(edited_ids), len(gone), count)
+
+
+_ID = re.compile(rb'"id":("(?:[^"\\]|\\.)*")')
+
+
+def _line_id(line: bytes) -> str:
+    """The ``id`` of a serialised record (its first ``"id"`` key), without parsing the whole line."""
+    m = _ID.search(line)
+    return orjson.loads(m.group(1)) if m else orjson.loads(line)["id"]
 
 
 def _edit(rng: random.Random, rec: dict[str, Any], start: int, stop: int) -> dict[str, Any]:

@@ -30,16 +30,17 @@ def open_write(path: Path, level: int = 6) -> Iterator[io.BufferedIOBase]:
             yield gz
 
 
-def write_jsonl(path: Path, records: Iterable[dict[str, Any]], level: int = 6) -> int:
+def write_jsonl(path: Path, records: Iterable[dict[str, Any] | bytes], level: int = 6) -> int:
     """Write ``records`` one JSON object per line; returns how many were written.
 
     ``path`` ending in ``.gz`` is gzip-compressed at ``level`` (1 is fast, 9 small). Keys keep their order.
+    A record given as ``bytes`` is an already serialised line (without its newline), written as it is.
     """
     count = 0
     with open_write(path, level) as out:
         buf: list[bytes] = []
         for rec in records:
-            buf.append(orjson.dumps(rec))
+            buf.append(rec if isinstance(rec, bytes) else orjson.dumps(rec))
             count += 1
             if len(buf) >= _CHUNK:
                 out.write(b"\n".join(buf) + b"\n")
@@ -56,6 +57,16 @@ def read_jsonl(path: Path) -> Iterator[dict[str, Any]]:
         for line in fh:
             if line.strip():
                 yield orjson.loads(line)
+
+
+def read_raw_lines(path: Path) -> Iterator[bytes]:
+    """The non-empty lines of a JSON-lines file, unparsed and without their newline."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        for line in fh:
+            line = line.rstrip(b"\r\n")
+            if line.strip():
+                yield line
 
 
 def world_file(world: Path, stem: str) -> Path:
