@@ -44,6 +44,30 @@ def check_mode(mode: str) -> str:
     return mode
 
 
+def run(hub: str, spider_cls: type, *, db: str | None, mode: str, endpoint: str, token: str | None,
+        roots: str, spider_kwargs: dict, progress: str, concurrency: int, as_json: bool) -> None:
+    """Open the store, run one crawl of ``hub`` with its previous watermarks, print the summary and exit."""
+    from crawler import config
+    from crawler.lock import LockBusy
+    from crawler.runner import previous_watermarks, run_crawl
+    from crawler.store import open_store
+
+    check_mode(mode)
+    store = open_store(db)
+    marks = previous_watermarks(store, hub) if mode == "incremental" else {}
+    kwargs = {"watermarks": marks, "root_authors": [r.strip() for r in roots.split(",") if r.strip()],
+              "architectures": config.DEFAULT_FAMILY_ARCHITECTURES, **spider_kwargs}
+    try:
+        result = run_crawl(store, spider_cls, hub=hub, mode=mode, endpoint=endpoint, spider_kwargs=kwargs,
+                           progress="none" if as_json and progress == "auto" else progress,
+                           concurrency=concurrency, token=token)
+    except LockBusy as exc:
+        raise CliError(f"{exc}; try again when it has finished", EXIT_LOCKED) from None
+    if mode == "incremental" and not marks:
+        result.notes.append("no previous successful run: the incremental crawl listed everything")
+    finish(result, as_json)
+
+
 @app.command("hf")
 @friendly_errors
 def crawl_hf(
@@ -60,31 +84,13 @@ def crawl_hf(
 ) -> None:
     """Sweep the Hugging Face listing into the store, then fetch the family's changed cards."""
     from crawler import config
-    from crawler.lock import LockBusy
-    from crawler.runner import run_crawl
     from crawler.spiders.hf import CARD_POLICIES, HFSpider
-    from crawler.store import open_store
 
-    check_mode(mode)
     if cards not in CARD_POLICIES:
         raise CliError(f"--cards must be one of {', '.join(CARD_POLICIES)}", 2)
-    store = open_store(db)
-    url = config.hf_endpoint(endpoint)
-    from crawler.runner import previous_watermarks
-
-    marks = previous_watermarks(store, "hf") if mode == "incremental" else {}
-    kwargs = {"page_size": page_size, "cards": cards, "watermarks": marks,
-              "root_authors": [r.strip() for r in roots.split(",") if r.strip()],
-              "architectures": config.DEFAULT_FAMILY_ARCHITECTURES}
-    try:
-        result = run_crawl(store, HFSpider, hub="hf", mode=mode, endpoint=url, spider_kwargs=kwargs,
-                           progress="none" if as_json and progress == "auto" else progress,
-                           concurrency=concurrency, token=config.hf_token())
-    except LockBusy as exc:
-        raise CliError(f"{exc}; try again when it has finished", EXIT_LOCKED) from None
-    if mode == "incremental" and not marks:
-        result.notes.append("no previous successful run: the incremental crawl listed everything")
-    finish(result, as_json)
+    run("hf", HFSpider, db=db, mode=mode, endpoint=config.hf_endpoint(endpoint), token=config.hf_token(),
+        roots=roots, spider_kwargs={"page_size": page_size, "cards": cards}, progress=progress,
+        concurrency=concurrency, as_json=as_json)
 
 
 @app.command("modelscope")
@@ -107,24 +113,9 @@ def crawl_modelscope(
     """List the family on ModelScope (partitioned below the 3,000-row cap), fetch changed READMEs and deploy flags,
     then match mirrors of Hugging Face repos already in the store."""
     from crawler import config
-    from crawler.lock import LockBusy
-    from crawler.runner import previous_watermarks, run_crawl
     from crawler.spiders.modelscope import ModelScopeSpider
-    from crawler.store import open_store
 
-    check_mode(mode)
-    store = open_store(db)
-    marks = previous_watermarks(store, "modelscope") if mode == "incremental" else {}
-    kwargs = {"watermarks": marks, "root_authors": [r.strip() for r in roots.split(",") if r.strip()],
-              "architectures": config.DEFAULT_FAMILY_ARCHITECTURES, "dolphin": dolphin, "readmes": readmes,
-              "search_terms": [s.strip() for s in search.split(",") if s.strip()]}
-    try:
-        result = run_crawl(store, ModelScopeSpider, hub="modelscope", mode=mode,
-                           endpoint=config.modelscope_endpoint(endpoint), spider_kwargs=kwargs,
-                           progress="none" if as_json and progress == "auto" else progress,
-                           concurrency=concurrency, token=config.modelscope_token())
-    except LockBusy as exc:
-        raise CliError(f"{exc}; try again when it has finished", EXIT_LOCKED) from None
-    if mode == "incremental" and not marks:
-        result.notes.append("no previous successful run: the incremental crawl listed everything")
-    finish(result, as_json)
+    run("modelscope", ModelScopeSpider, db=db, mode=mode, endpoint=config.modelscope_endpoint(endpoint),
+        token=config.modelscope_token(), roots=roots, progress=progress, concurrency=concurrency, as_json=as_json,
+        spider_kwargs={"dolphin": dolphin, "readmes": readmes,
+                       "search_terms": [s.strip() for s in search.split(",") if s.strip()]})

@@ -177,14 +177,8 @@ class ModelScopeSpider(HubSpider):
         yield from self._page_items(response.url, models, checkpoint, follow)
 
     def _page_items(self, url: str, models: list[Any], checkpoint: dict[str, Any], follow: Request | None) -> list[Any]:
-        """The page item, then the next page's request (committed in order by the pipeline).
-
-        Works with both page protocols of the base engine: ``then=`` (the next request sent after the commit) and
-        the in-order ``seq``/``last`` one (the next request sent now); drop the first once the engine settles.
-        """
-        if "then" in ListingPage.__dataclass_fields__:
-            return [ListingPage(self.hub, url, models, checkpoint, then=follow)]  # type: ignore[call-arg]
-        page = ListingPage(self.hub, url, models, checkpoint, seq=self.next_seq(), last=follow is None)  # type: ignore[call-arg]
+        """The page item, then the next page's request (the pipeline commits pages in listing order)."""
+        page = ListingPage(self.hub, url, models, checkpoint, seq=self.next_seq(), last=follow is None)
         return [page] if follow is None else [page, follow]
 
     def _reached_watermark(self, models: list[Any]) -> bool:

@@ -32,7 +32,9 @@ class Model(SQLModel, table=True):
     created_at: datetime | None = Field(default=None, sa_type=DateTime)
     last_modified: datetime | None = Field(default=None, sa_type=DateTime)
     sha: str | None = None
-    license: str | None = None  # as declared: the ``license:`` tag, cardData.license, or ModelScope's spelling
+    # HF: as declared (the ``license:`` tag, else cardData.license); ModelScope: normalised with the shared licence
+    # table (crawler.store.licenses), the served spelling staying in the ``license:`` tag.
+    license: str | None = None
     license_name: str | None = None  # cardData.license_name (when license is "other")
     license_link: str | None = None
     library_name: str | None = None
