@@ -14,6 +14,7 @@ from typing import Any
 
 from hubsim import gen_cards
 from hubsim.gen_catalog import ARCH_CLASS
+from hubsim.gen_hf import params_of
 from hubsim.gen_tree import END, Node
 
 _MS_LICENSE = {"apache-2.0": ("apache-2.0", "Apache License 2.0"), "mit": ("mit", "MIT License")}
@@ -43,8 +44,6 @@ def _license(rng: random.Random, hf_license: str | None) -> str:
 
 def _record(rng: random.Random, ms_id: str, node: Node, hf: dict[str, Any] | None, created: int,
             readme: str | None, official: bool) -> dict[str, Any]:
-    from hubsim.gen_hf import params_of
-
     lic = _license(rng, next((t[8:] for t in (hf or {}).get("tags", []) if t.startswith("license:")), None)
                    if hf else rng.choice(("apache-2.0", "apache-2.0", "mit", None)))
     task = node.pipeline or "text-generation"
