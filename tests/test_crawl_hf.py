@@ -31,6 +31,8 @@ def declared_parents(record: dict) -> list[str]:
     card = record.get("cardData") or {}
     base = card.get("base_model")
     found += [base] if isinstance(base, str) else [b for b in base or [] if isinstance(b, str)]
+    # A base written as the repo's URL names that repo (the crawler's documented safe normalisation).
+    found = [b.strip().removeprefix("https://huggingface.co/").rstrip("/") for b in found]
     return list(dict.fromkeys(found))
 
 
@@ -282,3 +284,37 @@ def test_postgres_store_equals_sqlite_store(sample_sim, sample_crawl, pg_url):
     pg, lite = dump_store(pg_url), dump_store(db)
     for table in ("model", "edge", "card", "quarantine"):
         assert pg[table] == lite[table], table
+
+
+def test_generated_world_relation_counts_match_the_typed_tags(tmp_path):
+    """On a world with today's typed tags, the crawl's family and relation counts equal a plain count of the tags."""
+    from hubsim.generate import GeneratorConfig, generate_world
+
+    world = tmp_path / "world"
+    generate_world(world, GeneratorConfig(qwen=3000, others=2000, modelscope=0, seed=5))
+    records = world_records(world)
+    roots, members, _ = expected_family(records)
+    family = roots | members
+    ids = {r["id"] for r in records}
+    lower = Counter(i.lower() for i in ids)
+    by_lower = {i.lower(): i for i in ids if lower[i.lower()] == 1}
+    expected = Counter()
+    for r in records:
+        if r["id"] not in members:
+            continue
+        for tag in r.get("tags") or []:
+            head, _, parent = tag[len("base_model:"):].partition(":")
+            parent = parent if parent in ids else by_lower.get(parent.lower())
+            if tag.startswith("base_model:") and head in RELATIONS and parent in family and parent != r["id"]:
+                expected[head] += 1
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with running_sim(world) as sim:
+        summary = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", db, "--json", "--cards", "none").summary
+    assert summary["family_models"] == len(members) and summary["roots"] == len(roots)
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        rows = conn.execute(select(Edge.child, Edge.parent, Edge.relation).where(
+            Edge.rule == "tag:typed", Edge.status == "resolved")).all()
+    got = Counter(rel for child, parent, rel in rows if child in members and parent in family)
+    assert got == expected
+    assert sum(expected.values()) > 1000 and set(expected) == RELATIONS
