@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import yaml
+from sqlalchemy import String, cast, select
 
 from analysis import frames
 from analysis.lineage_build import HUB_BITS, LineageGraph, set_edges
@@ -35,7 +36,7 @@ from analysis.lineage_queries import is_root_author
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.lineage import RELATION_RULES, Signals, normalise_base
 from crawler.store.db import Store
-from crawler.store.schema import RELATIONS
+from crawler.store.schema import RELATIONS, Card, Model
 
 #: Rule → confidence attached to its edges (measured precision of the exact parent, rounded; see docs/inference.md).
 CONFIDENCE = {"card:adapter-base": 0.95, "card:mergekit": 0.95, "name:quant-suffix": 0.9, "name:base-span": 0.85}
@@ -100,9 +101,13 @@ class NameIndex:
             self.by_name.setdefault(norm_name(mid.rsplit("/", 1)[-1]), []).append(node)
         declared = ~graph.inferred
         self.children = np.bincount(graph.parent[declared], minlength=graph.n_nodes)
+        self.official = self.official_mask(graph, root_authors)
+
+    @staticmethod
+    def official_mask(graph: LineageGraph, root_authors: tuple[str, ...]) -> np.ndarray:
         roots = {a.lower() for a in root_authors}
-        self.official = np.array([(a or m.split("/", 1)[0]).lower() in roots
-                                  for a, m in zip(graph.authors, graph.ids, strict=True)], bool)
+        return np.array([(a or m.split("/", 1)[0]).lower() in roots
+                         for a, m in zip(graph.authors, graph.ids, strict=True)], bool)
 
     def pick(self, child: int, names: list[int]) -> int | None:
         g = self.graph
@@ -271,17 +276,39 @@ def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Ite
     return out
 
 
-def load_features(store: Store, graph: LineageGraph) -> dict[int, Features]:
-    """Child-side signals of every model of the graph, declared lineage stripped (see :func:`strip_declared`)."""
-    models = frames.models(store, include_card_data=True).select("hub", "id", "tags", "library_name", "files",
-                                                                 "card_data")
-    cards = frames.cards(store)
-    text = {(h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows()} if cards.height else {}
+def _rows_for(store: Store, table: Any, columns: tuple[str, ...], keys: list[tuple[str, str]] | None) -> pl.DataFrame:
+    """Rows of ``table`` for the given ``(hub, id)`` keys (all rows when None), in bounded ``IN`` batches."""
+    tbl = table.__table__
+    if keys is None:
+        return frames._frame(store, table, columns)
+    parts = []
+    for hub in ("hf", "modelscope"):
+        ids = [i for h, i in keys if h == hub]
+        for start in range(0, len(ids), 5_000):
+            where = (tbl.c.hub == hub) & tbl.c.id.in_(ids[start: start + 5_000])
+            parts.append(frames._frame(store, table, columns, where=where))
+    return pl.concat(parts) if parts else frames._frame(store, table, columns, where=tbl.c.hub == "none")
+
+
+def _node_keys(graph: LineageGraph) -> dict[tuple[str, str], int]:
     node_of: dict[tuple[str, str], int] = {}
     for node, mid in enumerate(graph.ids):
         node_of[("hf" if graph.present[node] & HUB_BITS["hf"] else "modelscope", mid)] = node
     for node, mid in graph.ms_ids.items():
         node_of[("modelscope", mid)] = node
+    return node_of
+
+
+def load_features(store: Store, graph: LineageGraph, nodes: Iterable[int] | None = None) -> dict[int, Features]:
+    """Child-side signals of the graph's models (or of ``nodes``), declared lineage stripped (:func:`strip_declared`)."""
+    node_of = _node_keys(graph)
+    keys = None
+    if nodes is not None:
+        wanted = set(nodes)
+        keys = [k for k, n in node_of.items() if n in wanted]
+    models = _rows_for(store, Model, ("hub", "id", "tags", "library_name", "files", "card_data"), keys)
+    cards = _rows_for(store, Card, ("hub", "id", "text"), keys)
+    text = {(h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows()} if cards.height else {}
     out: dict[int, Features] = {}
     for hub, mid, tags, lib, files, card in models.iter_rows():
         node = node_of.get((hub, mid))
@@ -290,6 +317,33 @@ def load_features(store: Store, graph: LineageGraph) -> dict[int, Features]:
         f = strip_declared(tags or [], card if isinstance(card, dict) else None, text.get((hub, mid)))
         f.library_name, f.files = lib, list(files or [])
         out[node] = f
+    return out
+
+
+def likely_candidates(store: Store, graph: LineageGraph,
+                      family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
+                      root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS) -> list[int]:
+    """Models :func:`infer` would consider, found without loading every model's tags and card (for big stores).
+
+    Same test as :func:`is_candidate`: the name/architecture part on the graph, the card part in SQL.
+    """
+    index_official = NameIndex.official_mask(graph, root_authors)
+    has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
+    fam = {a.lower() for a in family_architectures}
+    node_of = _node_keys(graph)
+    m, c = Model.__table__, Card.__table__  # type: ignore[attr-defined]
+    card_hits: set[int] = set()
+    with store.engine.connect() as conn:
+        for q in (select(m.c.hub, m.c.id).where(cast(m.c.card_data, String).like("%base_model_name_or_path%")),
+                  select(c.c.hub, c.c.id).where(c.c.text.like("%merge_method%"))):
+            card_hits.update(n for h, i in conn.execute(q) if (n := node_of.get((h, i))) is not None)
+    out = []
+    for node in np.flatnonzero(~has_parent & ~index_official).tolist():
+        low = graph.ids[node].lower()
+        name_tokens = [t for t in _TOKEN_SPLIT.split(low.rsplit("/", 1)[-1]) if t]
+        if ((graph.architecture[node] or "").lower() in fam or "qwen" in low or "qwq" in low or node in card_hits
+                or any(_STRONG_TOKEN.match(t) for t in name_tokens)):
+            out.append(node)
     return out
 
 
