@@ -97,7 +97,7 @@ class RateLimitMiddleware:
             return response
         headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
         throttled = response.status == 429 or (response.status == 400 and b"RateLimitExceed" in response.body[:500])
-        self.limiter.observe(bucket, headers, throttled=throttled)
+        self.limiter.observe(bucket, headers, throttled=throttled, latency=request.meta.get("download_latency", 0.0))
         if not throttled:
             return response
         _, counters = self._spider_parts()

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 
 from huggingface_hub.utils import parse_ratelimit_headers
 
+#: Answers slower than this carry rate-limit figures too old to open a new window with.
+STALE_AFTER_S = 1.0
 #: Extra wait after an announced reset, so that a request never lands just before the window turns.
 RESET_MARGIN_S = 0.05
 
@@ -43,14 +45,22 @@ class RateLimiter:
     def state(self, bucket: str) -> BucketState:
         return self.buckets.setdefault(bucket, BucketState())
 
-    def observe(self, bucket: str, headers: Mapping[str, str], *, throttled: bool = False) -> None:
-        """Update a bucket from an answer's headers; a 429 empties the bucket until the reset."""
+    def observe(self, bucket: str, headers: Mapping[str, str], *, throttled: bool = False,
+                latency: float = 0.0) -> None:
+        """Update a bucket from an answer's headers; a 429 empties the bucket until the reset.
+
+        The server wrote the headers somewhere during ``latency`` seconds: a slow answer's figures may belong to
+        a window that has already turned, so they may only lower the budget of the current window.
+        """
         st = self.state(bucket)
         now = time.monotonic()
         info = parse_ratelimit_headers(headers)
         if info is not None:
             reset_at = now + info.reset_in_seconds
             same_window = st.reset_at and abs(reset_at - st.reset_at) < 1.0 and st.remaining is not None
+            if latency > STALE_AFTER_S and not same_window:
+                info = None  # too old to tell which window it speaks of
+        if info is not None:
             # Answers arrive out of order: within one window the smallest remaining is the freshest.
             st.remaining = min(st.remaining, info.remaining) if same_window else info.remaining  # type: ignore[type-var]
             st.reset_at = reset_at if not same_window else st.reset_at
