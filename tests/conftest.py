@@ -22,3 +22,13 @@ def pg_url() -> str:
     SQLModel.metadata.create_all(store.engine)
     store.engine.dispose()
     return url
+
+
+@pytest.fixture(scope="session")
+def sample_store(tmp_path_factory: pytest.TempPathFactory):
+    """The bundled sample world in a SQLite store, loaded through the crawler's page writer (shared, read-only)."""
+    from tests.support.sample import SAMPLE, load_sample
+
+    if not (SAMPLE / "hf.jsonl.gz").exists():
+        pytest.skip("bundled sample world not built")
+    return load_sample(f"sqlite:///{tmp_path_factory.mktemp('sample') / 'store.db'}")

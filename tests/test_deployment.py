@@ -19,10 +19,10 @@ from analysis.deployment import (
 from crawler.ingest import write_page
 from crawler.store import Card, Model, Store, open_store
 from hubtree.cmd_analyze import family_members
-from tests.test_licenses_sample import sample_records, sample_store  # noqa: F401 - the module-scoped fixture
+from tests.support.sample import sample_records
 
 
-def test_tag_shares_match_the_raw_records(sample_store: Store) -> None:  # noqa: F811
+def test_tag_shares_match_the_raw_records(sample_store: Store) -> None:
     members = family_members(sample_store, "Qwen")
     report = analyse_deployment(frames.models(sample_store, include_card_data=True), members,
                                 frames.edges(sample_store), frames.cards(sample_store))

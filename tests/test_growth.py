@@ -13,10 +13,10 @@ from analysis.growth import SURVIVOR_BIAS, analyse_growth, check_month, model_re
 from crawler.ingest import write_page
 from crawler.store import CrawlRun, Store, open_store
 from hubtree.cmd_analyze import family_members
-from tests.test_licenses_sample import sample_records, sample_store  # noqa: F401 - the module-scoped fixture
+from tests.support.sample import sample_records
 
 
-def test_june_2024_spike_on_the_sample(sample_store: Store) -> None:  # noqa: F811
+def test_june_2024_spike_on_the_sample(sample_store: Store) -> None:
     members = family_members(sample_store, "Qwen")
     report = analyse_growth(frames.models(sample_store), frames.edges(sample_store), members,
                             frames.runs(sample_store), frames.snapshots(sample_store))
@@ -42,7 +42,7 @@ def test_june_2024_spike_on_the_sample(sample_store: Store) -> None:  # noqa: F8
     assert any("No full sweep" in c for c in data["caveats"]) and june["family_share"] is None
 
 
-def test_since_keeps_cumulative_from_the_start(sample_store: Store) -> None:  # noqa: F811
+def test_since_keeps_cumulative_from_the_start(sample_store: Store) -> None:
     members = family_members(sample_store, "Qwen")
     args = (frames.models(sample_store), frames.edges(sample_store), members)
     full = analyse_growth(*args).to_json()["months"]

@@ -5,7 +5,6 @@ Expected values are computed here from the raw records, never copied from the co
 
 from __future__ import annotations
 
-import gzip
 import json
 from collections import Counter
 from pathlib import Path
@@ -16,10 +15,10 @@ import pytest
 from analysis import frames
 from analysis.licensing import analyse_licences, model_licences
 from crawler.cards import parse_front_matter
-from crawler.ingest import write_page
-from crawler.store import Card, Store, open_store
+from crawler.store import Store
 from crawler.store.licenses import normalise_licence
 from hubtree.cmd_analyze import family_members
+from tests.support.sample import sample_records
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -29,32 +28,6 @@ REAL = ROOT.parent / "shared" / "data" / "real"
 QWEN_SPELLINGS = {"tongyi-qianwen": "tongyi-qianwen", "tongyi-qianwen-license-agreement": "tongyi-qianwen",
                   "tongyi-qianwen-license": "tongyi-qianwen", "tongyi-qianwen-research": "tongyi-qianwen-research",
                   "qwen": "qwen", "qwen-research": "qwen-research"}
-
-
-def sample_records() -> list[dict]:
-    with gzip.open(SAMPLE / "hf.jsonl.gz", "rt", encoding="utf-8") as fh:
-        return [json.loads(line) for line in fh if line.strip()]
-
-
-def load_sample(url: str) -> Store:
-    """The sample world written through the crawler's page writer, with its cards in the ``card`` table."""
-    store = open_store(url)
-    records = sample_records()
-    for start in range(0, len(records), 1000):
-        write_page(store, "hf", records[start : start + 1000], run_id=1)
-    cards = [{"hub": "hf", "id": r["id"], "sha": r.get("sha"), "fetched_at": None, "text": r["readme"],
-              "truncated": False, "front_matter": parse_front_matter(r["readme"]).data, "error": None}
-             for r in records if r.get("readme")]
-    with store.transaction() as conn:
-        store.upsert(conn, Card, cards)
-    return store
-
-
-@pytest.fixture(scope="module")
-def sample_store(tmp_path_factory: pytest.TempPathFactory) -> Store:
-    if not (SAMPLE / "hf.jsonl.gz").exists():
-        pytest.skip("bundled sample world not built")
-    return load_sample(f"sqlite:///{tmp_path_factory.mktemp('sample') / 'store.db'}")
 
 
 def _declared(record: dict) -> tuple[str | None, str | None]:
