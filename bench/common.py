@@ -1,0 +1,172 @@
+"""Shared pieces of the benchmarks: scales and worlds, the machine, timed subprocesses, the simulator, results.
+
+Every benchmark is a script that prints its figures and writes ``bench/results/<name>-<scale>.json`` with the
+machine, the date and the load average next to each figure (the machine may be shared while it runs).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "bench" / "results"
+#: Scale name → (Qwen-family models, other models) of the generated world.
+SCALES = {"200k": (40_000, 160_000), "1m": (200_000, 800_000)}
+SEED = 8
+WORK = Path(os.environ.get("HUBTREE_BENCH_DIR", tempfile.gettempdir()))
+SIM_START_TIMEOUT = 900.0  # loading a 1M world takes minutes on a busy machine
+
+
+def add_scale_argument(parser: Any) -> None:
+    parser.add_argument("--scale", choices=sorted(SCALES), default="200k", help="World size (generated if missing).")
+
+
+def world_dir(scale: str) -> Path:
+    """The generated world of ``scale`` (generated on first use, reused afterwards)."""
+    out = WORK / f"bench-w{scale}"
+    if not (out / "world.json").exists():
+        from hubsim.generate import GeneratorConfig, generate_world
+
+        qwen, others = SCALES[scale]
+        shutil.rmtree(out, ignore_errors=True)
+        generate_world(out, GeneratorConfig(qwen=qwen, others=others, seed=SEED))
+    return out
+
+
+def world_hf_records(world: Path) -> int:
+    """Records of the world's HF listing (every line: what a full sweep lists)."""
+    summary = json.loads((world / "world.json").read_text())
+    counted = summary.get("counts", {}).get("hf_records")
+    return int(counted) if counted else sum(1 for _ in iter_world(world))
+
+
+def iter_world(world: Path) -> Iterator[dict[str, Any]]:
+    """The world's raw HF records, one dict per line."""
+    path = world / "hf.jsonl.gz"
+    opener = gzip.open if path.exists() else open
+    with opener(path if path.exists() else world / "hf.jsonl", "rb") as fh:
+        for line in fh:
+            if line.strip():
+                yield orjson.loads(line)
+
+
+def db_path(name: str) -> Path:
+    """A fresh SQLite file for a benchmark store (any previous one is removed)."""
+    path = WORK / f"bench-{name}.db"
+    for suffix in ("", "-wal", "-shm", ".crawl.lock"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
+    return path
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine() -> dict[str, Any]:
+    """The machine the figures were taken on: cores, memory, CPU model, Python, commit, date."""
+    cpu = next((ln.split(":", 1)[1].strip() for ln in Path("/proc/cpuinfo").read_text().splitlines()
+                if ln.startswith("model name")), platform.processor())
+    mem = subprocess.run(["free", "-h"], capture_output=True, text=True).stdout.splitlines()
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                            cwd=ROOT).stdout.strip()
+    return {"nproc": os.cpu_count(), "cpu": cpu, "memory": mem[1].split()[1] if len(mem) > 1 else None,
+            "python": platform.python_version(), "commit": commit,
+            "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")}
+
+
+_TIME_FIELDS = {"User time (seconds)": "user_s", "System time (seconds)": "sys_s",
+                "Maximum resident set size (kbytes)": "max_rss_kb", "Elapsed (wall clock) time (h:mm:ss or m:ss)":
+                "wall"}
+
+
+def _wall_seconds(text: str) -> float:
+    parts = [float(p) for p in text.split(":")]
+    return sum(p * 60 ** i for i, p in enumerate(reversed(parts)))
+
+
+def timed(cmd: list[str], *, env: dict[str, str] | None = None, check: bool = True) -> dict[str, Any]:
+    """Run ``cmd`` under ``/usr/bin/time -v``: wall, user, sys, CPU seconds, max RSS (MB), load before/after.
+
+    The command's stdout is returned as ``stdout`` (and its last JSON line as ``json`` when there is one).
+    """
+    load = loadavg()
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
+        proc = subprocess.run(["/usr/bin/time", "-v", "-o", report.name, *cmd], capture_output=True, text=True,
+                              cwd=ROOT, env={**os.environ, **(env or {})})
+        fields = {}
+        for line in report.read().splitlines():
+            key, _, value = line.strip().rpartition(": ")
+            if key in _TIME_FIELDS:
+                fields[_TIME_FIELDS[key]] = value
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd[:4])}… exited {proc.returncode}: {proc.stderr[-2000:]}")
+    user, sys_ = float(fields.get("user_s", 0)), float(fields.get("sys_s", 0))
+    out = {"wall_s": round(_wall_seconds(fields.get("wall", "0")), 2), "user_s": user, "sys_s": sys_,
+           "cpu_s": round(user + sys_, 2), "max_rss_mb": round(int(fields.get("max_rss_kb", 0)) / 1024, 1),
+           "load_before": load, "load_after": loadavg(), "rc": proc.returncode}
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
+    if lines:
+        out["json"] = json.loads(lines[-1])
+    out["stderr_tail"] = proc.stderr[-500:] if proc.returncode else ""
+    return out
+
+
+def process_cpu_s(pid: int) -> float:
+    """User+sys CPU seconds a running process has used so far (from ``/proc/PID/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def hubtree_cmd(*args: str) -> list[str]:
+    return [sys.executable, "-m", "hubtree.cli", *args]
+
+
+@contextmanager
+def simulator(world: Path, **config: Any) -> Iterator[Any]:
+    """``hubtree sim serve`` as a separate process (its CPU is not the crawler's); yields the test helper's Sim."""
+    import tests.support.sim as sim_support
+
+    sim_support.START_TIMEOUT = SIM_START_TIMEOUT
+    with sim_support.running_sim(world, **config) as sim:
+        yield sim
+
+
+def save(name: str, scale: str, figures: dict[str, Any]) -> Path:
+    """Write ``bench/results/<name>-<scale>.json`` with the machine and date; print the figures."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    path = RESULTS / f"{name}-{scale}.json"
+    doc = {"benchmark": name, "scale": scale, "machine": machine(), **figures}
+    path.write_text(json.dumps(doc, indent=2, default=str) + "\n")
+    print(json.dumps(doc, indent=2, default=str))
+    return path
+
+
+def per_thousand(seconds: float, records: int) -> float:
+    return round(1000 * seconds / records, 3) if records else float("nan")
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "-", text).strip("-").lower()
+
+
+def now() -> float:
+    return time.perf_counter()

@@ -1,0 +1,91 @@
+"""Crawl benchmark: the HF sweep (``--cards none``) at simulator latency 0 and 300 ms per page, and the cards phase.
+
+    python bench/crawl_bench.py --scale 200k [--latencies 0,300] [--cards-phase]
+
+The simulator runs as its own process; the crawler runs under ``/usr/bin/time -v`` so its CPU time (user+sys)
+and peak RSS are its own. API calls are compared with the optimum ⌈records ÷ page size⌉.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Any
+
+from common import (
+    add_scale_argument,
+    db_path,
+    hubtree_cmd,
+    per_thousand,
+    process_cpu_s,
+    save,
+    simulator,
+    timed,
+    world_dir,
+    world_hf_records,
+)
+
+PAGE_SIZE = 1000
+
+
+def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_SIZE, **sim_config: Any) -> dict:
+    """One timed ``hubtree crawl hf`` into a fresh SQLite store against a simulator with ``sim_config``."""
+    db = db_path(tag)
+    with simulator(world, page_max=max(page_size, 1000), **sim_config) as sim:
+        sim.reset_stats()
+        sim_cpu = process_cpu_s(sim.process.pid)
+        run = timed(hubtree_cmd("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", "--json",
+                                "--cards", cards, "--page-size", str(page_size), "--progress", "none"),
+                    check=False)
+        stats = sim.stats()
+        sim_cpu = round(process_cpu_s(sim.process.pid) - sim_cpu, 2)
+    summary = run.pop("json", {})
+    listed = world_hf_records(world)
+    optimum = math.ceil(listed / page_size)
+    api = summary.get("requests", {}).get("api", 0)
+    records = summary.get("records", 0)
+    return {
+        "db": str(db), "cards": cards, "page_size": page_size, "sim": sim_config, "status": summary.get("status"),
+        "records": records, "family_models": summary.get("family_models"), "roots": summary.get("roots"),
+        "calls": {"api": api, "resolvers": summary.get("requests", {}).get("resolvers", 0), "optimum": optimum,
+                  "api_vs_optimum": round(api / optimum, 4), "retries": summary.get("retries"),
+                  "rate_limit_waits": summary.get("rate_limit_waits")},
+        "sim_stats": {k: stats[k] for k in ("requests", "by_bucket", "by_status", "faults", "rate_limited")},
+        "sim_cpu_s": sim_cpu,
+        "time": {**run, "crawler_elapsed_s": summary.get("elapsed_s"),
+                 "wall_per_1k_s": per_thousand(run["wall_s"], records),
+                 "cpu_per_1k_s": per_thousand(run["cpu_s"], records),
+                 "records_per_s_wall": round(records / run["wall_s"]) if run["wall_s"] else None,
+                 "records_per_s_cpu": round(records / run["cpu_s"]) if run["cpu_s"] else None},
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_scale_argument(ap)
+    ap.add_argument("--latencies", default="0,300", help="Simulator latencies per answer, in ms.")
+    ap.add_argument("--cards-phase", action=argparse.BooleanOptionalAction, default=None,
+                    help="Also crawl with --cards family (default: on at 200k only).")
+    args = ap.parse_args()
+    world = world_dir(args.scale)
+    out: dict[str, Any] = {"world": str(world), "listed": world_hf_records(world), "sweeps": {}}
+    for latency in (int(x) for x in args.latencies.split(",")):
+        out["sweeps"][f"latency_{latency}ms"] = crawl(world, f"crawl-{args.scale}-lat{latency}", latency_ms=latency)
+        print(f"sweep latency {latency} ms: {out['sweeps'][f'latency_{latency}ms']['time']}", flush=True)
+    if args.cards_phase if args.cards_phase is not None else args.scale == "200k":
+        full = crawl(world, f"crawl-{args.scale}-cards", cards="family", latency_ms=0)
+        sweep = out["sweeps"].get("latency_0ms")
+        family = (full["family_models"] or 0) + (full["roots"] or 0)
+        phase = {"with_cards": full, "family_and_roots": family, "card_calls": full["calls"]["resolvers"]}
+        if sweep:
+            for key in ("wall_s", "cpu_s"):
+                phase[f"cards_phase_{key}"] = round(full["time"][key] - sweep["time"][key], 2)
+            phase["cards_per_s_wall"] = round(family / phase["cards_phase_wall_s"]) if phase[
+                "cards_phase_wall_s"] > 0 else None
+        out["cards_phase"] = phase
+    save("crawl", args.scale, out)
+
+
+if __name__ == "__main__":
+    main()
