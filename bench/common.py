@@ -77,6 +77,35 @@ def db_path(name: str) -> Path:
     return path
 
 
+def full_store(scale: str) -> tuple[str, dict[str, Any]]:
+    """The store the graph and analysis benchmarks read: the world loaded as a crawl with cards would write it.
+
+    Built once per scale with ``analysis.inference_eval.load_world_store`` (records and every card, no network)
+    into ``bench-store-<scale>.db``; returns its URL and how long loading took (empty when it already existed).
+    """
+    path = WORK / f"bench-store-{scale}.db"
+    url = f"sqlite:///{path}"
+    if path.exists():
+        return url, {}
+    from analysis.inference_eval import load_world_store
+    from crawler.store import open_store
+
+    partial = Path(f"{path}.partial")
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    store = open_store(f"sqlite:///{partial}")
+    t, load = time.perf_counter(), loadavg()
+    records = load_world_store(world_dir(scale), store)
+    figures = {"records": records, "load_s": round(time.perf_counter() - t, 1), "load_before": load}
+    with store.engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    store.engine.dispose()
+    partial.rename(path)
+    for suffix in ("-wal", "-shm"):
+        Path(f"{partial}{suffix}").unlink(missing_ok=True)
+    return url, figures
+
+
 def loadavg() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 

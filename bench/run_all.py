@@ -1,0 +1,59 @@
+"""Run every benchmark at one scale, one after the other, each in its own interpreter.
+
+    python bench/run_all.py --scale 200k|1m [--only crawl,faults,bfs,ingest,graph,analysis] [--keep]
+
+Results go to ``bench/results/<benchmark>-<scale>.json``. PostgreSQL ingest runs under
+``scripts/with-test-services.sh`` (a throwaway server) when the script can start one. The faults scenario runs
+at 200k only unless named in ``--only``. Big stores and worlds live in ``$HUBTREE_BENCH_DIR`` (default /tmp) and are
+removed at the end unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import subprocess
+import sys
+import time
+
+from common import ROOT, WORK, world_dir
+
+BENCH = ROOT / "bench"
+ORDER = ("crawl", "faults", "bfs", "ingest", "graph", "analysis")
+SCRIPTS = {"crawl": "crawl_bench.py", "faults": "faults_bench.py", "bfs": "bfs_bench.py",
+           "ingest": "ingest_bench.py", "graph": "graph_results.py", "analysis": "analysis_bench.py"}
+
+
+def command(name: str, scale: str) -> list[str]:
+    cmd = [sys.executable, str(BENCH / SCRIPTS[name]), "--scale", scale]
+    if name == "ingest":
+        return [str(ROOT / "scripts" / "with-test-services.sh"), *cmd]
+    return cmd
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--scale", choices=("200k", "1m"), default="200k")
+    ap.add_argument("--only", help="Comma-separated subset of: " + ",".join(ORDER))
+    ap.add_argument("--keep", action="store_true", help="Keep the generated world and the stores.")
+    args = ap.parse_args()
+    chosen = args.only.split(",") if args.only else [n for n in ORDER if n != "faults" or args.scale == "200k"]
+    world_dir(args.scale)
+    failed = []
+    for name in chosen:
+        t = time.perf_counter()
+        print(f"== {name} ({args.scale})", flush=True)
+        proc = subprocess.run(command(name, args.scale), cwd=ROOT)
+        print(f"== {name}: exit {proc.returncode} in {time.perf_counter() - t:.0f} s", flush=True)
+        if proc.returncode:
+            failed.append(name)
+    if not args.keep:
+        shutil.rmtree(WORK / f"bench-w{args.scale}", ignore_errors=True)
+        for path in WORK.glob("bench-*.db*"):
+            path.unlink(missing_ok=True)
+    print(f"failed: {', '.join(failed)}" if failed else "all benchmarks ran", flush=True)
+    raise SystemExit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
