@@ -1,10 +1,10 @@
 """Run every benchmark at one scale, one after the other, each in its own interpreter.
 
-    python bench/run_all.py --scale 200k|1m [--only crawl,faults,bfs,ingest,graph,analysis] [--keep]
+    python bench/run_all.py --scale 200k|1m [--only crawl,profile,faults,bfs,ingest,graph,analysis] [--keep]
 
 Results go to ``bench/results/<benchmark>-<scale>.json``. PostgreSQL ingest runs under
 ``scripts/with-test-services.sh`` (a throwaway server) when the script can start one. The faults scenario runs
-at 200k only unless named in ``--only``. Big stores and worlds live in ``$HUBTREE_BENCH_DIR`` (default /tmp) and are
+at 200k only unless named in ``--only``; the py-spy profile only when py-spy is installed. Big stores and worlds live in ``$HUBTREE_BENCH_DIR`` (default /tmp) and are
 removed at the end unless ``--keep``.
 """
 
@@ -19,8 +19,8 @@ import time
 from common import ROOT, WORK, world_dir
 
 BENCH = ROOT / "bench"
-ORDER = ("crawl", "faults", "bfs", "ingest", "graph", "analysis")
-SCRIPTS = {"crawl": "crawl_bench.py", "faults": "faults_bench.py", "bfs": "bfs_bench.py",
+ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "graph", "analysis")
+SCRIPTS = {"crawl": "crawl_bench.py", "profile": "profile_crawl.py", "faults": "faults_bench.py", "bfs": "bfs_bench.py",
            "ingest": "ingest_bench.py", "graph": "graph_results.py", "analysis": "analysis_bench.py"}
 
 
@@ -37,7 +37,8 @@ def main() -> None:
     ap.add_argument("--only", help="Comma-separated subset of: " + ",".join(ORDER))
     ap.add_argument("--keep", action="store_true", help="Keep the generated world and the stores.")
     args = ap.parse_args()
-    chosen = args.only.split(",") if args.only else [n for n in ORDER if n != "faults" or args.scale == "200k"]
+    default = [n for n in ORDER if (n != "faults" or args.scale == "200k") and (n != "profile" or shutil.which("py-spy"))]
+    chosen = args.only.split(",") if args.only else default
     world_dir(args.scale)
     failed = []
     for name in chosen:
