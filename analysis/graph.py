@@ -14,11 +14,13 @@ from analysis.lineage_build import BuildReport, LineageGraph, build_graph
 from analysis.lineage_cache import cached, sqlite_path
 from analysis.lineage_queries import (
     Traversal,
+    UnknownFamilyError,
     UnknownModelError,
     ancestors,
     children_of,
     descendants,
     family,
+    family_members,
     find,
     parents_of,
     path,
@@ -29,8 +31,8 @@ from analysis.lineage_stats import graph_stats
 from crawler import config
 from crawler.store.db import Store, open_store
 
-__all__ = ["BuildReport", "LineageGraph", "Traversal", "UnknownModelError", "ancestors", "build_graph",
-           "children_of", "descendants", "family", "find", "graph_with_inferred", "graph_stats", "open_graph",
+__all__ = ["BuildReport", "LineageGraph", "Traversal", "UnknownFamilyError", "UnknownModelError", "ancestors", "build_graph",
+           "children_of", "descendants", "family", "family_members", "find", "graph_with_inferred", "graph_stats", "open_graph",
            "parents_of", "path", "traverse", "tree"]
 
 

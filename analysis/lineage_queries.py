@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from analysis.generations import generation_name
-from analysis.lineage_build import HUB_BITS, LineageGraph
+from analysis.lineage_build import HUB_BITS, LineageGraph, build_graph
 from crawler.config import DEFAULT_ROOT_AUTHORS
 from crawler.store.schema import RELATIONS
 
@@ -272,3 +272,35 @@ def tree(graph: LineageGraph, model_id: str, *, depth: int | None = 2, max_child
         return out
 
     return build(root, 0)
+
+
+class UnknownFamilyError(LookupError):
+    """The store holds no model of the requested family's root organisation."""
+
+
+def family_members(store: Any, family: str) -> Any:
+    """The family as a frame (hub, id, generation, depth): models of ``family`` plus their declared descendants.
+
+    Generation is the generation named by the root a member descends from (the first root that reaches it).
+    Raises :class:`UnknownFamilyError` when the store holds no model of ``family``.
+    """
+    import polars as pl
+
+    graph = build_graph(store)
+    roots = np.array([n for n in range(graph.n_nodes) if is_root_author(graph.authors[n], graph.ids[n], (family,))],
+                     dtype=np.int64)
+    if roots.size == 0:
+        raise UnknownFamilyError(f"no models of {family!r} in the store: the family's roots are the models that {family!r} "
+                       "owns (crawl first, or pick another --family)")
+    t = traverse(graph, roots, "down")
+    gen: dict[int, str | None] = {int(n): generation_name(graph.ids[n], graph.architecture[n]) for n in roots}
+    depth = {int(n): 0 for n in roots}
+    for node, d, e in zip(t.nodes.tolist(), t.depth.tolist(), t.via.tolist(), strict=True):
+        gen[node] = gen.get(int(graph.parent[e]))
+        depth[node] = d
+    nodes = list(gen)
+    return pl.DataFrame({"hub": [primary_hub(graph, n) for n in nodes],
+                         "id": [graph.ids[n] if primary_hub(graph, n) == "hf" else graph.ms_ids.get(n, graph.ids[n])
+                                for n in nodes],
+                         "generation": [gen[n] for n in nodes], "depth": [depth[n] for n in nodes]},
+                        schema={"hub": pl.String, "id": pl.String, "generation": pl.String, "depth": pl.Int64})

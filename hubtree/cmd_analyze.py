@@ -30,35 +30,14 @@ def _month(value: str | None) -> str | None:
 
 
 def family_members(store: Any, family: str) -> pl.DataFrame:
-    """The family as a frame (hub, id, generation, depth): models of ``family`` plus their declared descendants.
+    """The family frame for the CLI: :func:`analysis.graph.family_members`, its errors as one line."""
+    from analysis.graph import UnknownFamilyError
+    from analysis.graph import family_members as members_of
 
-    Generation is the generation named by the root a member descends from (the first root that reaches it).
-    Stopgap glue over the lineage graph until ``analysis.graph`` exposes a family frame.
-    """
-    import numpy as np
-
-    from analysis.generations import generation_name
-    from analysis.lineage_build import build_graph
-    from analysis.lineage_queries import is_root_author, primary_hub, traverse
-
-    graph = build_graph(store)
-    roots = np.array([n for n in range(graph.n_nodes) if is_root_author(graph.authors[n], graph.ids[n], (family,))],
-                     dtype=np.int64)
-    if roots.size == 0:
-        raise CliError(f"no models of {family!r} in the store: the family's roots are the models that {family!r} "
-                       "owns (crawl first, or pick another --family)")
-    t = traverse(graph, roots, "down")
-    gen: dict[int, str | None] = {int(n): generation_name(graph.ids[n], graph.architecture[n]) for n in roots}
-    depth = {int(n): 0 for n in roots}
-    for node, d, e in zip(t.nodes.tolist(), t.depth.tolist(), t.via.tolist(), strict=True):
-        gen[node] = gen.get(int(graph.parent[e]))
-        depth[node] = d
-    nodes = list(gen)
-    return pl.DataFrame({"hub": [primary_hub(graph, n) for n in nodes],
-                         "id": [graph.ids[n] if primary_hub(graph, n) == "hf" else graph.ms_ids.get(n, graph.ids[n])
-                                for n in nodes],
-                         "generation": [gen[n] for n in nodes], "depth": [depth[n] for n in nodes]},
-                        schema={"hub": pl.String, "id": pl.String, "generation": pl.String, "depth": pl.Int64})
+    try:
+        return members_of(store, family)
+    except UnknownFamilyError as exc:
+        raise CliError(str(exc)) from None
 
 
 def _since_filter(members: pl.DataFrame, models: pl.DataFrame, since: str | None) -> pl.DataFrame:

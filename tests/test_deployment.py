@@ -16,9 +16,9 @@ from analysis.deployment import (
     signal_shares,
     signals_of,
 )
+from analysis.graph import family_members
 from crawler.ingest import write_page
 from crawler.store import Card, Model, Store, open_store
-from hubtree.cmd_analyze import family_members
 from tests.support.sample import sample_records
 
 

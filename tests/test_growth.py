@@ -9,10 +9,10 @@ import polars as pl
 import pytest
 
 from analysis import frames
+from analysis.graph import family_members
 from analysis.growth import SURVIVOR_BIAS, analyse_growth, check_month, model_relations, month_range
 from crawler.ingest import write_page
 from crawler.store import CrawlRun, Store, open_store
-from hubtree.cmd_analyze import family_members
 from tests.support.sample import sample_records
 
 

@@ -8,14 +8,13 @@ from typer.testing import CliRunner
 
 from crawler.store import Store
 from hubtree.cli import app
-from tests.test_licenses_sample import sample_store  # noqa: F401 - the module-scoped fixture
 
 
 def run(*args: str):
     return CliRunner().invoke(app, ["analyze", *args])
 
 
-def test_json_shapes(sample_store: Store) -> None:  # noqa: F811
+def test_json_shapes(sample_store: Store) -> None:
     db = ["--db", sample_store.url]
     lic = json.loads(run("licenses", *db, "--json").stdout)
     assert {"id", "hub", "license", "license_class"} <= set(lic["models"][0])
@@ -31,7 +30,7 @@ def test_json_shapes(sample_store: Store) -> None:  # noqa: F811
     assert set(signal) == {"group", "signal", "source"}
 
 
-def test_text_output_and_errors(sample_store: Store) -> None:  # noqa: F811
+def test_text_output_and_errors(sample_store: Store) -> None:
     db = ["--db", sample_store.url]
     out = run("licenses", *db, "--limit", "3")
     assert out.exit_code == 0 and "Drift matrix" in out.stdout and "Caveats" in out.stdout

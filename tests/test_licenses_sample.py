@@ -13,11 +13,11 @@ import polars as pl
 import pytest
 
 from analysis import frames
+from analysis.graph import family_members
 from analysis.licensing import analyse_licences, model_licences
 from crawler.cards import parse_front_matter
 from crawler.store import Store
 from crawler.store.licenses import normalise_licence
-from hubtree.cmd_analyze import family_members
 from tests.support.sample import sample_records
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -15,11 +15,11 @@ import pytest
 
 from analysis import frames
 from analysis.deployment import analyse_deployment
+from analysis.graph import family_members
 from analysis.growth import analyse_growth
 from analysis.licensing import analyse_licences
 from crawler.lock import RunLock
 from crawler.store import open_store
-from hubtree.cmd_analyze import family_members
 from hubtree.cmd_demo import crawl_world
 from tests.support.store import hubtree
 
