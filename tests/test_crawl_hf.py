@@ -251,7 +251,7 @@ def test_second_overlapping_crawl_refuses_cleanly(tmp_path):
     db = f"sqlite:///{tmp_path / 'store.db'}"
     with running_sim(SAMPLE_WORLD, latency_ms=200) as sim:
         cmd = [sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim.url, "--db", db, "--json",
-               "--page-size", "500"]
+               "--page-size", "200", "--cards", "none"]  # ~38 pages at 200 ms: several seconds of crawl
         first = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         time.sleep(2.0)
         second = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", db, "--json")
