@@ -280,14 +280,14 @@ def _rows_for(store: Store, table: Any, columns: tuple[str, ...], keys: list[tup
     """Rows of ``table`` for the given ``(hub, id)`` keys (all rows when None), in bounded ``IN`` batches."""
     tbl = table.__table__
     if keys is None:
-        return frames._frame(store, table, columns)
+        return frames.table(store, table, columns)
     parts = []
     for hub in ("hf", "modelscope"):
         ids = [i for h, i in keys if h == hub]
         for start in range(0, len(ids), 5_000):
             where = (tbl.c.hub == hub) & tbl.c.id.in_(ids[start: start + 5_000])
-            parts.append(frames._frame(store, table, columns, where=where))
-    return pl.concat(parts) if parts else frames._frame(store, table, columns, where=tbl.c.hub == "none")
+            parts.append(frames.table(store, table, columns, where=where))
+    return pl.concat(parts) if parts else frames.table(store, table, columns, where=tbl.c.hub == "none")
 
 
 def _node_keys(graph: LineageGraph) -> dict[tuple[str, str], int]:

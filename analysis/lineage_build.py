@@ -20,10 +20,11 @@ from typing import Any
 
 import numpy as np
 import polars as pl
+from sqlalchemy import and_
 
 from analysis import frames
 from crawler.store.db import Store
-from crawler.store.schema import RELATIONS
+from crawler.store.schema import RELATIONS, Edge, Model
 
 HUB_BITS = {"hf": 1, "modelscope": 2}
 _NO_DATE = np.iinfo(np.int64).max  # unknown creation dates sort last (they never look "older")
@@ -266,47 +267,19 @@ def break_cycles(graph: LineageGraph) -> None:
     graph.rule = [r for r, k in zip(graph.rule, keep, strict=True) if k]
 
 
-def _raw_frame(store: Store, sql: str, columns: tuple[str, ...], params: tuple = ()) -> pl.DataFrame:
-    """Rows straight from the DB driver (no per-value ORM processing: ~20x faster at a million rows)."""
-    with store.engine.connect() as conn:
-        rows = conn.exec_driver_sql(sql, params).fetchall()
-    return pl.DataFrame([tuple(r) for r in rows], schema=list(columns), orient="row", infer_schema_length=None)
-
-
-def _as_datetime(df: pl.DataFrame, column: str) -> pl.DataFrame:
-    if df.schema[column] == pl.String:  # SQLite keeps datetimes as ISO text
-        return df.with_columns(pl.col(column).str.to_datetime(strict=False, time_unit="us"))
-    if df.schema[column] == pl.Null:
-        return df.with_columns(pl.col(column).cast(pl.Datetime("us")))
-    return df
-
-
 def load_models(store: Store, *, hub: str | None = None, include_deleted: bool = False) -> pl.DataFrame:
-    """The model columns the graph needs (narrow and driver-level, so a million rows load in seconds)."""
-    cols = ("hub", "id", "author", "created_at", "architecture", "deleted_at")
-    where = "" if include_deleted else " WHERE deleted_at IS NULL"
-    params: tuple = ()
-    if hub:
-        where += (" AND" if where else " WHERE") + " hub = " + ("%s" if store.dialect == "postgresql" else "?")
-        params = (hub,)
-    df = _raw_frame(store, f"SELECT {', '.join(cols)} FROM model{where}", cols, params)  # noqa: S608 - constants
-    if df.height == 0:
-        return pl.DataFrame(schema={"hub": pl.String, "id": pl.String, "author": pl.String,
-                                    "created_at": pl.Datetime("us"), "architecture": pl.String,
-                                    "deleted_at": pl.Datetime("us")})
-    return _as_datetime(_as_datetime(df, "created_at"), "deleted_at")
+    """The model columns the graph needs (narrow, so a million rows load in seconds)."""
+    m = Model.__table__  # type: ignore[attr-defined]
+    conditions = ([] if include_deleted else [m.c.deleted_at.is_(None)]) + ([m.c.hub == hub] if hub else [])
+    return frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at"),
+                        where=and_(*conditions) if conditions else None)
 
 
 def load_edges(store: Store, *, hub: str | None = None) -> pl.DataFrame:
-    """Declared edges (hub, child, parent, relation, rule, status, reason), driver-level like :func:`load_models`."""
-    cols = ("hub", "child", "parent", "relation", "rule", "status", "reason")
-    where, params = "", ()
-    if hub:
-        where, params = " WHERE hub = " + ("%s" if store.dialect == "postgresql" else "?"), (hub,)
-    df = _raw_frame(store, f"SELECT {', '.join(cols)} FROM edge{where}", cols, params)  # noqa: S608 - constants
-    if df.height == 0:
-        return pl.DataFrame(schema=dict.fromkeys(cols, pl.String))
-    return df.with_columns(pl.col(c).cast(pl.String) for c in cols)
+    """Declared edges (hub, child, parent, relation, rule, status, reason)."""
+    e = Edge.__table__  # type: ignore[attr-defined]
+    return frames.table(store, Edge, ("hub", "child", "parent", "relation", "rule", "status", "reason"),
+                        where=e.c.hub == hub if hub else None)
 
 
 def build_graph(store: Store, *, hub: str | None = None, include_deleted: bool = False) -> LineageGraph:
