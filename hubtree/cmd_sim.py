@@ -48,6 +48,23 @@ def generate(
     typer.echo(summary.describe())
 
 
+@app.command("evolve")
+@friendly_errors
+def evolve(
+    world: Annotated[Path, typer.Option("--world", help="The world to start from.")],
+    out: Annotated[Path, typer.Option("--out", help="Where to write the later snapshot.")],
+    new: Annotated[int, typer.Option(help="New models.")] = 1000,
+    edited: Annotated[int, typer.Option(help="Edited models (new sha, lastModified and card).")] = 500,
+    deleted: Annotated[int, typer.Option(help="Deleted models.")] = 100,
+    days: Annotated[int, typer.Option(help="How much later the snapshot is.")] = 30,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Write a later snapshot of a generated world (for incremental crawls and monthly growth)."""
+    from hubsim.generate import evolve_world
+
+    typer.echo(evolve_world(world, out, new=new, edited=edited, deleted=deleted, seed=seed, days=days).describe())
+
+
 @app.command("build-sample")
 @friendly_errors
 def build_sample(
