@@ -28,23 +28,22 @@ _COMMANDS = (
     ("hubtree.cmd_demo", "demo"),
 )
 
-for module_name, name, help_text in _GROUPS:
+def _load(module_name: str):
+    """The module of a command group, or None when it is not part of this installation."""
     try:
-        module = importlib.import_module(module_name)
+        return importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         if exc.name != module_name:
             raise
-        continue
-    app.add_typer(module.app, name=name, help=help_text)
+        return None
 
+
+for module_name, name, help_text in _GROUPS:
+    if (module := _load(module_name)) is not None:
+        app.add_typer(module.app, name=name, help=help_text)
 for module_name, name in _COMMANDS:
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:
-            raise
-        continue
-    app.command(name=name)(module.command)
+    if (module := _load(module_name)) is not None:
+        app.command(name=name)(module.command)
 
 
 def main() -> None:

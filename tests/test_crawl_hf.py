@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from crawler.store import Card, CrawlRun, Edge, Model, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
-from tests.support.store import dump_store, hubtree
+from tests.support.store import descendants, dump_store, hubtree
 
 RELATIONS = {"finetune", "adapter", "quantized", "merge"}
 
@@ -83,16 +83,7 @@ def test_sample_crawl_finds_the_family_an_independent_computation_finds(sample_c
     store = open_store(db)
     with store.engine.connect() as conn:
         edges = conn.execute(select(Edge.parent, Edge.child).where(Edge.status == "resolved")).all()
-    kids = defaultdict(set)
-    for parent, child in edges:
-        kids[parent].add(child)
-    seen, queue = set(roots), deque(roots)
-    while queue:
-        for child in kids.get(queue.popleft(), ()):
-            if child not in seen:
-                seen.add(child)
-                queue.append(child)
-    assert seen - roots == members
+    assert descendants(edges, roots) == members
     # Direct children per official Qwen base, as the raw tags say.
     stored = Counter(parent for parent, _ in edges)
     for base in sorted(roots):

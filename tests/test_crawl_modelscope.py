@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from crawler.store import Edge, Model, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
-from tests.support.store import dump_store, hubtree
+from tests.support.store import descendants, dump_store, hubtree
 
 QWEN_TYPES = {"qwen", "qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl", "qwen2_audio", "qwen3", "qwen3_moe", "qwen3_vl",
               "qwen3_vl_moe", "qwen3_next"}
@@ -71,16 +71,7 @@ def stored_family(db: str, roots: set[str]) -> set[str]:
     with store.engine.connect() as conn:
         edges = conn.execute(select(Edge.parent, Edge.child).where(Edge.hub == "modelscope",
                                                                    Edge.status == "resolved")).all()
-    kids = defaultdict(set)
-    for parent, child in edges:
-        kids[parent].add(child)
-    seen, queue = set(roots), deque(roots)
-    while queue:
-        for child in kids.get(queue.popleft(), ()):
-            if child not in seen:
-                seen.add(child)
-                queue.append(child)
-    return seen - roots
+    return descendants(edges, roots)
 
 
 def ms_ids(db: str) -> set[str]:

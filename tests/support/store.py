@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections import defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,3 +58,17 @@ def dump_store(url: str, *, hub: str | None = None) -> dict[str, list[tuple]]:
             out[tbl.name] = sorted(rows, key=repr)
     store.engine.dispose()
     return out
+
+
+def descendants(edges: Iterable[tuple[str, str]], roots: set[str]) -> set[str]:
+    """Everything reachable from ``roots`` over ``(parent, child)`` pairs, roots excluded (plain BFS)."""
+    kids: dict[str, set[str]] = defaultdict(set)
+    for parent, child in edges:
+        kids[parent].add(child)
+    seen, queue = set(roots), deque(roots)
+    while queue:
+        for child in kids.get(queue.popleft(), ()):
+            if child not in seen:
+                seen.add(child)
+                queue.append(child)
+    return seen - roots
