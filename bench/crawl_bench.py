@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,15 +30,20 @@ from common import (
 PAGE_SIZE = 1000
 
 
-def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_SIZE, **sim_config: Any) -> dict:
-    """One timed ``hubtree crawl hf`` into a fresh SQLite store against a simulator with ``sim_config``."""
+def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_SIZE,
+          scrapy_settings: list[str] | None = None, **sim_config: Any) -> dict:
+    """One timed ``hubtree crawl hf`` into a fresh SQLite store against a simulator with ``sim_config``.
+
+    ``scrapy_settings`` (``KEY=VALUE``) runs the crawler through bench/with_settings.py (experiments only).
+    """
     db = db_path(tag)
     with simulator(world, page_max=max(page_size, 1000), **sim_config) as sim:
         sim.reset_stats()
         sim_cpu = process_cpu_s(sim.process.pid)
-        run = timed(hubtree_cmd("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", "--json",
-                                "--cards", cards, "--page-size", str(page_size), "--progress", "none"),
-                    check=False)
+        args = ["crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", "--json", "--cards", cards, "--page-size", str(page_size), "--progress", "none"]
+        cmd = hubtree_cmd(*args) if not scrapy_settings else [
+            sys.executable, str(Path(__file__).with_name("with_settings.py")), *scrapy_settings, "--", *args]
+        run = timed(cmd, check=False)
         stats = sim.stats()
         sim_cpu = round(process_cpu_s(sim.process.pid) - sim_cpu, 2)
     summary = run.pop("json", {})
@@ -46,7 +52,7 @@ def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_S
     api = summary.get("requests", {}).get("api", 0)
     records = summary.get("records", 0)
     return {
-        "db": str(db), "cards": cards, "page_size": page_size, "sim": sim_config, "status": summary.get("status"),
+        "db": str(db), "cards": cards, "scrapy_settings": scrapy_settings or [], "page_size": page_size, "sim": sim_config, "status": summary.get("status"),
         "records": records, "family_models": summary.get("family_models"), "roots": summary.get("roots"),
         "calls": {"api": api, "resolvers": summary.get("requests", {}).get("resolvers", 0), "optimum": optimum,
                   "api_vs_optimum": round(api / optimum, 4), "retries": summary.get("retries"),
@@ -67,14 +73,19 @@ def main() -> None:
     ap.add_argument("--latencies", default="0,300", help="Simulator latencies per answer, in ms.")
     ap.add_argument("--cards-phase", action=argparse.BooleanOptionalAction, default=None,
                     help="Also crawl with --cards family (default: on at 200k only).")
+    ap.add_argument("--scrapy-setting", action="append", default=[], metavar="KEY=VALUE",
+                    help="Experiment: extra Scrapy setting for the crawler (bench/with_settings.py).")
+    ap.add_argument("--name", default="crawl", help="Results file name (bench/results/NAME-SCALE.json).")
     args = ap.parse_args()
     world = world_dir(args.scale)
     out: dict[str, Any] = {"world": str(world), "listed": world_hf_records(world), "sweeps": {}}
     for latency in (int(x) for x in args.latencies.split(",")):
-        out["sweeps"][f"latency_{latency}ms"] = crawl(world, f"crawl-{args.scale}-lat{latency}", latency_ms=latency)
+        out["sweeps"][f"latency_{latency}ms"] = crawl(world, f"crawl-{args.scale}-lat{latency}", latency_ms=latency,
+                                                       scrapy_settings=args.scrapy_setting)
         print(f"sweep latency {latency} ms: {out['sweeps'][f'latency_{latency}ms']['time']}", flush=True)
     if args.cards_phase if args.cards_phase is not None else args.scale == "200k":
-        full = crawl(world, f"crawl-{args.scale}-cards", cards="family", latency_ms=0)
+        full = crawl(world, f"crawl-{args.scale}-cards", cards="family", latency_ms=0,
+                     scrapy_settings=args.scrapy_setting)
         sweep = out["sweeps"].get("latency_0ms")
         family = (full["family_models"] or 0) + (full["roots"] or 0)
         phase = {"with_cards": full, "family_and_roots": family, "card_calls": full["calls"]["resolvers"]}
@@ -84,7 +95,7 @@ def main() -> None:
             phase["cards_per_s_wall"] = round(family / phase["cards_phase_wall_s"]) if phase[
                 "cards_phase_wall_s"] > 0 else None
         out["cards_phase"] = phase
-    save("crawl", args.scale, out)
+    save(args.name, args.scale, out)
 
 
 if __name__ == "__main__":

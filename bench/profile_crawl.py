@@ -1,6 +1,6 @@
 """Profile the HF sweep with py-spy: where the crawler's CPU goes, by function (self and inclusive share).
 
-    python bench/profile_crawl.py --scale 200k [--top 25]
+    python bench/profile_crawl.py --scale 200k [--top 25] [--cards family]
 
 Samples every thread of ``hubtree crawl hf --cards none`` (simulator latency 0, in its own process) with
 ``py-spy record --format raw --nonblocking --function`` (idle frames dropped), then folds the stacks into
@@ -59,7 +59,8 @@ def main() -> None:
     def share(counter: Counter[str]) -> list[dict]:
         return [{"frame": f, "share": round(n / total, 4)} for f, n in counter.most_common(args.top)]
 
-    save("profile-crawl", args.scale, {"world": str(world), "cards": args.cards, "samples": total,
+    name = "profile-crawl" if args.cards == "none" else f"profile-crawl-cards-{args.cards}"
+    save(name, args.scale, {"world": str(world), "cards": args.cards, "samples": total,
                                        "self": share(own), "inclusive": share(incl)})
 
 
