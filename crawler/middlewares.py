@@ -79,7 +79,7 @@ class RateLimitMiddleware:
             await asyncio.sleep(delay)
         if waited:
             counters.rate_limit_waits += 1
-        state.in_flight += 1
+        state.spend()
         request.meta["_rl_bucket"] = bucket
         counters.requests[bucket] += 1
         return None
@@ -87,8 +87,7 @@ class RateLimitMiddleware:
     def _done(self, request: Request) -> str | None:
         bucket = request.meta.pop("_rl_bucket", None)
         if bucket is not None:
-            st = self.limiter.state(bucket)
-            st.in_flight = max(0, st.in_flight - 1)
+            self.limiter.state(bucket).done()
         return bucket
 
     def process_response(self, request: Request, response: Response) -> Request | Response:

@@ -199,7 +199,7 @@ def test_faults_and_a_small_quota_are_survived_without_loss(tmp_path):
     args = ("--page-size", "100", "--cards", "none", "--json")
     with running_sim(SAMPLE_WORLD) as sim:
         assert hubtree("crawl", "hf", "--endpoint", sim.url, "--db", clean_db, *args).code == 0
-    with running_sim(SAMPLE_WORLD, quota=20, window=1, fault_rate=0.05, seed=3) as sim:
+    with running_sim(SAMPLE_WORLD, quota=30, window=3, fault_rate=0.05, seed=3) as sim:
         run = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", faulty_db, *args)
         stats = sim.stats()
     summary = run.summary

@@ -19,13 +19,26 @@ def test_spent_bucket_waits_for_the_announced_reset():
     assert 1.5 < wait <= 2 + RESET_MARGIN_S
 
 
-def test_in_flight_requests_count_against_the_budget():
+def test_every_request_sent_spends_the_budget_even_without_an_answer():
     limiter = RateLimiter()
     limiter.observe("api", headers(2, 30))
     st = limiter.state("api")
     assert st.wait_needed(time.monotonic()) == 0
-    st.in_flight = 2
+    st.spend()
+    st.spend()
+    st.done()  # e.g. a dropped connection: no headers, but the hub counted it
     assert st.wait_needed(time.monotonic()) > 0
+
+
+def test_a_new_window_leaves_out_requests_still_in_flight():
+    limiter = RateLimiter()
+    limiter.observe("api", headers(0, 5, quota=10))
+    st = limiter.state("api")
+    st.spend()
+    st.spend()
+    st.reset_at = time.monotonic() - 0.1
+    assert st.wait_needed(time.monotonic()) == 0
+    assert st.remaining == 8  # the two in flight will be counted in the new window
 
 
 def test_a_new_window_restores_the_quota():
