@@ -152,9 +152,9 @@ def timed(cmd: list[str], *, env: dict[str, str] | None = None, check: bool = Tr
     out = {"wall_s": round(_wall_seconds(fields.get("wall", "0")), 2), "user_s": user, "sys_s": sys_,
            "cpu_s": round(user + sys_, 2), "max_rss_mb": round(int(fields.get("max_rss_kb", 0)) / 1024, 1),
            "load_before": load, "load_after": loadavg(), "rc": proc.returncode}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    if lines:
-        out["json"] = json.loads(lines[-1])
+    parsed = _last_json(proc.stdout)
+    if parsed is not None:
+        out["json"] = parsed
     out["stderr_tail"] = proc.stderr[-500:] if proc.returncode else ""
     return out
 
@@ -163,6 +163,17 @@ def process_cpu_s(pid: int) -> float:
     """User+sys CPU seconds a running process has used so far (from ``/proc/PID/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _last_json(stdout: str) -> Any:
+    """The whole of stdout as JSON (indented output), else its last line that is a JSON object, else None."""
+    candidates = [stdout.strip(), *reversed([ln for ln in stdout.splitlines() if ln.startswith("{")])]
+    for text in candidates:
+        try:
+            return json.loads(text)
+        except ValueError:
+            continue
+    return None
 
 
 def hubtree_cmd(*args: str) -> list[str]:
