@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Engine, delete, event, func, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import JSON, Connection, DateTime, Engine, delete, event, func, select, tuple_
 from sqlmodel import SQLModel, create_engine
 
 from crawler import config
@@ -37,17 +38,37 @@ class Store:
             yield conn
 
     def upsert(self, conn: Connection, table: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
-        """Insert rows, replacing those with the same primary key (one executemany; all rows share their keys)."""
+        """Insert rows, replacing those with the same primary key (all rows share their keys).
+
+        The hot path of every crawl: one driver-level ``executemany`` of a statement built once per table and
+        column set from the schema (values are always bound parameters), with JSON and datetimes converted here
+        exactly as SQLAlchemy would store them, instead of SQLAlchemy's per-value processing.
+        """
         if not rows:
             return
+        cols = tuple(rows[0].keys())
+        sql, converters = self._upsert_plan(table, cols)
+        conn.exec_driver_sql(sql, [tuple(f(r[c]) if f else r[c] for c, f in zip(cols, converters, strict=True))
+                                   for r in rows])
+
+    @functools.cache  # noqa: B019 - one plan per (table, columns); Store objects live as long as the process
+    def _upsert_plan(self, table: type[SQLModel], cols: tuple[str, ...]) -> tuple[str, tuple[Any, ...]]:
         tbl = table.__table__  # type: ignore[attr-defined]
         pk = [c.name for c in tbl.primary_key.columns]
-        cols = list(rows[0].keys())
-        insert = postgresql.insert if self.dialect == "postgresql" else sqlite.insert
-        stmt = insert(tbl)
-        update = {c: stmt.excluded[c] for c in cols if c not in pk}
-        stmt = stmt.on_conflict_do_update(index_elements=pk, set_=update) if update else stmt.on_conflict_do_nothing()
-        conn.execute(stmt, list(rows))
+        mark = "%s" if self.dialect == "postgresql" else "?"
+        updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in pk)
+        conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
+        sql = (f"INSERT INTO {tbl.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "  # noqa: S608
+               f"ON CONFLICT ({', '.join(pk)}) {conflict}")
+        return sql, tuple(self._converter(tbl.c[c].type) for c in cols)
+
+    def _converter(self, column_type: Any) -> Any:
+        """How a Python value of this column type is handed to the driver (None: as it is)."""
+        if isinstance(column_type, JSON):
+            return _json_param
+        if isinstance(column_type, DateTime) and self.dialect == "sqlite":
+            return _sqlite_datetime
+        return None
 
     def delete_where_in(self, conn: Connection, table: type[SQLModel], hub: str, column: str, values: Iterable[str]) -> None:
         """Delete the rows of ``hub`` whose ``column`` is one of ``values`` (bounded batches)."""
@@ -88,6 +109,17 @@ class Store:
 
 def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def _json_param(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode()
+
+
+def _sqlite_datetime(value: datetime | None) -> str | None:
+    """SQLAlchemy's SQLite storage format (always with microseconds), so string comparisons stay consistent."""
+    if value is None:
+        return None
+    return value.isoformat(" ", "microseconds")
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
