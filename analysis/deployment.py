@@ -79,6 +79,19 @@ CARD_PATTERNS: tuple[tuple[str, str, re.Pattern[str]], ...] = (
     (LOCAL, "SGLang", _rx(r"\bSGLang\b")),
 )
 
+#: Lower-case words one of which a card must contain for a pattern to be tried (a substring test is far
+#: cheaper than a regex search over a long card); a signal missing here is always tried.
+CARD_KEYWORDS: dict[str, tuple[str, ...]] = {
+    "Model Studio": ("studio",), "Bailian": ("bailian", "百炼"), "DashScope": ("dashscope", "灵积"),
+    "PAI-EAS": ("eas",), "PAI Model Gallery": ("gallery", "quickstart"), "AWS SageMaker": ("sagemaker", "jumpstart"),
+    "AWS Bedrock": ("bedrock",), "Azure ML / Foundry": ("azure", "foundry"),
+    "Google Vertex AI": ("vertex", "garden"), "Together AI": ("together",), "Fireworks": ("fireworks",),
+    "Replicate": ("replicate",), "OpenRouter": ("openrouter",), "DeepInfra": ("deepinfra",), "Groq": ("groq",),
+    "SiliconFlow": ("siliconflow", "硅基流动"), "Novita": ("novita",), "Ollama": ("ollama",),
+    "llama.cpp": ("llama.cpp",), "vLLM": ("vllm",), "LM Studio": ("studio",), "SGLang": ("sglang",),
+}
+_FORMAT_SUFFIXES = tuple(FORMAT_FILES)
+
 _SIGNAL_SCHEMA = {"hub": pl.String, "id": pl.String, "group": pl.String, "signal": pl.String, "source": pl.String}
 
 
@@ -99,17 +112,19 @@ def signals_of(row: dict[str, Any], card_text: str | None = None) -> list[tuple[
     for name in [t for t in tags if t in FORMAT_TAGS] + ([library] if library in FORMAT_TAGS else []):
         out.append((LOCAL, FORMAT_TAGS[name], "format"))
     for file in row.get("files") or []:
-        for suffix, name in FORMAT_FILES.items():
-            if file.lower().endswith(suffix):
-                out.append((LOCAL, name, "format"))
+        lowered = file.lower()
+        if lowered.endswith(_FORMAT_SUFFIXES):
+            out.append((LOCAL, FORMAT_FILES[next(x for x in _FORMAT_SUFFIXES if lowered.endswith(x))], "format"))
     flags = row.get("deploy_flags") or {}
     if isinstance(flags, dict):
         for flag, (group, name) in MODELSCOPE_FLAGS.items():
             if flags.get(flag) is True:
                 out.append((group, name, "modelscope"))
     if card_text:
+        lowered = card_text.lower()
         for group, name, pattern in CARD_PATTERNS:
-            if pattern.search(card_text):
+            words = CARD_KEYWORDS.get(name)
+            if (words is None or any(w in lowered for w in words)) and pattern.search(card_text):
                 out.append((group, name, "card"))
     return list(dict.fromkeys(out))
 

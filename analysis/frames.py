@@ -97,8 +97,8 @@ def edges(store: Store, *, hub: str | None = None) -> pl.DataFrame:
 
 
 def cards(store: Store, *, hub: str | None = None, with_text: bool = True) -> pl.DataFrame:
-    """Fetched model cards (text bounded by the crawler) with their fetch sha and any front-matter error."""
-    cols = ("hub", "id", "sha", "fetched_at", "truncated", "error") + (("text",) if with_text else ())
+    """Fetched model cards (text bounded by the crawler), their fetch sha, parsed front matter and any error."""
+    cols = ("hub", "id", "sha", "fetched_at", "truncated", "error", "front_matter") + (("text",) if with_text else ())
     tbl = Card.__table__  # type: ignore[attr-defined]
     return table(store, Card, cols, where=tbl.c.hub == hub if hub else None)
 

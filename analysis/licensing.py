@@ -193,12 +193,17 @@ def _record_licence(license: Any, name: Any, link: Any) -> tuple[str, str]:
 
 
 def _card_licences(cards: pl.DataFrame | None) -> dict[tuple[str, str], dict[str, Any]]:
+    """Front matter per card: as parsed at crawl time (``front_matter``), else parsed from the text."""
     if cards is None or "text" not in cards.columns:
         return {}
+    stored = "front_matter" in cards.columns
     out = {}
-    for r in cards.select("hub", "id", "text").iter_rows(named=True):
-        if r["text"]:
-            out[(r["hub"], r["id"])] = parse_front_matter(r["text"]).data
+    for r in cards.select("hub", "id", "text", *(["front_matter"] if stored else [])).iter_rows(named=True):
+        fm = r.get("front_matter")
+        if not isinstance(fm, dict) and r["text"]:
+            fm = parse_front_matter(r["text"]).data
+        if fm:
+            out[(r["hub"], r["id"])] = fm
     return out
 
 
@@ -324,7 +329,7 @@ def licence_mix(member_models: pl.DataFrame, by: str) -> pl.DataFrame:
 def drift_matrix(classified: pl.DataFrame) -> pl.DataFrame:
     """Edges per (parent licence, child licence), with the kind the rules gave them."""
     return (classified.group_by("parent_license", "child_license", "kind").agg(pl.len().alias("edges"))
-            .sort(["edges", "parent_license", "child_license"], descending=[True, False, False]))
+            .sort(["edges", "parent_license", "child_license", "kind"], descending=[True, False, False, False]))
 
 
 def flagged_models(all_findings: pl.DataFrame, models: pl.DataFrame, licences: pl.DataFrame) -> pl.DataFrame:
@@ -332,11 +337,11 @@ def flagged_models(all_findings: pl.DataFrame, models: pl.DataFrame, licences: p
     flagged = all_findings.filter(pl.col("kind").is_in(FLAGGED_KINDS))
     per_model = flagged.group_by("hub", "child").agg(
         pl.col("kind").unique().sort().alias("kinds"), pl.col("rule").unique().sort().alias("rules"),
-        pl.col("reason").first().alias("reason"), pl.col("parents").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("parents"))
+        pl.col("reason").sort().first().alias("reason"), pl.col("parents").list.explode(keep_nulls=False, empty_as_null=False).unique().sort().alias("parents"))
     return (per_model.rename({"child": "id"})
             .join(models.select("hub", "id", "downloads", "likes"), on=["hub", "id"], how="left")
             .join(licences.select("hub", "id", "license"), on=["hub", "id"], how="left")
-            .sort(["downloads", "id"], descending=[True, False], nulls_last=True))
+            .sort(["downloads", "id", "hub"], descending=[True, False, False], nulls_last=True))
 
 
 @dataclass(slots=True)

@@ -1,7 +1,7 @@
 """Model-card front matter: safe, bounded YAML parsing that tolerates real-world breakage.
 
-Cards are untrusted text. Only ``yaml.safe_load`` is used, input is bounded, and problems are returned as a
-reason (the caller keeps the card and reports it) rather than raised.
+Cards are untrusted text. Only a safe YAML loader is used (libyaml's ``CSafeLoader``, else ``SafeLoader``),
+input is bounded, and problems are returned as a reason (the caller keeps the card and reports it) rather than raised.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ import yaml
 
 from crawler.config import MAX_CARD_BYTES
 
+#: libyaml's safe loader when PyYAML was built with it (same safety as ``yaml.safe_load``, ~10× faster).
+_SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BLOCK = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 #: Front matter larger than this is not parsed (real MTEB cards carry 100+ KB of model-index metadata).
 MAX_FRONT_MATTER_BYTES = MAX_CARD_BYTES
@@ -55,7 +57,7 @@ def parse_front_matter(text: str) -> FrontMatter:
             out.error = f"front matter block {out.blocks} larger than {MAX_FRONT_MATTER_BYTES} bytes"
             continue
         try:
-            loaded = yaml.safe_load(body)
+            loaded = yaml.load(body, Loader=_SAFE_LOADER)  # noqa: S506 - a safe loader (libyaml's when present)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}" if mark is not None else ""

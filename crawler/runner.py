@@ -119,6 +119,9 @@ def _scrapy_settings(concurrency: int, extra: dict[str, Any] | None) -> dict[str
         },
         "ITEM_PIPELINES": {"crawler.pipelines.StorePipeline": 300},
         "LOGSTATS_INTERVAL": 0,
+        # One item at a time: the store pipeline is sequential anyway, and Scrapy otherwise starts 100 worker
+        # tasks per response (a third of the CPU of the cards phase, measured in docs/PERFORMANCE.md).
+        "CONCURRENT_ITEMS": 1,
     }
     settings.update(extra or {})
     return settings

@@ -47,20 +47,28 @@ class Store:
         if not rows:
             return
         cols = tuple(rows[0].keys())
-        sql, converters = self._upsert_plan(table, cols)
-        conn.exec_driver_sql(sql, [tuple(f(r[c]) if f else r[c] for c, f in zip(cols, converters, strict=True))
-                                   for r in rows])
+        sql, converters, defaults = self._upsert_plan(table, cols)
+        conn.exec_driver_sql(sql, [(*(f(r[c]) if f else r[c] for c, f in zip(cols, converters, strict=True)),
+                                    *defaults) for r in rows])
 
     @functools.cache  # noqa: B019 - one plan per (table, columns); Store objects live as long as the process
-    def _upsert_plan(self, table: type[SQLModel], cols: tuple[str, ...]) -> tuple[str, tuple[Any, ...]]:
+    def _upsert_plan(self, table: type[SQLModel], cols: tuple[str, ...]) -> tuple[str, tuple[Any, ...], tuple[Any, ...]]:
+        """The statement, a converter per given column, and the schema defaults of columns not given.
+
+        A new row gets the defaults of the columns it does not name (as SQLAlchemy would); an existing row keeps
+        them: only the given columns are updated on conflict.
+        """
         tbl = table.__table__  # type: ignore[attr-defined]
         pk = [c.name for c in tbl.primary_key.columns]
+        missing = [c for c in tbl.c if c.name not in cols and c.default is not None and c.default.is_scalar]
+        names = [*cols, *(c.name for c in missing)]
         mark = "%s" if self.dialect == "postgresql" else "?"
         updates = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in pk)
         conflict = f"DO UPDATE SET {updates}" if updates else "DO NOTHING"
-        sql = (f"INSERT INTO {tbl.name} ({', '.join(cols)}) VALUES ({', '.join([mark] * len(cols))}) "  # noqa: S608
+        sql = (f"INSERT INTO {tbl.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))}) "  # noqa: S608
                f"ON CONFLICT ({', '.join(pk)}) {conflict}")
-        return sql, tuple(self._converter(tbl.c[c].type) for c in cols)
+        defaults = tuple((self._converter(c.type) or (lambda v: v))(c.default.arg) for c in missing)
+        return sql, tuple(self._converter(tbl.c[c].type) for c in cols), defaults
 
     def _converter(self, column_type: Any) -> Any:
         """How a Python value of this column type is handed to the driver (None: as it is)."""
@@ -126,6 +134,7 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA wal_autocheckpoint=10000")  # ~40 MB of WAL between checkpoints (fewer copies per sweep)
     cur.execute("PRAGMA busy_timeout=30000")
     cur.close()
 
