@@ -111,7 +111,7 @@ def analyse_growth(models: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFr
         dated = dated.filter(pl.col("month") <= until)
     if dated.is_empty():
         return GrowthReport(pl.DataFrame(schema={"month": pl.String, "new": pl.Int64}), {}, {}, {}, {}, {},
-                            _metrics(members, snapshots, caveats), undated, caveats)
+                            _metrics(members, snapshots, caveats, runs), undated, caveats)
     months = month_range(dated["month"].min(), until or dated["month"].max())
     per_month = dated.group_by("month").agg(pl.len().alias("new"),
                                             pl.col("deleted_at").is_not_null().sum().alias("deleted"))
@@ -134,7 +134,7 @@ def analyse_growth(models: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFr
         by_relation=_counts(dated, "relation"), by_generation=_counts(dated, "generation"),
         by_hub=_counts(dated, "hub"), top_authors={m: dict(list(v.items())[:TOP_N]) for m, v in authors.items()},
         top_bases={m: dict(list(v.items())[:TOP_N]) for m, v in bases.items()},
-        metrics=_metrics(members, snapshots, caveats), undated=undated, caveats=caveats)
+        metrics=_metrics(members, snapshots, caveats, runs), undated=undated, caveats=caveats)
 
 
 def _family_share(models: pl.DataFrame, per_month: pl.DataFrame, runs: pl.DataFrame | None,
@@ -153,13 +153,24 @@ def _family_share(models: pl.DataFrame, per_month: pl.DataFrame, runs: pl.DataFr
             .select("month", "all_new", "family_share"))
 
 
-def _metrics(members: pl.DataFrame, snapshots: pl.DataFrame | None, caveats: list[str]) -> pl.DataFrame:
-    """Family downloads (30-day) and likes summed per metric snapshot (crawl run)."""
+def _metrics(members: pl.DataFrame, snapshots: pl.DataFrame | None, caveats: list[str],
+             runs: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Family downloads (30-day) and likes summed per metric snapshot of a full sweep.
+
+    An incremental run snapshots only the records it listed, so its sums would not be comparable: when the runs
+    are known, only full sweeps' snapshots are used (and the caveats say so).
+    """
     empty = pl.DataFrame(schema={"run_id": pl.Int64, "taken_at": pl.Datetime("us"), "models": pl.UInt32,
                                  "downloads": pl.Int64, "likes": pl.Int64})
     if snapshots is None or snapshots.is_empty():
         caveats.append("No metric snapshot exists: downloads and likes over time are not available.")
         return empty
+    if runs is not None and not runs.is_empty() and "mode" in runs.columns:
+        full = runs.filter(pl.col("mode") == "full").select("run_id")
+        if full.height < runs.height:
+            caveats.append("Metric snapshots of incremental runs cover only the records they listed; downloads and "
+                           "likes over time use the full sweeps' snapshots only.")
+        snapshots = snapshots.join(full, on="run_id", how="semi")
     fam = snapshots.join(members.select("hub", "id"), on=["hub", "id"], how="inner")
     out = (fam.group_by("run_id").agg(pl.col("taken_at").min(), pl.len().alias("models"),
                                       pl.col("downloads").sum(), pl.col("likes").sum()).sort("run_id"))
