@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import typer.main
@@ -28,10 +29,23 @@ def _commands(group: Any, prefix: str) -> list[tuple[str, Any]]:
     return out
 
 
+#: The checkout: defaults inside it are shown relative to it, so the reference does not depend on where it lives.
+_REPO = Path(__file__).resolve().parents[1]
+
+
+def _shown_default(value: Any) -> Any:
+    if isinstance(value, str | Path) and Path(value).is_absolute():
+        try:
+            return Path(value).resolve().relative_to(_REPO).as_posix()
+        except ValueError:
+            return value
+    return value
+
+
 def _option_row(param: Any) -> str:
     names = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
     help_text = " ".join((getattr(param, "help", None) or "").split())
-    default = param.default
+    default = _shown_default(param.default)
     shown = "" if default in (None, False, ()) or callable(default) else f" (default: `{default}`)"
     required = " **required**" if param.required else ""
     return f"| {names} | {help_text}{shown}{required} |"
