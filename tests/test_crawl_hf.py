@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -15,7 +14,7 @@ from sqlalchemy import select
 
 from crawler.store import Card, CrawlRun, Edge, Model, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
-from tests.support.store import descendants, dump_store, hubtree
+from tests.support.store import crawl_killed_midway, descendants, dump_store, hubtree
 
 RELATIONS = {"finetune", "adapter", "quantized", "merge"}
 
@@ -218,21 +217,23 @@ def test_a_crawl_killed_at_any_moment_resumes_to_the_same_store(tmp_path):
     reference_db = f"sqlite:///{tmp_path / 'reference.db'}"
     args = ("--page-size", "200", "--json", "--concurrency", "8")
     with running_sim(SAMPLE_WORLD, latency_ms=15) as sim:
+        started = time.monotonic()
         assert hubtree("crawl", "hf", "--endpoint", sim.url, "--db", reference_db, *args).code == 0
+        duration = time.monotonic() - started
         reference = dump_store(reference_db)
         rng = random.Random(11)
         for attempt in range(2):
-            db = f"sqlite:///{tmp_path / f'killed{attempt}.db'}"
-            cmd = [sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim.url, "--db", db, *args]
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(1.5, 6.0))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            def command(n: int, attempt: int = attempt) -> list[str]:
+                return [sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim.url,
+                        "--db", f"sqlite:///{tmp_path / f'killed{attempt}-{n}.db'}", *args]
+
+            killed_try = crawl_killed_midway(command, duration, rng)
+            db = f"sqlite:///{tmp_path / f'killed{attempt}-{killed_try}.db'}"
             resumed = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", db, *args)
             assert resumed.code == 0, resumed.stderr
             summary = resumed.summary
             assert summary["records"] == len(world_records(SAMPLE_WORLD))
-            assert summary["run_id"] == 1  # the same run, resumed
+            assert summary["run_id"] == 1  # the same run, resumed (or begun, if killed before it opened)
             killed = dump_store(db)
             for table in ("model", "edge", "card", "quarantine", "metric_snapshot"):
                 assert killed[table] == reference[table], (attempt, table)

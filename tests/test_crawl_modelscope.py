@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import random
 import re
-import signal
-import subprocess
 import sys
 import time
 from collections import Counter, defaultdict, deque
@@ -18,7 +16,7 @@ from sqlalchemy import select
 
 from crawler.store import Edge, Model, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
-from tests.support.store import descendants, dump_store, hubtree
+from tests.support.store import crawl_killed_midway, descendants, dump_store, hubtree
 
 QWEN_TYPES = {"qwen", "qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl", "qwen2_audio", "qwen3", "qwen3_moe", "qwen3_vl",
               "qwen3_vl_moe", "qwen3_next"}
@@ -179,16 +177,18 @@ def test_faults_and_throttling_leave_the_store_of_a_clean_run(small_world, tmp_p
 def test_a_killed_crawl_resumes_to_the_store_of_an_uninterrupted_one(small_world, tmp_path):
     reference_db = f"sqlite:///{tmp_path / 'reference.db'}"
     with running_sim(small_world, latency_ms=10) as sim:
+        started = time.monotonic()
         crawl(sim.url, reference_db)
+        duration = time.monotonic() - started
         reference = dump_store(reference_db, hub="modelscope")
         rng = random.Random(4)
         for attempt in range(2):
-            db = f"sqlite:///{tmp_path / f'killed{attempt}.db'}"
-            cmd = [sys.executable, "-m", "hubtree.cli", "crawl", "modelscope", "--endpoint", sim.url, "--db", db]
-            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            time.sleep(rng.uniform(1.5, 3.5))
-            proc.send_signal(signal.SIGKILL)
-            proc.wait()
+            def command(n: int, attempt: int = attempt) -> list[str]:
+                return [sys.executable, "-m", "hubtree.cli", "crawl", "modelscope", "--endpoint", sim.url,
+                        "--db", f"sqlite:///{tmp_path / f'killed{attempt}-{n}.db'}"]
+
+            killed_try = crawl_killed_midway(command, duration, rng)
+            db = f"sqlite:///{tmp_path / f'killed{attempt}-{killed_try}.db'}"
             summary = crawl(sim.url, db)
             assert summary["run_id"] == 1 and summary["records"] == len(ms_ids(reference_db))
             killed = dump_store(db, hub="modelscope")

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import random
+import signal
 import subprocess
 import sys
+import time
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,3 +75,22 @@ def descendants(edges: Iterable[tuple[str, str]], roots: set[str]) -> set[str]:
                 seen.add(child)
                 queue.append(child)
     return seen - roots
+
+
+def crawl_killed_midway(make_cmd: Callable[[int], list[str]], expected_s: float, rng: random.Random) -> int:
+    """Start a crawl and SIGKILL it at a random moment before it would end; returns the try that was killed.
+
+    ``make_cmd(try)`` gives the command of each try (use a fresh store per try). The moment is drawn within
+    ``expected_s`` (an uninterrupted run's duration); a try that finished before the kill proves nothing, so the
+    next one aims earlier.
+    """
+    for attempt in range(6):
+        proc = subprocess.Popen(make_cmd(attempt), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        moment = rng.uniform(0.15, 0.85) * expected_s
+        time.sleep(moment)
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return attempt
+        expected_s = moment
+    raise AssertionError("the crawl always finished before it could be killed")
