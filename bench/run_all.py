@@ -19,10 +19,10 @@ import time
 from common import ROOT, WORK, world_dir
 
 BENCH = ROOT / "bench"
-ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "graph", "cli", "analysis")
+ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "graph", "cli", "analysis", "snapshots")
 SCRIPTS = {"crawl": "crawl_bench.py", "profile": "profile_crawl.py", "faults": "faults_bench.py", "bfs": "bfs_bench.py",
            "ingest": "ingest_bench.py", "graph": "graph_results.py", "cli": "cli_bench.py",
-           "analysis": "analysis_bench.py"}
+           "analysis": "analysis_bench.py", "snapshots": "snapshots_bench.py"}
 
 
 def command(name: str, scale: str) -> list[str]:
