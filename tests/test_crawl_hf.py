@@ -6,7 +6,7 @@ import random
 import subprocess
 import sys
 import time
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -47,13 +47,8 @@ def expected_family(records: list[dict], root_author: str = "Qwen") -> tuple[set
             if parent and parent != r["id"]:
                 children[parent].add(r["id"])
     roots = {i for i in ids if i.split("/")[0] == root_author}
-    seen, queue = set(roots), deque(roots)
-    while queue:
-        for child in children.get(queue.popleft(), ()):
-            if child not in seen:
-                seen.add(child)
-                queue.append(child)
-    return roots, seen - roots, {p: len(c) for p, c in children.items()}
+    members = descendants(((p, c) for p, kids in children.items() for c in kids), roots)
+    return roots, members, {p: len(c) for p, c in children.items()}
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import random
 import re
 import sys
 import time
-from collections import Counter, defaultdict, deque
+from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -55,13 +55,7 @@ def expected_ms_family(records: list[dict]) -> tuple[set[str], set[str]]:
             if parent and parent != r["id"]:
                 children[parent].add(r["id"])
     roots = {i for i in ids if i.split("/")[0].lower() == "qwen"}
-    seen, queue = set(roots), deque(roots)
-    while queue:
-        for child in children.get(queue.popleft(), ()):
-            if child not in seen:
-                seen.add(child)
-                queue.append(child)
-    return roots, seen - roots
+    return roots, descendants(((p, c) for p, kids in children.items() for c in kids), roots)
 
 
 def stored_family(db: str, roots: set[str]) -> set[str]:
