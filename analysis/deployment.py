@@ -193,7 +193,7 @@ def analyse_deployment(models: pl.DataFrame, members: pl.DataFrame, edges: pl.Da
                        cards: pl.DataFrame | None = None, since: str | None = None) -> DeploymentReport:
     """Deployment signals of the family ``members`` (hub, id, generation).
 
-    ``models`` should carry ``deploy_flags`` (``frames.models(store, include_card_data=True)``). Shares are
+    ``models`` should carry ``deploy_flags`` (``frames.models(store)`` does). Shares are
     given overall, per role (root / derivative), per generation and per creation month (``since`` bounds the
     months shown).
     """

@@ -22,6 +22,8 @@ _MODEL_COLUMNS = ("hub", "id", "author", "created_at", "last_modified", "sha", "
                   "first_seen_run", "last_seen_run", "deleted_at")
 _LIST_COLUMNS = {"tags", "files", "inference_providers"}
 _JSON_COLUMNS = {"card_data", "deploy_flags", "front_matter", "checkpoint"}
+#: JSON columns handed over as their JSON text (decode with orjson where needed): large and rarely read.
+_JSON_TEXT_COLUMNS = {"front_matter"}
 
 
 def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = None) -> pl.DataFrame:
@@ -41,15 +43,29 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
     q = select(*(column(c) for c in columns))
     if where is not None:
         q = q.where(where)
+    parts = []
     with store.engine.connect() as conn:
-        rows = conn.execute(q).all()
-    data: dict[str, list[Any]] = {c: [r[i] for r in rows] for i, c in enumerate(columns)}
+        result = conn.execute(q)
+        while rows := result.fetchmany(_CHUNK_ROWS):  # bounded Python objects: peak memory is the frame's
+            parts.append(_chunk(tbl, columns, rows))
+    if not parts:
+        return _chunk(tbl, columns, [])
+    return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
+
+
+#: Rows turned into polars columns at a time (Python row tuples of a whole table would dwarf the frame).
+_CHUNK_ROWS = 100_000
+
+
+def _chunk(tbl: Any, columns: tuple[str, ...], rows: Any) -> pl.DataFrame:
     out: dict[str, pl.Series] = {}
-    for c in columns:
-        col, values = tbl.c[c], data[c]
+    for i, c in enumerate(columns):
+        col, values = tbl.c[c], [r[i] for r in rows]
         if c in _LIST_COLUMNS:
             decoded = pl.Series(c, values, dtype=pl.String).str.json_decode(pl.List(pl.String))
             out[c] = decoded.fill_null(pl.lit([], dtype=pl.List(pl.String)))
+        elif c in _JSON_TEXT_COLUMNS:
+            out[c] = pl.Series(c, values, dtype=pl.String)
         elif c in _JSON_COLUMNS:
             out[c] = pl.Series(c, [orjson.loads(v) if isinstance(v, str) else v for v in values], dtype=pl.Object)
         elif _is_datetime(col):
@@ -79,7 +95,7 @@ def _datetimes(name: str, values: list[Any]) -> pl.Series:
 def models(store: Store, *, hub: str | None = None, include_card_data: bool = False,
            as_of: datetime | None = None) -> pl.DataFrame:
     """All models (one row per hub and id). ``as_of`` keeps models created up to that time and not deleted then."""
-    cols = tuple(c for c in _MODEL_COLUMNS if include_card_data or c not in ("card_data", "deploy_flags"))
+    cols = tuple(c for c in _MODEL_COLUMNS if include_card_data or c != "card_data")
     tbl = Model.__table__  # type: ignore[attr-defined]
     where = tbl.c.hub == hub if hub else None
     df = table(store, Model, cols, where=where)
@@ -97,7 +113,8 @@ def edges(store: Store, *, hub: str | None = None) -> pl.DataFrame:
 
 
 def cards(store: Store, *, hub: str | None = None, with_text: bool = True) -> pl.DataFrame:
-    """Fetched model cards (text bounded by the crawler), their fetch sha, parsed front matter and any error."""
+    """Fetched model cards (text bounded by the crawler), their fetch sha, parsed front matter (as JSON text) and
+    any error."""
     cols = ("hub", "id", "sha", "fetched_at", "truncated", "error", "front_matter") + (("text",) if with_text else ())
     tbl = Card.__table__  # type: ignore[attr-defined]
     return table(store, Card, cols, where=tbl.c.hub == hub if hub else None)

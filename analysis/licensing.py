@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from itertools import combinations
 from typing import Any
 
+import orjson
 import polars as pl
 
 from analysis.growth import model_relations
@@ -192,19 +193,32 @@ def _record_licence(license: Any, name: Any, link: Any) -> tuple[str, str]:
     return lic, "license_name" if name and L.canonical(name) == lic else "license_link"
 
 
-def _card_licences(cards: pl.DataFrame | None) -> dict[tuple[str, str], dict[str, Any]]:
-    """Front matter per card: as parsed at crawl time (``front_matter``), else parsed from the text."""
-    if cards is None or "text" not in cards.columns:
-        return {}
-    stored = "front_matter" in cards.columns
-    out = {}
-    for r in cards.select("hub", "id", "text", *(["front_matter"] if stored else [])).iter_rows(named=True):
-        fm = r.get("front_matter")
-        if not isinstance(fm, dict) and r["text"]:
-            fm = parse_front_matter(r["text"]).data
-        if fm:
-            out[(r["hub"], r["id"])] = fm
-    return out
+class _CardFrontMatter:
+    """Front matter per card, decoded only when asked for: as parsed at crawl time (``front_matter``, JSON text),
+    else parsed from the card text."""
+
+    def __init__(self, cards: pl.DataFrame | None):
+        self._index: dict[tuple[str, str], int] = {}
+        if cards is not None and "text" in cards.columns:
+            self._text = cards["text"]
+            self._stored = cards["front_matter"] if "front_matter" in cards.columns else None
+            self._index = {(h, i): n for n, (h, i) in enumerate(zip(cards["hub"], cards["id"], strict=True))}
+
+    def __contains__(self, key: tuple[str, str]) -> bool:
+        return key in self._index
+
+    def __getitem__(self, key: tuple[str, str]) -> dict[str, Any]:
+        n = self._index[key]
+        stored = self._stored[n] if self._stored is not None else None
+        fm = orjson.loads(stored) if isinstance(stored, str) else stored
+        if not isinstance(fm, dict):
+            text = self._text[n]
+            fm = parse_front_matter(text).data if text else {}
+        return fm
+
+
+def _card_licences(cards: pl.DataFrame | None) -> _CardFrontMatter:
+    return _CardFrontMatter(cards)
 
 
 def _follow_licence_links(df: pl.DataFrame) -> pl.DataFrame:

@@ -151,7 +151,7 @@ def deployment(db: DbOption = None, family: FamilyOption = "Qwen", since: SinceO
 
     since = _month(since)
     store = open_store(db, create=False)
-    models = frames.models(store, include_card_data=True)
+    models = frames.models(store)
     members = _since_filter(family_members(store, family), models, since)
     report = analyse_deployment(models, members, frames.edges(store), frames.cards(store), since=since)
     if as_json:

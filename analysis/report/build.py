@@ -93,7 +93,7 @@ def analyse_month(store: Store, month: str, members: pl.DataFrame, *, edges: pl.
                   runs: pl.DataFrame, snapshots: pl.DataFrame) -> MonthView:
     """Run the three analyses on the store as of the end of ``month`` (``members``: the family today)."""
     end = month_end(month)
-    models = frames.models(store, include_card_data=True, as_of=end)
+    models = frames.models(store, as_of=end)
     keys = models.select("hub", "id")
     members_m = members.join(keys, on=["hub", "id"], how="semi")
     edges_m = edges.join(keys.rename({"id": "child"}), on=["hub", "child"], how="semi")
