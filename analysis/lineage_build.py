@@ -1,9 +1,9 @@
 """Build the lineage graph from the store: integer nodes, edge arrays, CSR adjacency both ways.
 
 Nodes are models; a ModelScope repo mirrored from a Hugging Face repo is the *same* node as its twin (counted
-once, with per-hub presence kept in :attr:`LineageGraph.present`). Edges are the declared, resolved edges whose
-parent exists in the store (exact id, else the unique case-insensitive match in the same hub); everything else is
-left out and counted by reason in :attr:`LineageGraph.report`. Self-loops are dropped; cycles are broken by
+once, with per-hub presence kept in :attr:`LineageGraph.present`). Edges are the declared edges the crawler resolved
+(``crawler.family.resolve_edges``: exact id, else the unique case-insensitive match in the same hub) whose parent is
+a live model in the store; everything else is left out and counted by reason in :attr:`LineageGraph.report`. Self-loops are dropped; cycles are broken by
 :func:`break_cycles` (rule in its docstring). Queries live in :mod:`analysis.lineage_queries`.
 
 The structure is numpy arrays rather than a networkx graph: at a million models networkx costs ~6 s and ~700 MB
@@ -39,13 +39,11 @@ class BuildReport:
     cycles_broken: list[dict[str, Any]] = field(default_factory=list)
     duplicate_edges: int = 0
     mirrors_merged: int = 0
-    case_fixed: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {"unresolved": {"edges": sum(self.unresolved.values()), "reasons": dict(self.unresolved)},
                 "self_loops": self.self_loops, "cycles_broken": self.cycles_broken,
-                "duplicate_edges": self.duplicate_edges, "mirrors_merged": self.mirrors_merged,
-                "case_fixed": self.case_fixed}
+                "duplicate_edges": self.duplicate_edges, "mirrors_merged": self.mirrors_merged}
 
 
 @dataclass
@@ -146,22 +144,16 @@ def _nodes(models: pl.DataFrame, mirrors: pl.DataFrame, report: BuildReport) -> 
     return key, graph
 
 
-def _lower_index(key: dict[tuple[str, str], int]) -> dict[tuple[str, str], int | None]:
-    """``(hub, lowercase id) → node``, None when two stored ids differ only by case (then nothing is guessed)."""
-    out: dict[tuple[str, str], int | None] = {}
-    for (hub, mid), node in key.items():
-        k = (hub, mid.lower())
-        out[k] = node if k not in out or out[k] == node else None
-    return out
-
-
 def _declared_edges(edges: pl.DataFrame, key: dict[tuple[str, str], int], report: BuildReport) -> pl.DataFrame:
-    """Map declared edges onto nodes; count the ones left out by reason."""
+    """Map declared edges onto nodes; count the ones left out by reason.
+
+    Bases were resolved against the store by the crawler (``crawler.family.resolve_edges``: exact id or a unique
+    case-insensitive match); a resolved parent that is not a node here is a deleted or filtered-out model.
+    """
     unresolved = edges.filter((pl.col("status") != "resolved") | pl.col("parent").is_null())
     for reason, n in Counter(r or "unresolved" for r in unresolved["reason"].to_list()).items():
         report.unresolved[reason] = report.unresolved.get(reason, 0) + n
     ok = edges.filter((pl.col("status") == "resolved") & pl.col("parent").is_not_null())
-    lower = None
     rows: list[tuple[int, int, int, str]] = []
     rel_code = {r: i for i, r in enumerate(RELATIONS)}
     for hub, c, p, rel, rule in ok.select("hub", "child", "parent", "relation", "rule").iter_rows():
@@ -171,12 +163,8 @@ def _declared_edges(edges: pl.DataFrame, key: dict[tuple[str, str], int], report
             report.unresolved["child not in store"] = report.unresolved.get("child not in store", 0) + 1
             continue
         if pn is None:
-            lower = lower if lower is not None else _lower_index(key)
-            pn = lower.get((hub, p.lower()))
-            if pn is None:
-                report.unresolved["parent not in store"] = report.unresolved.get("parent not in store", 0) + 1
-                continue
-            report.case_fixed += 1
+            report.unresolved["parent not in store"] = report.unresolved.get("parent not in store", 0) + 1
+            continue
         rows.append((cn, pn, rel_code.get(rel, 0), rule or ""))
     return pl.DataFrame(rows, schema={"child": pl.Int32, "parent": pl.Int32, "relation": pl.Int8, "rule": pl.String},
                         orient="row")

@@ -118,7 +118,6 @@ def graph_stats(graph: LineageGraph, *, include_inferred: bool = False, top: int
         "self_loops": len(report["self_loops"]),
         "cycles_broken": len(report["cycles_broken"]),
         "cycles": report["cycles_broken"][:20],
-        "case_fixed": report["case_fixed"],
         "mirrors_merged": report["mirrors_merged"],
         "duplicate_edges": report["duplicate_edges"],
     }

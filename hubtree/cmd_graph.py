@@ -206,7 +206,7 @@ def stats_cmd(include_inferred: InferredOption = False,
     typer.echo(f"left out: {u['edges']:,} unresolved edges ("
                + ", ".join(f"{k} {v:,}" for k, v in sorted(u["reasons"].items(), key=lambda x: -x[1])) + ")")
     typer.echo(f"repaired: {s['self_loops']} self-loops, {s['cycles_broken']} cycles broken, "
-               f"{s['case_fixed']} parents matched by case, {s['mirrors_merged']} mirrors merged")
+               f"{s['mirrors_merged']} mirrors merged")
 
 
 @app.command("infer-eval")

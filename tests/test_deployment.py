@@ -17,6 +17,7 @@ from analysis.deployment import (
     signals_of,
 )
 from analysis.graph import family_members
+from crawler.family import resolve_edges
 from crawler.ingest import write_page
 from crawler.store import Card, Model, Store, open_store
 from tests.support.sample import sample_records
@@ -77,6 +78,7 @@ def test_shares_per_group_and_month(tmp_path) -> None:
          "inferenceProviderMapping": {"fireworks-ai": {"status": "live", "providerId": "x", "task": "conversational"}}},
     ]
     write_page(store, "hf", records, run_id=1)
+    resolve_edges(store, "hf")
     with store.transaction() as conn:
         store.upsert(conn, Card, [{"hub": "hf", "id": "c/q-ft", "text": "Deploy on PAI-EAS in one click."}])
         store.upsert(conn, Model, [{"hub": "modelscope", "id": "Qwen/Qwen2.5-7B-Instruct", "author": "Qwen",

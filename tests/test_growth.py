@@ -11,6 +11,7 @@ import pytest
 from analysis import frames
 from analysis.graph import family_members
 from analysis.growth import SURVIVOR_BIAS, analyse_growth, check_month, model_relations, month_range
+from crawler.family import resolve_edges
 from crawler.ingest import write_page
 from crawler.store import CrawlRun, Store, open_store
 from tests.support.sample import sample_records
@@ -73,6 +74,7 @@ def swept_store(tmp_path) -> Store:
     write_page(store, "hf", first, run_id=1)
     second = [dict(r, downloads=r["downloads"] * 2, likes=r["likes"] + 1) for r in first]
     write_page(store, "hf", second, run_id=2)
+    resolve_edges(store, "hf")
     return store
 
 

@@ -10,6 +10,7 @@ import pytest
 from analysis import frames
 from analysis.graph import family_members
 from analysis.licensing import DRIFT_RULES, NOTICE_UNFETCHED, analyse_licences, match_rule, merge_conflict
+from crawler.family import resolve_edges
 from crawler.ingest import write_page
 from crawler.store import Card, Store, open_store
 from crawler.store.licenses import CLASSES, LICENCES, canonical, has_notice, licence_class
@@ -66,6 +67,7 @@ CARDS = {
 def report(tmp_path_factory: pytest.TempPathFactory):
     store: Store = open_store(f"sqlite:///{tmp_path_factory.mktemp('rules') / 'store.db'}")
     write_page(store, "hf", RECORDS, run_id=1)
+    resolve_edges(store, "hf")
     with store.transaction() as conn:
         store.upsert(conn, Card, [{"hub": "hf", "id": i, "sha": None, "fetched_at": None, "text": t,
                                    "truncated": False, "front_matter": None, "error": None} for i, t in CARDS.items()])
