@@ -6,7 +6,7 @@ import random
 import subprocess
 import sys
 import time
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from crawler.store import Card, CrawlRun, Edge, Model, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
-from tests.support.store import crawl_killed_midway, descendants, dump_store, hubtree
+from tests.support.store import children_by_base, crawl_killed_midway, descendants, dump_store, hubtree
 
 RELATIONS = {"finetune", "adapter", "quantized", "merge"}
 
@@ -38,14 +38,7 @@ def declared_parents(record: dict) -> list[str]:
 def expected_family(records: list[dict], root_author: str = "Qwen") -> tuple[set[str], set[str], dict[str, int]]:
     """Roots, declared descendants and direct-children counts, resolving bases exactly or case-insensitively."""
     ids = {r["id"] for r in records}
-    lower = Counter(i.lower() for i in ids)
-    by_lower = {i.lower(): i for i in ids if lower[i.lower()] == 1}
-    children: dict[str, set[str]] = defaultdict(set)
-    for r in records:
-        for base in declared_parents(r):
-            parent = base if base in ids else by_lower.get(base.strip().lower())
-            if parent and parent != r["id"]:
-                children[parent].add(r["id"])
+    children = children_by_base(((r["id"], b) for r in records for b in declared_parents(r)), ids)
     roots = {i for i in ids if i.split("/")[0] == root_author}
     members = descendants(((p, c) for p, kids in children.items() for c in kids), roots)
     return roots, members, {p: len(c) for p, c in children.items()}

@@ -7,7 +7,6 @@ import random
 import re
 import sys
 import time
-from collections import Counter, defaultdict
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from sqlalchemy import select
 
 from crawler.store import Edge, Model, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
-from tests.support.store import crawl_killed_midway, descendants, dump_store, hubtree
+from tests.support.store import children_by_base, crawl_killed_midway, descendants, dump_store, hubtree
 
 QWEN_TYPES = {"qwen", "qwen2", "qwen2_moe", "qwen2_vl", "qwen2_5_vl", "qwen2_audio", "qwen3", "qwen3_moe", "qwen3_vl",
               "qwen3_vl_moe", "qwen3_next"}
@@ -46,14 +45,7 @@ def expected_ms_family(records: list[dict]) -> tuple[set[str], set[str]]:
     """Roots and declared descendants among the Qwen-related ModelScope records."""
     universe = [r for r in records if qwen_related(r)]
     ids = {r["id"] for r in universe}
-    lower = Counter(i.lower() for i in ids)
-    by_lower = {i.lower(): i for i in ids if lower[i.lower()] == 1}
-    children: dict[str, set[str]] = defaultdict(set)
-    for r in universe:
-        for base in readme_bases(r):
-            parent = base.strip() if base.strip() in ids else by_lower.get(base.strip().lower())
-            if parent and parent != r["id"]:
-                children[parent].add(r["id"])
+    children = children_by_base(((r["id"], b) for r in universe for b in readme_bases(r)), ids)
     roots = {i for i in ids if i.split("/")[0].lower() == "qwen"}
     return roots, descendants(((p, c) for p, kids in children.items() for c in kids), roots)
 

@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -94,3 +94,17 @@ def crawl_killed_midway(make_cmd: Callable[[int], list[str]], expected_s: float,
             return attempt
         expected_s = moment
     raise AssertionError("the crawl always finished before it could be killed")
+
+
+def children_by_base(declared: Iterable[tuple[str, str]], ids: set[str]) -> dict[str, set[str]]:
+    """``{parent: children}`` from ``(child, declared base)`` pairs, a base naming a model exactly or, failing that,
+    by its one case-insensitive match (the crawler's documented rule, restated independently for tests)."""
+    lower = Counter(i.lower() for i in ids)
+    by_lower = {i.lower(): i for i in ids if lower[i.lower()] == 1}
+    children: dict[str, set[str]] = defaultdict(set)
+    for child, base in declared:
+        base = base.strip()
+        parent = base if base in ids else by_lower.get(base.lower())
+        if parent and parent != child:
+            children[parent].add(child)
+    return children
