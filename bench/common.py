@@ -80,15 +80,15 @@ def db_path(name: str) -> Path:
 def full_store(scale: str) -> tuple[str, dict[str, Any]]:
     """The store the graph and analysis benchmarks read: the world loaded as a crawl with cards would write it.
 
-    Built once per scale with ``analysis.inference_eval.load_world_store`` (records and every card, no network)
+    Built once per scale with ``hubsim.eval.world_store.load_world_store`` (records and every card, no network)
     into ``bench-store-<scale>.db``; returns its URL and how long loading took (empty when it already existed).
     """
     path = WORK / f"bench-store-{scale}.db"
     url = f"sqlite:///{path}"
     if path.exists():
         return url, {}
-    from analysis.inference_eval import load_world_store
     from crawler.store import open_store
+    from hubsim.eval.world_store import load_world_store
 
     partial = Path(f"{path}.partial")
     for suffix in ("", "-wal", "-shm"):

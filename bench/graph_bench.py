@@ -47,8 +47,8 @@ def main() -> None:
     args = ap.parse_args()
 
     from analysis.graph import build_graph, descendants, traverse
-    from analysis.inference_eval import load_world_store
     from crawler.store import open_store
+    from hubsim.eval.world_store import load_world_store
 
     out: dict = {"world": str(args.world)}
     if args.generate_qwen:

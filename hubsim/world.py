@@ -32,7 +32,7 @@ class World:
                 "hf_duplicates": self.hf.duplicates, "ms_duplicates": self.ms.duplicates}
 
 
-def _records_file(world: Path, stem: str) -> Path | None:
+def records_file(world: Path, stem: str) -> Path | None:
     """``<stem>.jsonl`` or ``<stem>.jsonl.gz`` in ``world`` (not both), or None when the hub is absent."""
     plain, packed = world / f"{stem}.jsonl", world / f"{stem}.jsonl.gz"
     if plain.exists() and packed.exists():
@@ -62,7 +62,7 @@ def load_world(path: Path | str) -> World:
     world = Path(path)
     if not world.is_dir():
         raise FileNotFoundError(errno.ENOENT, "world directory not found", str(world))
-    hf_file, ms_file = _records_file(world, "hf"), _records_file(world, "modelscope")
+    hf_file, ms_file = records_file(world, "hf"), records_file(world, "modelscope")
     if hf_file is None and ms_file is None:
         raise WorldError(f"{world}: no hf.jsonl[.gz] or modelscope.jsonl[.gz]")
     hf = HfTable.build(iter_records(hf_file) if hf_file else iter(()))

@@ -220,7 +220,7 @@ def infer_eval_cmd(
     json_out: JsonOption = False,
 ) -> None:
     """Measure inference: hide declared parents fold by fold, infer them back, report precision and recall."""
-    from analysis.inference_eval import evaluate_world, render_markdown, update_doc
+    from hubsim.eval.inference import evaluate_world, render_markdown, update_doc
 
     worlds = world or [Path("data/sample")]
     for w in worlds:

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from analysis.graph import UnknownModelError, build_graph, descendants, family, find, graph_stats, path, tree
-from analysis.inference_eval import load_world_store
 from crawler.store import open_store
+from hubsim.eval.world_store import load_world_store
 from tests.support.store import hubtree
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"

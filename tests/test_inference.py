@@ -6,9 +6,9 @@ from pathlib import Path
 
 from analysis.graph import build_graph, descendants, graph_with_inferred
 from analysis.inference import infer, load_features, match_name, mergekit_models, strip_declared
-from analysis.inference_eval import evaluate_hidden, evaluate_world
 from analysis.lineage_queries import find
 from crawler.store import Card, open_store
+from hubsim.eval.inference import evaluate_hidden, evaluate_world
 from tests.test_graph_dirt import hf, store_with
 
 MERGE_CARD = """---
@@ -104,7 +104,7 @@ def test_hidden_evaluation_cannot_see_the_hidden_base(tmp_path: Path) -> None:
 
 
 def test_sample_features_carry_no_declared_lineage(tmp_path: Path) -> None:
-    from analysis.inference_eval import load_world_store
+    from hubsim.eval.world_store import load_world_store
     from tests.test_graph_sample import SAMPLE
 
     store = open_store(f"sqlite:///{tmp_path}/s.db")

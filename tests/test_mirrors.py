@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from crawler.mirrors import MIRROR_OWNERS, load_truth, score, stored_links
+from crawler.mirrors import MIRROR_OWNERS
 from crawler.store import open_store
+from hubsim.eval.mirrors import load_truth, score, stored_links
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records
 from tests.support.store import hubtree
 from tests.test_crawl_modelscope import ms_ids

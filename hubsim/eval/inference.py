@@ -20,7 +20,7 @@ import tempfile
 import time
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -30,54 +30,10 @@ import polars as pl
 from analysis.inference import Features, Inference, infer, load_features
 from analysis.lineage_build import LineageGraph, build_graph, set_edges
 from analysis.lineage_queries import traverse
-from crawler.cards import bound_text, parse_front_matter
 from crawler.config import DEFAULT_ROOT_AUTHORS
-from crawler.ingest import write_page
-from crawler.store.db import Store, open_store
-from crawler.store.schema import RELATIONS, Card
-
-PAGE = 1_000
-
-
-def _iter_world(path: Path) -> Iterator[dict[str, Any]]:
-    from hubsim.world import _records_file, iter_records
-
-    hf = _records_file(path, "hf")
-    if hf is None:
-        raise FileNotFoundError(2, "no hf.jsonl[.gz] in world", str(path))
-    for record, _ in iter_records(hf):
-        yield record
-
-
-def load_world_store(path: Path, store: Store) -> int:
-    """Write a world's HF records (and their ``readme`` cards) into ``store`` as a crawl would; returns records."""
-    from crawler.family import resolve_edges
-
-    n = 0
-    page: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        write_page(store, "hf", page, run_id=None)
-        cards = []
-        for r in page:
-            if isinstance(r.get("readme"), str):
-                text, truncated = bound_text(r["readme"])
-                fm = parse_front_matter(text)
-                cards.append({"hub": "hf", "id": r["id"], "sha": r.get("sha"), "fetched_at": None, "text": text,
-                              "truncated": truncated, "front_matter": fm.data or None, "error": fm.error})
-        with store.transaction() as conn:
-            store.upsert(conn, Card, cards)
-        page.clear()
-
-    for record in _iter_world(path):
-        page.append(record)
-        n += 1
-        if len(page) >= PAGE:
-            flush()
-    if page:
-        flush()
-    resolve_edges(store, "hf")
-    return n
+from crawler.store.db import open_store
+from crawler.store.schema import RELATIONS
+from hubsim.eval.world_store import load_world_store
 
 
 def _official(graph: LineageGraph, root_authors: tuple[str, ...]) -> np.ndarray:
