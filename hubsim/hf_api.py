@@ -14,7 +14,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
-from hubsim.hf_table import NUMERIC_SORTS, RELATIONS, SORTS, HfQuery, HfTable, parent_tags
+from hubsim.hf_table import NUMERIC_SORTS, SORTS, HfQuery, HfTable, hub_relation, parent_tags
 from hubsim.reply import Reply, json_reply, text_reply
 
 DEFAULT_KEYS = ("_id", "id", "modelId", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
@@ -107,28 +107,15 @@ def base_models(record: dict[str, Any], tags: tuple[str, ...]) -> dict[str, Any]
     if isinstance(record.get("baseModels"), dict):
         return record["baseModels"]
     parents = parent_tags(tags)
-    card = record.get("cardData") if isinstance(record.get("cardData"), dict) else {}
     if not parents:
+        card = record.get("cardData") if isinstance(record.get("cardData"), dict) else {}
         declared = card.get("base_model")
         for base in [declared] if isinstance(declared, str) else declared if isinstance(declared, list) else []:
             if isinstance(base, str) and base:
                 parents.setdefault(base, None)
     if not parents:
         return None
-    typed = [rel for rel in parents.values() if rel]
-    card_relation = card.get("base_model_relation")
-    if typed:
-        relation = typed[0]
-    elif card_relation in RELATIONS:
-        relation = card_relation
-    elif len(parents) >= 2:
-        relation = "merge"
-    elif "gguf" in tags or record.get("library_name") == "gguf":
-        relation = "quantized"
-    elif "peft" in tags or record.get("library_name") == "peft":
-        relation = "adapter"
-    else:
-        relation = "finetune"
+    relation = hub_relation(parents, tags, record)
     return {"relation": relation, "models": [{"id": parent} for parent in parents]}
 
 
@@ -158,7 +145,7 @@ def _project(table: HfTable, row: int, record: dict[str, Any], plan: tuple[tuple
             if value is not None:
                 item["baseModels"] = value
         elif key == "childrenModelCount":
-            item["childrenModelCount"] = table.children.get(model_id, 0)
+            item["childrenModelCount"] = dict(table.children.get(model_id, {}))
         elif key == "usedStorage":
             siblings = record.get("siblings") if isinstance(record.get("siblings"), list) else []
             item["usedStorage"] = record.get("usedStorage", sum(s.get("size") or 0 for s in siblings

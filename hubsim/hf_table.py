@@ -67,6 +67,24 @@ def parent_tags(tags: Iterable[str]) -> dict[str, str | None]:
     return parents
 
 
+def hub_relation(parents: dict[str, str | None], tags: tuple[str, ...], record: dict[str, Any]) -> str:
+    """The relation the Hub shows for a record's parents: a typed tag first, then the card's
+    ``base_model_relation``, then its default rules (2+ parents → merge, GGUF → quantized, PEFT → adapter)."""
+    typed = [rel for rel in parents.values() if rel]
+    card = record.get("cardData") if isinstance(record.get("cardData"), dict) else {}
+    if typed:
+        return typed[0]
+    if card.get("base_model_relation") in RELATIONS:
+        return card["base_model_relation"]
+    if len(parents) >= 2:
+        return "merge"
+    if "gguf" in tags or record.get("library_name") == "gguf":
+        return "quantized"
+    if "peft" in tags or record.get("library_name") == "peft":
+        return "adapter"
+    return "finetune"
+
+
 def _number(value: Any) -> int | float:
     return value if isinstance(value, int | float) and not isinstance(value, bool) else 0
 
@@ -101,7 +119,9 @@ class HfTable:
         self.pipeline_index: dict[str, array] = {}
         self.orders: dict[str, array] = {}
         self.ranks: dict[str, array] = {}
-        self.children: Counter[str] = Counter()
+        #: Direct children per parent id and relation (``childrenModelCount`` on the detail endpoint).
+        self.children: dict[str, Counter[str]] = {}
+        self._relations: list[str | None] = []
         self.duplicates = 0
         self._cache: OrderedDict[HfQuery, array] = OrderedDict()
         self._cache_rows = 0
@@ -153,6 +173,8 @@ class HfTable:
             else:
                 tags = _EMPTY
             add_tags(tags)
+            parents = parent_tags(tags)
+            table._relations.append(hub_relation(parents, tags, record) if parents else None)
             for tag in set(tags):
                 tag_lists.setdefault(tag, []).append(row)
             pipeline = get(record, "pipeline_tag")
@@ -178,8 +200,10 @@ class HfTable:
         table.pipeline_index = {k: array("I", v) for k, v in pipeline_lists.items()}
         table._build_orders()
         for row in table.live_rows():
-            for parent in parent_tags(table.tags[row]):
-                table.children[parent] += 1
+            relation = table._relations[row]
+            for parent in parent_tags(table.tags[row]) if relation else ():
+                table.children.setdefault(parent, Counter())[relation] += 1
+        del table._relations
         return table
 
     def live_rows(self) -> list[int]:

@@ -51,6 +51,7 @@ class SimConfig:
     latency_ms: int = 0
     seed: int = 0
     slow_seconds: float = 3.0  # how long a "slow answer" fault waits
+    ms_quota: int | None = None  # ModelScope OpenAPI calls allowed in all; later ones get 403 QuotaLimitExceed
 
 
 @dataclass(slots=True)
@@ -118,6 +119,8 @@ class SimServer:
         self.stats_counter = Stats()
         self.limiter = RateLimiter(self.config.quota, self.config.window)
         self.faults = FaultInjector(self.config.fault_rate, self.config.seed)
+        self._ms_calls = 0
+        self._ms_lock = threading.Lock()
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self.base_url = ""
@@ -177,7 +180,9 @@ class SimServer:
         route = self._route(method, split.path, params, body)
         decision = self.limiter.take(route.bucket)
         fault = None
-        if not decision.allowed:
+        if self._quota_spent(route):
+            reply = ms_api.envelope_error(403, "QuotaLimitExceed", "quota exhausted; do not retry")
+        elif not decision.allowed:
             reply = self._too_many(route)
         else:
             fault = self.faults.pick(route.name not in _TEXT_ROUTES)
@@ -198,6 +203,14 @@ class SimServer:
         reply.headers.update(decision.headers())
         self.stats_counter.record(route.bucket, route.name, reply.status, fault)
         _send(handler, reply, head=method == "HEAD")
+
+    def _quota_spent(self, route: Route) -> bool:
+        """Whether this ModelScope OpenAPI call is past ``ms_quota`` (a spent quota, not a rate limit)."""
+        if self.config.ms_quota is None or route.name not in ("ms_list", "ms_model"):
+            return False
+        with self._ms_lock:
+            self._ms_calls += 1
+            return self._ms_calls > self.config.ms_quota
 
     def _answer(self, route: Route) -> Reply:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import urllib.parse
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -193,13 +194,31 @@ def test_base_models_and_children_from_typed_tags(tree_sim: Sim) -> None:
     root = "deepseek-ai/DeepSeek-R1"
     children = {r["id"] for r in records if any(t.startswith("base_model:") and t.endswith(f":{root}")
                                                 for t in r["tags"])}
+    per_relation = Counter(t.split(":")[1] for r in records for t in r["tags"] if t.endswith(f":{root}")
+                           and t.count(":") >= 2)
     answer = tree_sim.get(f"/api/models/{root}", {"expand[]": ["childrenModelCount", "baseModels"]})
-    assert answer.json() == {"_id": answer.json()["_id"], "id": root, "childrenModelCount": len(children)}
+    # A dict of direct children per relation, as the Hub answers (not an int).
+    assert answer.json() == {"_id": answer.json()["_id"], "id": root, "childrenModelCount": dict(per_relation)}
+    assert sum(per_relation.values()) == len(children) and per_relation["finetune"] > 0
     child = sorted(children)[0]
     info = tree_sim.get(f"/api/models/{child}", {"expand": "baseModels"}).json()
     assert info["baseModels"] == {"relation": "finetune", "models": [{"id": root}]}
     listed = collect(tree_sim, {"filter": f"base_model:finetune:{root}", "expand[]": "tags"})
     assert {i["id"] for i in listed} == {r["id"] for r in records if f"base_model:finetune:{root}" in r["tags"]}
+
+
+def test_children_count_uses_the_default_relation_for_untyped_tags(tmp_path: Path) -> None:
+    base = tree_records()[1]
+    parent = "org/base"
+    kids = [{**base, "id": "a/gguf", "tags": ["gguf", f"base_model:{parent}"]},
+            {**base, "id": "a/lora", "tags": [f"base_model:adapter:{parent}"]},
+            {**base, "id": "a/ft", "tags": [f"base_model:{parent}"]},
+            {**base, "id": "a/merge", "tags": [f"base_model:{parent}", "base_model:other/x"]}]
+    with sim_in_process(write_world(tmp_path, hf=[{**base, "id": parent, "tags": []}, *kids])) as sim:
+        info = sim.get(f"/api/models/{parent}", {"expand[]": "childrenModelCount"}).json()
+        leaf = sim.get("/api/models/a/ft", {"expand[]": "childrenModelCount"}).json()
+    assert info["childrenModelCount"] == {"quantized": 1, "adapter": 1, "finetune": 1, "merge": 1}
+    assert leaf["childrenModelCount"] == {}
 
 
 def test_untyped_2024_base_tags_get_the_hubs_default_relation(sample_sim: Sim,

@@ -40,6 +40,15 @@ def test_quota_gives_429_with_ratelimit_headers(carded: dict[str, Any]) -> None:
     assert stats["rate_limited"] == 2 and stats["by_bucket_status"]["api"]["429"] == 2
 
 
+def test_spent_modelscope_quota_is_403_quota_limit_exceed_not_429() -> None:
+    with sim_in_process(SAMPLE_WORLD, ms_quota=2) as sim:
+        answers = [sim.get("/openapi/v1/models", {"page_size": 1}) for _ in range(3)]
+        hf = sim.get("/api/models", {"limit": 1})  # Hugging Face is not charged
+    assert [a.status for a in answers] == [200, 200, 403]
+    assert answers[2].json()["code"] == "QuotaLimitExceed" and answers[2].json()["success"] is False
+    assert "Retry-After" not in answers[2].headers and hf.status == 200
+
+
 def test_fixed_windows_reset() -> None:
     now = [100.0]
     limiter = RateLimiter(quota=2, window=10, clock=lambda: now[0])
