@@ -12,10 +12,13 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from crawler.hubs.modelscope import quota_spent
 from crawler.hubs.ratelimit import RateLimiter
 
 #: A request gives up after this many 429s (each one waits for the announced reset first).
 MAX_THROTTLED_RETRIES = 50
+#: The close reason of a crawl stopped by a spent quota (resumable once the quota is back).
+QUOTA_SPENT_REASON = "quota spent (ModelScope 403 QuotaLimitExceed): not retried; resume when the quota is back"
 
 
 class CrawlCounters:
@@ -55,11 +58,13 @@ class RateLimitMiddleware:
 
     Each request is charged to a bucket (``spider.bucket_of(url)``). Before sending, a request whose bucket is
     spent waits for the window's reset. A 429 empties the bucket and reschedules the request after the reset.
+    A spent quota (ModelScope's 403 ``QuotaLimitExceed``) is never retried: the crawl stops, resumable.
     """
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
         self.limiter = RateLimiter()
+        self._stopping = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RateLimitMiddleware:
@@ -94,6 +99,9 @@ class RateLimitMiddleware:
         bucket = self._done(request)
         if bucket is None:
             return response
+        if quota_spent(response.status, response.body):
+            self._stop(QUOTA_SPENT_REASON)
+            return response
         headers = {k.decode("latin-1"): v[0].decode("latin-1") for k, v in response.headers.items() if v}
         throttled = response.status == 429 or (response.status == 400 and b"RateLimitExceed" in response.body[:500])
         self.limiter.observe(bucket, headers, throttled=throttled, latency=request.meta.get("download_latency", 0.0))
@@ -108,6 +116,12 @@ class RateLimitMiddleware:
         retry = request.replace(dont_filter=True)
         retry.meta["throttled_retries"] = tries
         return retry
+
+    def _stop(self, reason: str) -> None:
+        """Close the crawl once with ``reason`` (requests in flight are dropped; the checkpoint stays)."""
+        if not self._stopping and self.crawler.engine is not None:
+            self._stopping = True
+            asyncio.ensure_future(self.crawler.engine.close_spider_async(reason=reason))
 
     def process_exception(self, request: Request, exception: Exception) -> None:
         self._done(request)

@@ -19,7 +19,8 @@ from crawler.lineage import DeclaredEdge, declared_edges
 
 #: Keys whose values change without the repo changing; left out of the record hash.
 VOLATILE_KEYS = frozenset({"downloads", "downloadsAllTime", "likes", "trendingScore", "inference",
-                           "inferenceProviderMapping", "spaces", "Downloads", "Stars", "likes_count"})
+                           "inferenceProviderMapping", "spaces", "childrenModelCount", "Downloads", "Stars",
+                           "likes_count"})
 MAX_FILES = 2_000
 _KNOWN_ARCH_TAGS = frozenset(DEFAULT_FAMILY_ARCHITECTURES) | {
     "llama", "mistral", "mixtral", "gemma", "gemma2", "gemma3", "phi", "phi3", "deepseek_v2", "deepseek_v3",

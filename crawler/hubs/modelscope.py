@@ -24,6 +24,11 @@ DEPLOY_FLAGS = ("SupportInference", "SupportApiInference", "SupportDeployment", 
                 "SupportFinetuning", "SupportFlexTrain")
 
 
+def quota_spent(status: int, body: bytes) -> bool:
+    """A spent quota (HTTP 403 ``QuotaLimitExceed``): unlike a 429 ``RateLimitExceed``, waiting does not help."""
+    return status == 403 and b"QuotaLimitExceed" in body[:500]
+
+
 class EnvelopeError(ValueError):
     """An OpenAPI answer with ``success: false`` (or no usable ``data``); carries the code and request id."""
 
