@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -75,6 +76,16 @@ class LineageGraph:
     @property
     def n_edges(self) -> int:
         return len(self.child)
+
+    @cached_property
+    def nodes_by_id(self) -> dict[str, list[int]]:
+        """Every id (primary, and the ModelScope id of a mirrored node) → its nodes; built on first use."""
+        out: dict[str, list[int]] = {}
+        for n, model_id in enumerate(self.ids):
+            out.setdefault(model_id, []).append(n)
+        for n, model_id in self.ms_ids.items():
+            out.setdefault(model_id, []).append(n)
+        return out
 
     def hubs_of(self, node: int) -> list[str]:
         bits = int(self.present[node])

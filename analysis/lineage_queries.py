@@ -31,17 +31,6 @@ class UnknownModelError(LookupError):
         self.suggestions = suggestions
 
 
-def _positions(ids: list[str], value: str) -> list[int]:
-    out, start = [], 0
-    while True:
-        try:
-            i = ids.index(value, start)
-        except ValueError:
-            return out
-        out.append(i)
-        start = i + 1
-
-
 def suggestions(graph: LineageGraph, model_id: str, limit: int = 5) -> list[str]:
     """Close matches for a mistyped id: same id in another case first, then difflib over ids of similar authors."""
     low = model_id.lower()
@@ -59,7 +48,7 @@ def suggestions(graph: LineageGraph, model_id: str, limit: int = 5) -> list[str]
 
 def find(graph: LineageGraph, model_id: str, hub: str | None = None) -> int:
     """The node of ``model_id`` (a ModelScope id of a mirrored model finds its twin); raises UnknownModelError."""
-    nodes = _positions(graph.ids, model_id) + [n for n, m in graph.ms_ids.items() if m == model_id]
+    nodes = graph.nodes_by_id.get(model_id, [])
     if hub is not None:
         nodes = [n for n in nodes if graph.present[n] & HUB_BITS[hub]]
     if not nodes:
@@ -139,25 +128,39 @@ def primary_hub(graph: LineageGraph, node: int) -> str:
     return "hf" if graph.present[node] & 1 else "modelscope"
 
 
-def _rows(graph: LineageGraph, t: Traversal, *, relations: set[str] | None, hub: str | None,
-          include_inferred: bool) -> list[dict[str, Any]]:
+def listing(graph: LineageGraph, t: Traversal, *, relations: set[str] | None = None,
+            hub: str | None = None) -> Traversal:
+    """The visited models that are listed (edge relation in ``relations``, present on ``hub``), ordered by depth
+    then id: the order of every listing of :func:`descendants` and :func:`ancestors`."""
     mask = np.ones(len(t.nodes), bool)
     if relations:
         codes = [i for i, r in enumerate(RELATIONS) if r in relations]
         mask &= np.isin(graph.relation[t.via], codes)
     if hub:
         mask &= (graph.present[t.nodes] & HUB_BITS[hub]) > 0
-    rows = []
-    for node, depth, e in zip(t.nodes[mask].tolist(), t.depth[mask].tolist(), t.via[mask].tolist(), strict=True):
-        row = {"id": graph.ids[node], "relation": RELATIONS[graph.relation[e]], "depth": depth,
-               "parents": [graph.ids[p] for p in parents_of(graph, node, include_inferred=include_inferred)],
-               "hub": primary_hub(graph, node), "hubs": graph.hubs_of(node), "inferred": bool(graph.inferred[e])}
-        if graph.inferred[e]:
-            row["rule"] = graph.rule[e]
-            row["confidence"] = round(float(graph.confidence[e]), 3)
-        rows.append(row)
-    rows.sort(key=lambda r: (r["depth"], r["id"]))
-    return rows
+    nodes, depth, via = t.nodes[mask], t.depth[mask], t.via[mask]
+    ids, dl, nl = graph.ids, depth.tolist(), nodes.tolist()
+    order = np.array(sorted(range(len(nl)), key=lambda i: (dl[i], ids[nl[i]])), np.int64)
+    return Traversal(nodes[order], depth[order], via[order]) if len(order) else Traversal(nodes, depth, via)
+
+
+def model_row(graph: LineageGraph, node: int, depth: int, edge: int, *, include_inferred: bool) -> dict[str, Any]:
+    """One listed model: ``{"id", "relation", "depth", "parents", "hub", "hubs", "inferred"}`` (+ ``rule`` and
+    ``confidence`` when reached by an inferred edge)."""
+    row = {"id": graph.ids[node], "relation": RELATIONS[graph.relation[edge]], "depth": depth,
+           "parents": [graph.ids[p] for p in parents_of(graph, node, include_inferred=include_inferred)],
+           "hub": primary_hub(graph, node), "hubs": graph.hubs_of(node), "inferred": bool(graph.inferred[edge])}
+    if graph.inferred[edge]:
+        row["rule"] = graph.rule[edge]
+        row["confidence"] = round(float(graph.confidence[edge]), 3)
+    return row
+
+
+def _rows(graph: LineageGraph, t: Traversal, *, relations: set[str] | None, hub: str | None,
+          include_inferred: bool) -> list[dict[str, Any]]:
+    listed = listing(graph, t, relations=relations, hub=hub)
+    return [model_row(graph, n, d, e, include_inferred=include_inferred)
+            for n, d, e in zip(listed.nodes.tolist(), listed.depth.tolist(), listed.via.tolist(), strict=True)]
 
 
 def descendants(graph: LineageGraph, model_id: str, *, relations: set[str] | None = None, depth: int | None = None,
