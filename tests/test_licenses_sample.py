@@ -7,10 +7,8 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from pathlib import Path
 
 import polars as pl
-import pytest
 
 from analysis import frames
 from analysis.graph import family_members
@@ -19,10 +17,7 @@ from crawler.cards import parse_front_matter
 from crawler.store import Store
 from crawler.store.licenses import normalise_licence
 from tests.support.sample import sample_records
-
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample"
-REAL = ROOT.parent / "shared" / "data" / "real"
+from tests.support.sim import REAL_DATA
 
 #: The Qwen licence names real cards use (PROFILE.md §D, hub-apis.md §4) and the licence each one is.
 QWEN_SPELLINGS = {"tongyi-qianwen": "tongyi-qianwen", "tongyi-qianwen-license-agreement": "tongyi-qianwen",
@@ -54,9 +49,7 @@ def test_sample_licence_counts_match_the_raw_records(sample_store: Store) -> Non
 
 
 def test_real_card_spellings_normalise() -> None:
-    cards = sorted((REAL / "hf_model_cards_yinanwu" / "qwen_related").glob("*.md"))
-    if not cards:
-        pytest.skip("real cards not present")
+    cards = sorted((REAL_DATA / "hf_model_cards_yinanwu" / "qwen_related").glob("*.md"))
     seen: Counter[str] = Counter()
     for path in cards:
         data = parse_front_matter(path.read_text(encoding="utf-8", errors="replace")).data
@@ -74,9 +67,7 @@ def test_real_card_spellings_normalise() -> None:
 
 
 def test_modelscope_spellings_normalise() -> None:
-    path = REAL / "modelscope_cloudmaster" / "Qwen_subset.json"
-    if not path.exists():
-        pytest.skip("ModelScope records not present")
+    path = REAL_DATA / "modelscope_cloudmaster" / "Qwen_subset.json"
     spellings = Counter(m["License"] for m in json.loads(path.read_text(encoding="utf-8"))["models"])
     expected = {"apache-2.0": "apache-2.0", "Apache License 2.0": "apache-2.0", "": "missing", "other": "other"}
     assert set(spellings) <= set(expected)

@@ -20,8 +20,6 @@ from tests.support.sim import (
     write_world,
 )
 
-pytestmark = pytest.mark.skipif(not RAW_PAGE.exists() or not SAMPLE_WORLD.exists(),
-                                reason="needs ../shared/data/real and data/sample")
 TREES = REAL_DATA / "hf_model_trees_oderinwale" / "DeepSeek-R1_finetunes_20250422_180448.json"
 DEFAULT_KEYS = {"_id", "id", "modelId", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
                 "library_name", "createdAt"}

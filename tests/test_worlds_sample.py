@@ -10,13 +10,11 @@ from pathlib import Path
 import pytest
 
 from hubsim.sample_world import build_sample_world
+from tests.support.sim import REAL_DATA
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
-REAL = ROOT.parent / "shared" / "data" / "real"
-STALNAKER = REAL / "hf_api_stalnaker_2024-07"
-
-needs_real = pytest.mark.skipif(not REAL.exists(), reason="real data (../shared/data/real) not present")
+STALNAKER = REAL_DATA / "hf_api_stalnaker_2024-07"
 
 
 def _lines(path: Path) -> list[dict]:
@@ -34,16 +32,12 @@ def test_sample_has_every_listing_entry_and_the_surroundings_once(hf):
     assert len(ids) == len(set(ids))
     manifest = json.loads((SAMPLE / "world.json").read_text())
     assert manifest["counts"]["hf_records"] == len(hf)
-    if REAL.exists():
-        listing = {json.loads(x)["id"] for x in (STALNAKER / "qwen_related_models_list_2024-07-11.jsonl").open()}
-        page = {r["id"] for r in json.loads(next((STALNAKER / "list_pages_raw").glob("*.json")).read_text())}
-        assert len(listing) == 6513
-        assert set(ids) == listing | page
-    else:
-        assert len(ids) > 6513
+    listing = {json.loads(x)["id"] for x in (STALNAKER / "qwen_related_models_list_2024-07-11.jsonl").open()}
+    page = {r["id"] for r in json.loads(next((STALNAKER / "list_pages_raw").glob("*.json")).read_text())}
+    assert len(listing) == 6513
+    assert set(ids) == listing | page
 
 
-@needs_real
 def test_real_records_are_unchanged_and_the_full_record_wins(hf):
     sources: dict[str, dict] = {}
     for r in json.loads(next((STALNAKER / "list_pages_raw").glob("*.json")).read_text()):
@@ -65,10 +59,9 @@ def test_real_records_are_unchanged_and_the_full_record_wins(hf):
                                  "base_model:merge:")) for rec in hf for t in rec.get("tags", []))
 
 
-@needs_real
 def test_cards_are_attached_where_the_id_matches(hf):
     cards = {p.stem: p for d in ("qwen_related", "non_qwen_controls")
-             for p in (REAL / "hf_model_cards_yinanwu" / d).glob("*.md")}
+             for p in (REAL_DATA / "hf_model_cards_yinanwu" / d).glob("*.md")}
     by_id = {r["id"]: r for r in hf}
     expected = {}
     for stem, path in cards.items():
@@ -81,10 +74,9 @@ def test_cards_are_attached_where_the_id_matches(hf):
     assert "Qwen/Qwen2-7B-Instruct" in expected
 
 
-@needs_real
 def test_modelscope_records_project_the_dolphin_records():
     ms = _lines(SAMPLE / "modelscope.jsonl.gz")
-    source = json.loads((REAL / "modelscope_cloudmaster" / "Qwen_subset.json").read_text())["models"]
+    source = json.loads((REAL_DATA / "modelscope_cloudmaster" / "Qwen_subset.json").read_text())["models"]
     assert [m["dolphin"] for m in ms] == source
     for m, d in zip(ms, source, strict=True):
         assert m["id"] == f"{d['Path']}/{d['Name']}"
@@ -97,8 +89,7 @@ def test_modelscope_records_project_the_dolphin_records():
     assert {m["license"] for m in ms} >= {"apache-2.0", "Apache License 2.0"}
 
 
-@needs_real
 def test_rebuild_is_byte_identical_to_the_committed_sample(tmp_path):
-    build_sample_world(REAL, tmp_path)
+    build_sample_world(REAL_DATA, tmp_path)
     for name in ("hf.jsonl.gz", "modelscope.jsonl.gz", "provenance.jsonl.gz", "world.json"):
         assert (tmp_path / name).read_bytes() == (SAMPLE / name).read_bytes(), name

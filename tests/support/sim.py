@@ -170,7 +170,7 @@ def sim_in_process(world: Path | str, **config: Any) -> Iterator[Sim]:
 # -- worlds for tests --------------------------------------------------------------------------------------
 
 REPO = Path(__file__).resolve().parents[2]
-REAL_DATA = REPO.parent / "shared" / "data" / "real"
+REAL_DATA = REPO / "tests" / "data" / "real"  # the recorded Hub payloads the contract tests use (SOURCES.md)
 SAMPLE_WORLD = REPO / "data" / "sample"
 RAW_PAGE = REAL_DATA / "hf_api_stalnaker_2024-07" / "list_pages_raw" / "models_page1_07-11-2024.json"
 
