@@ -1,7 +1,9 @@
 """Model-card front matter: safe, bounded YAML parsing that tolerates real-world breakage.
 
 Cards are untrusted text. Only a safe YAML loader is used (libyaml's ``CSafeLoader``, else ``SafeLoader``),
-input is bounded, and problems are returned as a reason (the caller keeps the card and reports it) rather than raised.
+input is bounded, the loaded values are made JSON-storable within a size budget (aliases count each time they
+are used, so a "billion laughs" block is refused, not expanded), and problems are returned as a reason (the
+caller keeps the card and quarantines it) rather than raised.
 """
 
 from __future__ import annotations
@@ -13,12 +15,15 @@ from typing import Any
 import yaml
 
 from crawler.config import MAX_CARD_BYTES
+from crawler.safe_values import UnsafeValue, clean_text, json_safe
 
 #: libyaml's safe loader when PyYAML was built with it (same safety as ``yaml.safe_load``, ~10× faster).
 _SAFE_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _BLOCK = re.compile(r"\A\s*---[ \t]*\r?\n(.*?)\r?\n---[ \t]*(?:\r?\n|\Z)", re.DOTALL)
 #: Front matter larger than this is not parsed (real MTEB cards carry 100+ KB of model-index metadata).
 MAX_FRONT_MATTER_BYTES = MAX_CARD_BYTES
+#: Expanded size a block may reach (values + characters, aliases counted each use): any alias-free block fits.
+MAX_FRONT_MATTER_UNITS = 2 * MAX_FRONT_MATTER_BYTES
 
 
 @dataclass(slots=True)
@@ -31,8 +36,9 @@ class FrontMatter:
 
 
 def bound_text(text: str, limit: int = MAX_CARD_BYTES) -> tuple[str, bool]:
-    """``text`` cut to at most ``limit`` UTF-8 bytes, and whether it was cut."""
-    raw = text.encode("utf-8", "replace")
+    """``text`` storable (no NULs, valid UTF-8) and cut to at most ``limit`` UTF-8 bytes, and whether it was cut."""
+    text = clean_text(text)
+    raw = text.encode("utf-8")
     if len(raw) <= limit:
         return text, False
     return raw[:limit].decode("utf-8", "ignore"), True
@@ -42,7 +48,9 @@ def parse_front_matter(text: str) -> FrontMatter:
     """Parse the YAML front matter of a model card.
 
     Stacked front matter (two ``---`` blocks, as some training tools write) is merged, later keys filling
-    only what earlier blocks left out. Invalid YAML or a non-mapping block yields ``error`` and keeps the rest.
+    only what earlier blocks left out. Invalid YAML, a non-mapping block, or one that expands beyond
+    ``MAX_FRONT_MATTER_UNITS`` yields ``error`` and keeps the rest. Values JSON cannot hold are converted
+    (:func:`crawler.safe_values.json_safe`).
     """
     out = FrontMatter()
     rest = text.lstrip("\ufeff")
@@ -63,11 +71,19 @@ def parse_front_matter(text: str) -> FrontMatter:
             where = f" at line {mark.line + 1}" if mark is not None else ""
             out.error = f"invalid YAML in front matter block {out.blocks}{where}"
             continue
+        except RecursionError:
+            out.error = f"front matter block {out.blocks} nested too deeply"
+            continue
         if loaded is None:
             continue
         if not isinstance(loaded, dict):
             out.error = f"front matter block {out.blocks} is a {type(loaded).__name__}, not a mapping"
             continue
-        for key, value in loaded.items():
-            out.data.setdefault(str(key), value)
+        try:
+            safe = json_safe(loaded, MAX_FRONT_MATTER_UNITS)
+        except UnsafeValue as exc:
+            out.error = f"front matter block {out.blocks} {exc.reason}"
+            continue
+        for key, value in safe.items():
+            out.data.setdefault(key, value)
     return out

@@ -8,20 +8,29 @@ read raises :class:`RecordError` with a reason; the pipeline quarantines it and 
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
 
+from crawler.cards import MAX_FRONT_MATTER_BYTES, MAX_FRONT_MATTER_UNITS
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES
 from crawler.lineage import DeclaredEdge, declared_edges
+from crawler.safe_values import UnsafeValue, clean_text, int64_or_none, json_safe
 
 #: Keys whose values change without the repo changing; left out of the record hash.
 VOLATILE_KEYS = frozenset({"downloads", "downloadsAllTime", "likes", "trendingScore", "inference",
                            "inferenceProviderMapping", "spaces", "childrenModelCount", "Downloads", "Stars",
                            "likes_count"})
 MAX_FILES = 2_000
+#: A date later than now plus this is a hub's error (year 9999): stored as NULL with a note, never a watermark.
+FUTURE_TOLERANCE = timedelta(days=1)
+_TEXT_COLUMNS = ("author", "sha", "license", "license_name", "license_link", "library_name", "pipeline_tag",
+                 "architecture", "inference")
+_LIST_COLUMNS = ("tags", "files", "inference_providers")
+_COUNTERS = ("downloads", "downloads_all_time", "likes")
 _KNOWN_ARCH_TAGS = frozenset(DEFAULT_FAMILY_ARCHITECTURES) | {
     "llama", "mistral", "mixtral", "gemma", "gemma2", "gemma3", "phi", "phi3", "deepseek_v2", "deepseek_v3",
     "falcon", "gpt2", "gpt_neox", "bert", "t5", "internlm2", "chatglm", "baichuan", "yi", "olmo", "starcoder2"}
@@ -38,10 +47,11 @@ class RecordError(ValueError):
 
 @dataclass(slots=True)
 class ParsedModel:
-    """One parsed record: the ``model`` row, its declared edges, and its metrics."""
+    """One parsed record: the ``model`` row, its declared edges, and notes on values repaired to store it."""
 
     row: dict[str, Any]
     edges: list[DeclaredEdge] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -60,7 +70,11 @@ def utc_naive(value: datetime | None) -> datetime | None:
 def record_hash(raw: dict[str, Any]) -> str:
     """A stable digest of a record without its volatile counters."""
     stable = {k: v for k, v in raw.items() if k not in VOLATILE_KEYS}
-    return hashlib.blake2b(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS), digest_size=12).hexdigest()
+    try:
+        text = orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # lone surrogates or integers orjson cannot write: the slower exact path
+        text = json.dumps(stable, sort_keys=True, default=str).encode("ascii")
+    return hashlib.blake2b(text, digest_size=12).hexdigest()
 
 
 def architecture_of(tags: list[str], config: dict[str, Any] | None, gguf: dict[str, Any] | None) -> str | None:
@@ -91,12 +105,73 @@ def _check_shape(raw: Any) -> str:
     model_id = raw.get("id", raw.get("modelId"))
     if not isinstance(model_id, str) or not model_id.strip():
         raise RecordError("record has no string 'id'")
+    check_id(model_id)
     if "tags" in raw and not isinstance(raw["tags"], list):
         raise RecordError("'tags' is not a list", model_id)
     card = raw.get("cardData")
     if card is not None and not isinstance(card, dict):
         raise RecordError("'cardData' is not an object", model_id)
     return model_id
+
+
+def check_id(model_id: str) -> None:
+    """An id must be storable as it is (a key cannot be repaired): :class:`RecordError` otherwise."""
+    if clean_text(model_id) != model_id:
+        raise RecordError("'id' holds a NUL character or invalid UTF-8", clean_text(model_id))
+
+
+def bounded_card(card: dict[str, Any] | None, notes: list[str]) -> dict[str, Any] | None:
+    """``cardData`` (or front matter) storable and within the front-matter bounds; None with a note otherwise."""
+    if card is None:
+        return None
+    try:
+        dumped = orjson.dumps(card)
+        if len(dumped) <= MAX_FRONT_MATTER_BYTES and b"\\u0000" not in dumped:
+            return card
+    except orjson.JSONEncodeError:
+        pass
+    try:
+        safe = json_safe(card, MAX_FRONT_MATTER_UNITS)
+    except UnsafeValue as exc:
+        notes.append(f"cardData not kept: {exc.reason}")
+        return None
+    if len(orjson.dumps(safe)) > MAX_FRONT_MATTER_BYTES:
+        notes.append(f"cardData not kept: larger than {MAX_FRONT_MATTER_BYTES} bytes")
+        return None
+    if safe != card:
+        notes.append("cardData: NULs or invalid text removed")
+    return safe
+
+
+def storable_row(row: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    """``row`` with every value storable on SQLite and PostgreSQL; each repair is described in ``notes``.
+
+    Text loses NULs and invalid UTF-8; counters beyond 64 bits become NULL; dates more than a day in the
+    future (a hub's error) become NULL, so they never move a crawl's watermark.
+    """
+    for col in _TEXT_COLUMNS:
+        value = row.get(col)
+        if isinstance(value, str) and clean_text(value) != value:
+            row[col] = clean_text(value)
+            notes.append(f"{col}: NULs or invalid text removed")
+    for col in _LIST_COLUMNS:
+        values = row.get(col) or []
+        cleaned = [clean_text(v) for v in values]
+        if cleaned != values:
+            row[col] = cleaned
+            notes.append(f"{col}: NULs or invalid text removed")
+    for col in _COUNTERS:
+        value = row.get(col)
+        if value is not None and int64_or_none(value) is None:
+            row[col] = None
+            notes.append(f"{col} {str(value)[:40]} is not a 64-bit integer: stored as NULL")
+    limit = datetime.now(UTC).replace(tzinfo=None) + FUTURE_TOLERANCE
+    for col in ("created_at", "last_modified"):
+        value = row.get(col)
+        if value is not None and value > limit:
+            row[col] = None
+            notes.append(f"{col} {value.isoformat()} is in the future: stored as NULL")
+    return row
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -116,9 +191,10 @@ def parse_hf(raw: Any) -> ParsedModel:
     the raw dict is read directly because this is the crawl's hot path.
     """
     model_id = _check_shape(raw)
+    notes: list[str] = []
     try:
         tags = [t for t in raw.get("tags") or () if isinstance(t, str)]
-        card = raw.get("cardData") if isinstance(raw.get("cardData"), dict) else None
+        card = bounded_card(raw.get("cardData") if isinstance(raw.get("cardData"), dict) else None, notes)
         siblings = raw.get("siblings") if isinstance(raw.get("siblings"), list) else ()
         files = [s["rfilename"] for s in siblings[:MAX_FILES] if isinstance(s, dict) and isinstance(
             s.get("rfilename"), str)]
@@ -157,8 +233,9 @@ def parse_hf(raw: Any) -> ParsedModel:
         "likes": _int_or_none(raw.get("likes")),
         "record_hash": record_hash(raw),
     }
-    edges = declared_edges(model_id, tags, card, library_name, files)
-    return ParsedModel(row, edges)
+    storable_row(row, notes)
+    edges = declared_edges(model_id, row["tags"], card, row["library_name"], row["files"])
+    return ParsedModel(row, edges, notes)
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -167,5 +244,6 @@ def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _int_or_none(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _int_or_none(value: Any) -> int | float | None:
+    """A count as served (an integer, or a float when the JSON number was too large); checked by storable_row."""
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None

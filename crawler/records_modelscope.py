@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from crawler.lineage import DeclaredEdge, declared_edges
-from crawler.records import ParsedModel, RecordError, record_hash, utc_naive
+from crawler.records import ParsedModel, RecordError, check_id, record_hash, storable_row, utc_naive
 from crawler.store.licenses import normalise_licence
 
 HUB = "modelscope"
@@ -64,10 +64,12 @@ def parse_modelscope(raw: Any) -> ParsedModel:
     model_id = raw.get("id")
     if not isinstance(model_id, str) or model_id.count("/") != 1 or not all(model_id.split("/")):
         raise RecordError("record has no 'owner/name' string 'id'", model_id if isinstance(model_id, str) else None)
+    check_id(model_id)
     tags = raw.get("tags", [])
     if not isinstance(tags, list):
         raise RecordError("'tags' is not a list", model_id)
     tags = [t for t in tags if isinstance(t, str)]
+    notes: list[str] = []
     for key in ("downloads", "likes"):
         if raw.get(key) is not None and (not isinstance(raw[key], int) or isinstance(raw[key], bool)):
             raise RecordError(f"'{key}' is not an integer", model_id)
@@ -97,7 +99,7 @@ def parse_modelscope(raw: Any) -> ParsedModel:
         "likes": raw.get("likes"),
         "record_hash": record_hash(stable),
     }
-    return ParsedModel(row, [])
+    return ParsedModel(storable_row(row, notes), [], notes)
 
 
 def card_fields(model_id: str, row: dict[str, Any], front_matter: dict[str, Any] | None) -> tuple[
