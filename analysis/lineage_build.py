@@ -111,6 +111,16 @@ class LineageGraph:
         return g
 
 
+def node_frame(graph: LineageGraph) -> pl.DataFrame:
+    """Every stored ``(hub, id)`` with its node (a mirrored model has a row per hub), to join store frames on."""
+    hf = np.flatnonzero(graph.present & HUB_BITS["hf"])
+    ms = np.flatnonzero(graph.present & HUB_BITS["modelscope"])
+    return pl.DataFrame({"hub": ["hf"] * len(hf) + ["modelscope"] * len(ms),
+                         "id": [graph.ids[n] for n in hf.tolist()] + [graph.ms_ids.get(n, graph.ids[n]) for n in ms.tolist()],
+                         "node": np.concatenate([hf, ms]).astype(np.int64)},
+                        schema={"hub": pl.String, "id": pl.String, "node": pl.Int64})
+
+
 def _epoch(values: list[datetime | None]) -> np.ndarray:
     s = pl.Series(values, dtype=pl.Datetime("us"))
     return (s.dt.epoch("s").fill_null(_NO_DATE)).to_numpy().astype(np.int64)

@@ -6,7 +6,7 @@ Qwen3.5 names and date are an assumption (see docs/generator.md).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 
@@ -25,6 +25,7 @@ class RootSpec:
     weight: float = 1.0  # attractiveness as a base for derivatives
     pipeline: str = "text-generation"
     generation: str = ""
+    family: str | None = None  # the family whose root this model is (None: its org publishes it outside any family)
 
     @property
     def created(self) -> int:
@@ -141,22 +142,29 @@ def qwen_roots() -> list[RootSpec]:
         post = RootSpec(f"Qwen/Qwen3.5-{s}", "2026-02-16", arch, s, "apache-2.0", None, base.id, "finetune", w, t, "Qwen3.5")
         roots += [base, post, RootSpec(f"{post.id}-GGUF", "2026-02-16", arch, s, "apache-2.0", None, post.id,
                                        "quantized", 0.08, t, "Qwen3.5")]
-    return roots
+    return [replace(r, family="qwen") for r in roots]
 
 
 def notable_qwen_derivatives() -> list[RootSpec]:
     """Popular non-Qwen-org models of the Qwen family that attract many derivatives of their own."""
     return [RootSpec(f"deepseek-ai/DeepSeek-R1-Distill-Qwen-{s}", "2025-01-20", "qwen2", s, "mit", None, base,
-                     "finetune", 2.2, "text-generation", "Qwen2.5")
+                     "finetune", 2.2, "text-generation", "Qwen2.5", "deepseek")
             for s, base in (("1.5B", "Qwen/Qwen2.5-Math-1.5B"), ("7B", "Qwen/Qwen2.5-Math-7B"),
                             ("14B", "Qwen/Qwen2.5-14B"), ("32B", "Qwen/Qwen2.5-32B"))]
 
 
+#: The family of each other organisation's catalogue models (Google and Microsoft: only Gemma and Phi models).
+OTHER_FAMILIES = {"meta-llama": "llama", "mistralai": "mistral", "google": "gemma", "deepseek-ai": "deepseek",
+                  "microsoft": "phi"}
+
+
 def other_roots() -> list[RootSpec]:
-    """Roots of other families (for ``--others``)."""
-    def r(i: str, d: str, a: str, s: str, lic: str, w: float, parent: str | None = None, ln: str | None = None) -> RootSpec:
+    """Roots of other families (for ``--others``), and a few models their organisations publish outside them."""
+    def r(i: str, d: str, a: str, s: str, lic: str, w: float, parent: str | None = None, ln: str | None = None,
+          family: bool = True) -> RootSpec:
+        org = i.split("/")[0]
         return RootSpec(i, d, a, s, lic, ln, parent, "finetune" if parent else None, w, "text-generation",
-                        i.split("/")[0])
+                        org, OTHER_FAMILIES[org] if family else None)
     return [
         r("meta-llama/Llama-2-7b-hf", "2023-07-18", "llama", "7B", "llama2", 1.5),
         r("meta-llama/Llama-2-7b-chat-hf", "2023-07-18", "llama", "7B", "llama2", 2.0, "meta-llama/Llama-2-7b-hf"),
@@ -186,6 +194,8 @@ def other_roots() -> list[RootSpec]:
         r("deepseek-ai/DeepSeek-R1-Distill-Llama-8B", "2025-01-20", "llama", "8B", "mit", 1.2, "meta-llama/Llama-3.1-8B"),
         r("microsoft/Phi-3-mini-4k-instruct", "2024-04-22", "phi3", "3.8B", "mit", 1.2),
         r("microsoft/phi-4", "2024-12-11", "phi3", "14B", "mit", 1.0),
+        r("google/flan-t5-base", "2022-10-21", "t5", "0.25B", "apache-2.0", 0.5, family=False),
+        r("microsoft/deberta-v3-base", "2022-03-02", "deberta-v2", "0.18B", "mit", 0.4, family=False),
     ]
 
 

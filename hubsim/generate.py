@@ -148,8 +148,60 @@ def build_nodes(cfg: GeneratorConfig, rng: random.Random) -> tuple[list[Node], d
         _grow(rng, builder, nodes, oroots, max(0, cfg.others - n_stand - len(oroots)), "other", cfg.dirt)
         live = sum(1 for n in nodes if n.absent is None)
         standalone_nodes(rng, nodes, namer, max(0, cfg.qwen + cfg.others - live))
+        merge_across_families(nodes)
     derived = [n for n in nodes if n.spec is None and n.parents]
     return nodes, assign_dirt(rng, nodes, derived, cfg.dirt)
+
+
+def merge_across_families(nodes: list[Node]) -> Node | None:
+    """Make one Qwen-family derivative a merge with a Llama root too (the first merge, else the first fine-tune
+    created after that root), so every world holds a model of two families. Draws nothing from the rng."""
+    llama = [n for n in nodes if n.spec is not None and n.spec.family == "llama" and n.absent is None]
+    if not llama:
+        return None
+    partner = max(llama, key=lambda n: (n.spec.weight if n.spec else 0.0, -n.idx))
+    for relation in ("merge", "finetune"):
+        for n in nodes:
+            if (n.group == "qwen" and n.spec is None and n.absent is None and n.relation == relation
+                    and n.created > partner.created and partner.idx not in n.parents):
+                n.parents.append(partner.idx)
+                n.relation, n.fmt = "merge", "merge"
+                n.depth = 1 + max(nodes[p].depth for p in n.parents)
+                partner.children += 1
+                return n
+    return None
+
+
+def family_truth(nodes: list[Node]) -> dict[str, Any]:
+    """``_truth/families.json``: per family its roots (catalogue models of the family), its live derivatives
+    (true descendants of a root, any depth, through absent models too, roots excluded) by relation, and the
+    models that belong to several families."""
+    kids: dict[int, list[int]] = {}
+    for n in nodes:
+        for p in n.parents:
+            kids.setdefault(p, []).append(n.idx)
+    names = sorted({n.spec.family for n in nodes if n.spec is not None and n.spec.family})
+    out: dict[str, Any] = {}
+    member_of: dict[int, list[str]] = {}
+    for name in names:
+        roots = {n.idx for n in nodes if n.spec is not None and n.spec.family == name and n.absent is None}
+        seen, queue = set(roots), list(roots)
+        while queue:
+            for c in kids.get(queue.pop(), ()):
+                if c not in seen:
+                    seen.add(c)
+                    queue.append(c)
+        derived = sorted(i for i in seen - roots if nodes[i].absent is None)
+        relations = Counter("merge" if len(nodes[i].parents) > 1 else nodes[i].relation or "finetune" for i in derived)
+        out[name] = {"orgs": sorted({nodes[i].author for i in roots}), "roots": sorted(nodes[i].id for i in roots),
+                     "derivatives": len(derived),
+                     "by_relation": {r: relations.get(r, 0) for r in ("finetune", "adapter", "quantized", "merge")}}
+        for i in roots | set(derived):
+            member_of.setdefault(i, []).append(name)
+    shared = {nodes[i].id: fams for i, fams in sorted(member_of.items()) if len(fams) > 1}
+    merges = sorted(nodes[i].id for i in member_of if len(nodes[i].parents) > 1 and nodes[i].absent is None
+                    and len({tuple(member_of.get(p, ())) for p in nodes[i].parents}) > 1)
+    return {"families": out, "shared": shared, "cross_family_merges": merges}
 
 
 def _grow(rng: random.Random, builder: TreeBuilder, nodes: list[Node], roots: list[Node], wanted: int, group: str,
@@ -254,6 +306,7 @@ def generate_world(out: Path, config: GeneratorConfig) -> WorldSummary:
     truth = out / "_truth"
     write_jsonl(truth / "hf_lineage.jsonl", (truth_entry(n, nodes) for n in nodes if n.absent is None))
     write_jsonl(truth / "absent.jsonl", (truth_entry(n, nodes) for n in nodes if n.absent in ("deleted", "missing")))
+    (truth / "families.json").write_text(json.dumps(family_truth(nodes), indent=1) + "\n", "utf-8")
     ms = make_modelscope(random.Random(config.seed * 7919 + 2), nodes, mirrors, captured,
                          config.modelscope_count, max(20, config.modelscope_count // 5))
     write_jsonl(out / "modelscope.jsonl.gz", ms.records, level=config.gzip_level)

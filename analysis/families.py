@@ -1,0 +1,351 @@
+"""Families side by side: roots, derivatives by relation, undeclared and inferred members, downloads, monthly
+shares of new derivatives and organisation totals, for every listed family in one pass over the store.
+
+Membership (docs/families.md): a family's *roots* are the models of its root organisations whose repo name matches
+its pattern (:meth:`crawler.families.Family.is_root`); its *derivatives* are the models reachable from a root
+through declared edges, at any depth, roots excluded. A declared base that names a root-organisation repo missing
+from the store (deleted, renamed, private, outside a partial crawl) still makes the model a derivative; the base is
+listed in ``unresolved_bases``. A model can belong to several families (a merge across families, DeepSeek's
+distills of Qwen): it is counted in each and listed in ``shared_models``. Mirrors are one graph node, counted once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from analysis import frames
+from analysis.growth import model_relations
+from analysis.lineage_build import _NO_DATE, LineageGraph, build_graph, node_frame
+from analysis.lineage_queries import traverse
+from analysis.months import month_end, month_range
+from crawler.families import Family, FamilyError, get_family, select_families
+from crawler.lineage import normalise_base
+from crawler.store.db import Store
+from crawler.store.schema import Model
+
+#: The relations a derivative is counted under (one per derivative: ``analysis.growth.model_relations``).
+RELATIONS_SHOWN = ("finetune", "adapter", "quantized", "merge")
+SHARED_LIST = 50  # models in several families listed in the JSON (most downloaded first)
+
+#: The published counts hubtree's figures are read next to (docs/families.md, "Published figures").
+PUBLISHED = (
+    "Hugging Face counts, per publishing organisation, every model whose declared model tree leads to one of the "
+    "organisation's models: 113K+ Qwen-derived models by mid-2025, against about 27K for Llama and 6K for DeepSeek "
+    "(hubtree's 'organisations' rows count that way).",
+    "The Qwen team reported 'more than 180,000 derivatives' in January 2026 (its method is not published; it likely "
+    "includes models hubtree only infers).",
+    "The ATOM report gives each family's share of the new derivatives of a month, counting derivatives with more "
+    "than 5 downloads (Qwen from about 1 % in January 2024 to about 69 % in February 2026): hubtree's monthly "
+    "'share' with --min-downloads 6.",
+)
+
+
+class UnknownFamilyError(LookupError):
+    """The store holds no root of the requested family (crawl first, or pick another family)."""
+
+
+@dataclass(slots=True)
+class StoreView:
+    """What one pass over the store gives every family: the graph and per-node columns."""
+
+    graph: LineageGraph
+    owners: np.ndarray  # lower-case owner per node (author, else the id's owner)
+    declares: np.ndarray  # bool: the model declares at least one base (resolved or not)
+    relation: np.ndarray  # per node: index into RELATIONS_SHOWN, -1 without a declared base
+    downloads: np.ndarray  # int64 per node (a mirrored model: both hubs' downloads)
+    outside: pl.DataFrame  # declared bases that are not a model of the graph: node, base (id), relation
+    data_end: datetime | None  # the newest createdAt / lastModified in the store
+    inferred_graph: LineageGraph | None = None
+
+    def reach(self, start: np.ndarray, *, include_inferred: bool = False, min_confidence: float = 0.0) -> np.ndarray:
+        """Bool mask of the models reachable downwards from ``start`` (start excluded unless reached otherwise)."""
+        graph = self.inferred_graph if include_inferred and self.inferred_graph is not None else self.graph
+        mask = np.zeros(graph.n_nodes, bool)
+        if start.size:
+            mask[traverse(graph, start, "down", include_inferred=include_inferred,
+                          min_confidence=min_confidence).nodes] = True
+        return mask
+
+
+def load_view(store: Store, *, graph: LineageGraph | None = None, include_inferred: bool = False) -> StoreView:
+    """Read the store once: the declared graph (and the inferred one when asked), edges, downloads."""
+    graph = graph if graph is not None else build_graph(store)
+    n = graph.n_nodes
+    keys = node_frame(graph)
+    edges = frames.edges(store).join(keys.rename({"id": "child"}), on=["hub", "child"], how="inner")
+    declares = np.zeros(n, bool)
+    declares[edges["node"].to_numpy()] = True
+    relation = np.full(n, -1, np.int8)
+    rel = (model_relations(edges.drop("node")).join(keys, on=["hub", "id"], how="inner")
+           .sort(["node", "hub"]).unique("node", keep="first"))
+    codes = rel["relation"].replace_strict({r: i for i, r in enumerate(RELATIONS_SHOWN)}, default=0,
+                                           return_dtype=pl.Int8)
+    relation[rel["node"].to_numpy()] = codes.to_numpy()
+    live = keys.select("hub", pl.col("id").alias("parent"), pl.lit(True).alias("_live"))
+    out = (edges.join(live, on=["hub", "parent"], how="left").filter(pl.col("_live").is_null())
+           .select("node", "child", "parent", "parent_raw", "relation"))
+    bases = [p if p is not None else normalise_base(raw, child)[0]
+             for child, p, raw in out.select("child", "parent", "parent_raw").iter_rows()]
+    outside = (out.with_columns(pl.Series("base", bases, dtype=pl.String)).filter(pl.col("base").is_not_null())
+               .select("node", "base", "relation"))
+    m = Model.__table__  # type: ignore[attr-defined]
+    models = frames.table(store, Model, ("hub", "id", "downloads", "created_at", "last_modified"),
+                          where=m.c.deleted_at.is_(None))
+    per_node = (models.join(keys, on=["hub", "id"], how="inner").group_by("node")
+                .agg(pl.col("downloads").fill_null(0).sum()))
+    downloads = np.zeros(n, np.int64)
+    downloads[per_node["node"].to_numpy()] = per_node["downloads"].to_numpy()
+    ends = [v for v in (models["created_at"].max(), models["last_modified"].max()) if v is not None]
+    owners = np.array([(a or i.split("/", 1)[0]).lower() for a, i in zip(graph.authors, graph.ids, strict=True)],
+                      dtype=object)
+    inferred = None
+    if include_inferred:
+        from analysis.graph import graph_with_inferred
+
+        inferred = graph_with_inferred(store, graph)
+    return StoreView(graph, owners, declares, relation, downloads, outside, max(ends) if ends else None, inferred)
+
+
+@dataclass(slots=True)
+class Membership:
+    """One family's members as bool masks over the graph's nodes."""
+
+    family: Family
+    roots: np.ndarray
+    derivatives: np.ndarray  # through declared edges (and missing root-organisation bases)
+    inferred: np.ndarray | None  # reached only when inferred edges are followed too (None: not computed)
+    undeclared: np.ndarray  # family architecture, no declared base, not a member
+    seeds: np.ndarray  # derivatives that declare a root-organisation base missing from the store
+    missing_bases: dict[str, int]  # root-organisation base missing from the store → children declaring it
+
+    @property
+    def members(self) -> np.ndarray:
+        return self.roots | self.derivatives
+
+
+def root_mask(view: StoreView, family: Family) -> np.ndarray:
+    """The family's roots: models of its organisations whose name matches its pattern."""
+    mask = np.isin(view.owners, list(family.org_set))
+    if family.pattern is not None:
+        for node in np.flatnonzero(mask).tolist():
+            mask[node] = family.name_matches(view.graph.ids[node])
+    return mask
+
+
+def membership(view: StoreView, family: Family, *, min_confidence: float = 0.0) -> Membership:
+    """Roots, declared derivatives (any depth), inferred-only derivatives and undeclared models of ``family``."""
+    roots = root_mask(view, family)
+    hits = view.outside.filter(pl.col("base").map_elements(lambda b: family.is_root(None, b), return_dtype=pl.Boolean))
+    seeds = np.zeros(view.graph.n_nodes, bool)
+    seeds[hits["node"].to_numpy()] = True
+    seeds &= ~roots
+    start = np.flatnonzero(roots | seeds)
+    derivatives = (view.reach(start) | seeds) & ~roots
+    inferred = None
+    if view.inferred_graph is not None:
+        inferred = view.reach(start, include_inferred=True, min_confidence=min_confidence) & ~roots & ~derivatives
+    arch = np.array([family.has_architecture(a) for a in view.graph.architecture], bool)
+    undeclared = arch & ~roots & ~derivatives & ~view.declares
+    missing = hits.filter(pl.col("node").is_in(np.flatnonzero(seeds).tolist())).group_by("base").agg(
+        pl.col("node").n_unique().alias("children"))
+    return Membership(family, roots, derivatives, inferred, undeclared, seeds,
+                      dict(sorted(missing.iter_rows(), key=lambda r: (-r[1], r[0]))))
+
+
+def family_members(store: Store, family: Family | str, *, view: StoreView | None = None) -> pl.DataFrame:
+    """The family as a frame (hub, id, generation, depth): its roots (depth 0) and declared derivatives.
+
+    A derivative's generation is that of the member that first reached it (a root's generation is read from its
+    name by the family's table); a child of a missing root-organisation base takes the base's generation (depth 1).
+    Raises :class:`UnknownFamilyError` when the store holds no root of ``family`` (FamilyError for an unknown name).
+    """
+    fam = family if isinstance(family, Family) else get_family(family)
+    view = view or load_view(store)
+    graph = view.graph
+    mem = membership(view, fam)
+    roots = np.flatnonzero(mem.roots)
+    if roots.size == 0:
+        raise UnknownFamilyError(f"no root of the {fam.label} family in the store (models of "
+                                 f"{', '.join(fam.orgs)}{' matching ' + repr(fam.pattern) if fam.pattern else ''}): "
+                                 "crawl first, or pick another --family")
+    gen: dict[int, str | None] = {int(r): fam.generation(graph.ids[r], graph.architecture[r]) for r in roots}
+    depth = {int(r): 0 for r in roots}
+    _inherit(graph, roots, gen, depth, 0)
+    base_of = {node: base for node, base in view.outside.select("node", "base").iter_rows() if fam.is_root(None, base)}
+    seeds = [s for s in np.flatnonzero(mem.seeds).tolist() if s not in depth]
+    for s in seeds:
+        gen[s], depth[s] = fam.generation(base_of[s]), 1
+    _inherit(graph, np.array(seeds, np.int64), gen, depth, 1)
+    nodes = list(gen)
+    keys = node_frame(graph).sort(["node", "hub"]).unique("node", keep="first")
+    frame = pl.DataFrame({"node": nodes, "generation": [gen[x] for x in nodes], "depth": [depth[x] for x in nodes]},
+                         schema={"node": pl.Int64, "generation": pl.String, "depth": pl.Int64})
+    return (frame.join(keys, on="node", how="inner").sort("node")
+            .select("hub", "id", "generation", "depth"))
+
+
+def _inherit(graph: LineageGraph, start: np.ndarray, gen: dict[int, str | None], depth: dict[int, int],
+             offset: int) -> None:
+    """Give every model below ``start`` not placed yet the generation of the member that first reached it."""
+    if not start.size:
+        return
+    t = traverse(graph, start, "down")
+    for node, d, e in zip(t.nodes.tolist(), t.depth.tolist(), t.via.tolist(), strict=True):
+        if node not in depth:
+            gen[node] = gen.get(int(graph.parent[e]))
+            depth[node] = d + offset
+
+
+@dataclass(slots=True)
+class FamiliesReport:
+    """Families side by side (``to_json`` is the ``hubtree analyze families --json`` shape, docs/families.md)."""
+
+    families: list[dict[str, Any]]
+    months: pl.DataFrame  # month, family, new, share, cumulative, change, partial
+    organisations: list[dict[str, Any]]
+    overlaps: list[dict[str, Any]]
+    shared_models: list[dict[str, Any]]
+    unresolved_bases: list[dict[str, Any]]
+    definitions: dict[str, Any]
+    data_end: datetime | None
+    settings: dict[str, Any]
+    caveats: list[str] = field(default_factory=list)
+
+    @property
+    def partial_month(self) -> str | None:
+        """The last month when the data end before it does (its counts are not a whole month's)."""
+        return partial_month(self.data_end)
+
+    def family(self, name: str) -> dict[str, Any]:
+        return next(f for f in self.families if f["name"] == name)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"families": self.families, "months": self.months.to_dicts(), "organisations": self.organisations,
+                "overlaps": self.overlaps, "shared_models": self.shared_models,
+                "unresolved_bases": self.unresolved_bases, "definitions": self.definitions,
+                "as_of": self.data_end.isoformat() if self.data_end else None, "partial_month": self.partial_month,
+                "settings": self.settings, "caveats": self.caveats}
+
+
+def partial_month(data_end: datetime | None) -> str | None:
+    """The month of ``data_end`` when the data stop before that month's last day (else None)."""
+    if data_end is None:
+        return None
+    month = f"{data_end:%Y-%m}"
+    return month if data_end.date() < month_end(month).date() else None
+
+
+def _months(view: StoreView, members: list[Membership], counted: np.ndarray, data_end: datetime | None,
+            since: str | None) -> pl.DataFrame:
+    """New derivatives per family and month, each family's share of all listed families' new ones, cumulative
+    totals from the first month, and the month-over-month change (never from or to a partial month)."""
+    created = view.graph.created
+    dated = created != _NO_DATE
+    month_of = created.astype("datetime64[s]").astype("datetime64[M]").astype(str)
+    parts = []
+    for mem in members:
+        sel = mem.derivatives & counted & dated
+        parts.append(pl.DataFrame({"family": mem.family.name, "month": month_of[sel]},
+                                  schema={"family": pl.String, "month": pl.String}))
+    rows = pl.concat(parts)
+    schema = {"month": pl.String, "family": pl.String, "new": pl.Int64, "share": pl.Float64, "cumulative": pl.Int64,
+              "change": pl.Float64, "partial": pl.Boolean}
+    if rows.is_empty():
+        return pl.DataFrame(schema=schema)
+    last = f"{data_end:%Y-%m}" if data_end is not None else rows["month"].max()
+    grid = pl.DataFrame({"month": month_range(rows["month"].min(), max(last, rows["month"].max()))}).join(
+        pl.DataFrame({"family": [m.family.name for m in members]}), how="cross")
+    partial = partial_month(data_end)
+    counts = rows.group_by("month", "family").agg(pl.len().cast(pl.Int64).alias("new"))
+    out = (grid.join(counts, on=["month", "family"], how="left").with_columns(pl.col("new").fill_null(0))
+           .sort(["family", "month"])
+           .with_columns(pl.col("new").cum_sum().over("family").alias("cumulative"),
+                         (pl.col("month") == pl.lit(partial)).alias("partial"),
+                         pl.col("new").shift(1).over("family").alias("_prev"))
+           .with_columns(pl.when(pl.col("new").sum().over("month") > 0)
+                         .then((pl.col("new") / pl.col("new").sum().over("month")).round(4)).alias("share"),
+                         pl.when((pl.col("_prev") > 0) & ~pl.col("partial"))
+                         .then(((pl.col("new") - pl.col("_prev")) / pl.col("_prev")).round(4))
+                         .otherwise(None).alias("change")))
+    order = {m.family.name: i for i, m in enumerate(members)}
+    out = out.with_columns(pl.col("family").replace_strict(order, return_dtype=pl.Int32).alias("_o")).sort(
+        ["month", "_o"])
+    if since is not None:
+        out = out.filter(pl.col("month") >= since)
+    return out.select(list(schema)).cast(schema)  # type: ignore[arg-type]
+
+
+def _organisations(view: StoreView, families: Sequence[Family], counted: np.ndarray) -> list[dict[str, Any]]:
+    """Derived models per publishing organisation (every model of the org is a root, no name pattern)."""
+    out = []
+    for org in dict.fromkeys(o.lower() for f in families for o in f.orgs):
+        roots = view.owners == org
+        hits = view.outside.filter(pl.col("base").str.split("/").list.first().str.to_lowercase() == org)
+        seeds = np.zeros(view.graph.n_nodes, bool)
+        seeds[hits["node"].to_numpy()] = True
+        derived = (view.reach(np.flatnonzero(roots | seeds)) | seeds) & ~roots & counted
+        label = next(o for f in families for o in f.orgs if o.lower() == org)
+        out.append({"org": label, "families": [f.name for f in families if f.owns(org)], "models": int(roots.sum()),
+                    "derivatives": int(derived.sum())})
+    return out
+
+
+def analyse_families(store: Store, families: Sequence[Family] | None = None, *, since: str | None = None,
+                     min_downloads: int | None = None, include_inferred: bool = True, min_confidence: float = 0.0,
+                     view: StoreView | None = None) -> FamiliesReport:
+    """Every family of ``families`` (default: the whole table) from one read of the store.
+
+    ``since`` (``YYYY-MM``) bounds the months listed (cumulative totals count from the start); ``min_downloads``
+    counts only derivatives (and undeclared / inferred models) with at least that many downloads, ATOM's way;
+    ``include_inferred`` also follows inferred edges of at least ``min_confidence`` for the ``inferred`` figure.
+    """
+    families = list(families) if families is not None else select_families()
+    if not families:
+        raise FamilyError("no family to analyse")
+    view = view or load_view(store, include_inferred=include_inferred)
+    counted = view.downloads >= min_downloads if min_downloads is not None else np.ones(view.graph.n_nodes, bool)
+    members = [membership(view, f, min_confidence=min_confidence) for f in families]
+    in_families = np.sum([m.members for m in members], axis=0) if members else np.zeros(view.graph.n_nodes, int)
+    rows = []
+    for mem in members:
+        d = mem.derivatives & counted
+        rel = np.bincount(view.relation[d & (view.relation >= 0)], minlength=len(RELATIONS_SHOWN))
+        rows.append({"name": mem.family.name, "label": mem.family.label, "orgs": list(mem.family.orgs),
+                     "roots": int(mem.roots.sum()), "derivatives": int(d.sum()),
+                     "by_relation": {r: int(c) for r, c in zip(RELATIONS_SHOWN, rel, strict=True)},
+                     "undeclared": int((mem.undeclared & counted).sum()),
+                     "inferred": int((mem.inferred & counted).sum()) if mem.inferred is not None else None,
+                     "downloads": int(view.downloads[d].sum()),
+                     "shared": int((mem.members & (in_families > 1)).sum()),
+                     "unresolved_bases": len(mem.missing_bases),
+                     "unresolved_children": int(sum(mem.missing_bases.values()))})
+    graph = view.graph
+    shared = np.flatnonzero(in_families > 1)
+    shared = shared[np.argsort(-view.downloads[shared], kind="stable")][:SHARED_LIST]
+    shared_rows = [{"id": graph.ids[s], "downloads": int(view.downloads[s]),
+                    "families": {m.family.name: "root" if m.roots[s] else "derivative" for m in members
+                                 if m.members[s]}} for s in shared.tolist()]
+    overlaps = [{"families": [a.family.name, b.family.name], "models": int((a.members & b.members).sum())}
+                for i, a in enumerate(members) for b in members[i + 1:] if (a.members & b.members).any()]
+    unresolved = [{"family": m.family.name, "base": base, "children": k} for m in members
+                  for base, k in m.missing_bases.items()]
+    caveats = ["Counts are by declared lineage (base_model tags, card fields); survivor-biased: repos deleted before "
+               "a crawl are invisible."]
+    if view.inferred_graph is None:
+        caveats.append("Inferred lineage was not computed: the 'inferred' figures are null.")
+    if partial_month(view.data_end):
+        caveats.append(f"The data end on {view.data_end:%Y-%m-%d}: {partial_month(view.data_end)} is a partial "
+                       "month, and no month-over-month change is computed from it.")
+    return FamiliesReport(
+        families=rows, months=_months(view, members, counted, view.data_end, since),
+        organisations=_organisations(view, families, counted), overlaps=overlaps, shared_models=shared_rows,
+        unresolved_bases=unresolved, definitions={f.name: f.to_json() for f in families}, data_end=view.data_end,
+        settings={"since": since, "min_downloads": min_downloads, "include_inferred": view.inferred_graph is not None,
+                  "min_confidence": min_confidence, "published": list(PUBLISHED)},
+        caveats=caveats)

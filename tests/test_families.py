@@ -1,0 +1,179 @@
+"""Families side by side: counts against the generator's truth and an independent traversal of the raw records,
+the bundled real sample, the families table (built-in and a user's TOML file), partial months."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+from analysis.families import analyse_families, family_members, load_view
+from crawler.families import FamilyError, get_family, load_families, select_families
+from crawler.store import open_store
+from hubsim.eval.world_store import iter_hf_records, load_world_store
+from hubsim.gen_dirt import DirtConfig
+from hubsim.generate import GeneratorConfig, generate_world
+from tests.support.sample import sample_records
+from tests.support.store import children_by_base, descendants
+
+#: A world whose records declare their true lineage (no dirt), so declared counts must equal the truth.
+CLEAN = DirtConfig(none=0, card=0, wrong=0, untyped_when_old=0, relation_mislabel=0, absent=0, non_ascii_ids=0)
+SIX = ("qwen", "llama", "mistral", "gemma", "deepseek", "phi")
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    out = tmp_path_factory.mktemp("families")
+    generate_world(out / "world", GeneratorConfig(qwen=600, others=1200, modelscope=0, seed=4, dirt=CLEAN))
+    url = f"sqlite:///{out / 'store.db'}"
+    load_world_store(out / "world", open_store(url))
+    return out / "world", url
+
+
+def _declared(records: list[dict]) -> tuple[list[tuple[str, str]], dict[str, list[tuple[str, str]]]]:
+    """(child, base) pairs from ``base_model:`` tags, and each child's typed (relation, base) tags."""
+    pairs, typed = [], defaultdict(list)
+    for r in records:
+        for tag in r.get("tags") or []:
+            if isinstance(tag, str) and tag.startswith("base_model:"):
+                parts = tag.split(":", 2)
+                if len(parts) == 3:
+                    typed[r["id"]].append((parts[1], parts[2]))
+                else:
+                    pairs.append((r["id"], parts[1]))
+    return pairs, typed
+
+
+def _independent(records: list[dict], orgs: tuple[str, ...], pattern: str | None) -> tuple[set[str], set[str]]:
+    """Roots (owner in ``orgs``, name matching ``pattern``) and everything below them, by plain BFS."""
+    ids = {r["id"] for r in records}
+    roots = {i for i in ids if i.split("/")[0].lower() in {o.lower() for o in orgs}
+             and (pattern is None or re.search(pattern, i.split("/")[1], re.IGNORECASE))}
+    pairs, _ = _declared(records)
+    kids = children_by_base(pairs, ids)
+    edges = [(p, c) for p, cs in kids.items() for c in cs]
+    return roots, descendants(edges, roots) - roots
+
+
+def test_six_families_equal_the_truth_and_an_independent_traversal(world) -> None:
+    path, url = world
+    truth = json.loads((path / "_truth" / "families.json").read_text())
+    records = list(iter_hf_records(path))
+    _, typed = _declared(records)
+    report = analyse_families(open_store(url, create=False), select_families(SIX), include_inferred=False)
+    assert [f["name"] for f in report.families] == list(SIX)
+    for row in report.families:
+        fam, want = get_family(row["name"]), truth["families"][row["name"]]
+        roots, derived = _independent(records, fam.orgs, fam.pattern)
+        relations = Counter("merge" if len({b for _, b in typed[d]}) > 1 else typed[d][0][0] for d in derived)
+        assert row["roots"] == len(want["roots"]) == len(roots) > 0, row["name"]
+        assert row["derivatives"] == want["derivatives"] == len(derived) > 0, row["name"]
+        assert row["by_relation"] == want["by_relation"] == {r: relations.get(r, 0) for r in row["by_relation"]}
+    # Google and Microsoft publish models outside Gemma and Phi: their organisations count more than the families.
+    orgs = {o["org"]: o for o in report.organisations}
+    assert orgs["google"]["models"] > report.family("gemma")["roots"]
+    assert orgs["microsoft"]["models"] > report.family("phi")["roots"]
+
+
+def test_a_cross_family_merge_counts_in_both_families(world) -> None:
+    path, url = world
+    truth = json.loads((path / "_truth" / "families.json").read_text())
+    assert truth["cross_family_merges"], "the generator guarantees a merge across families"
+    store = open_store(url, create=False)
+    view = load_view(store)
+    frames = {name: set(family_members(store, name, view=view)["id"]) for name in SIX}
+    report = analyse_families(store, select_families(SIX), include_inferred=False, view=view)
+    shared = {s["id"]: s["families"] for s in report.shared_models}
+    for model in truth["cross_family_merges"]:
+        families = set(truth["shared"][model])
+        assert len(families) >= 2
+        assert {name for name, ids in frames.items() if model in ids} == families
+        if model in shared:  # listed when among the most downloaded shared models
+            assert set(shared[model]) == families
+    qwen_llama = next(o for o in report.overlaps if o["families"] == ["qwen", "llama"])
+    assert qwen_llama["models"] == sum(1 for fams in truth["shared"].values() if {"qwen", "llama"} <= set(fams))
+
+
+def test_sample_qwen_differs_only_by_children_of_missing_root_org_bases(sample_store) -> None:
+    records = sample_records()
+    qwen = get_family("qwen")
+    roots, before = _independent(records, qwen.orgs, qwen.pattern)  # the declared reach of stored roots
+    ids = {r["id"] for r in records}
+    pairs, _ = _declared(records)
+    missing = {(c, b) for c, b in pairs if b not in ids and b.lower() not in {i.lower() for i in ids}
+               and b.split("/")[0] == "Qwen"}
+    orphans = {c for c, _ in missing}
+    kids = children_by_base(pairs, ids)
+    below = descendants([(p, c) for p, cs in kids.items() for c in cs], orphans)
+    report = analyse_families(sample_store, include_inferred=False)
+    row = report.family("qwen")
+    print(f"\nsample Qwen: roots {len(roots)}, derivatives before {len(before)}, after {row['derivatives']} "
+          f"(+{len(orphans | below)} below {len({b for _, b in missing})} missing Qwen bases)")
+    assert row["roots"] == len(roots) == 107
+    assert row["derivatives"] == len(before | orphans | below) > len(before)
+    assert {u["base"] for u in report.unresolved_bases if u["family"] == "qwen"} == {b for _, b in missing}
+    # "Qwen2/Qwen2-7B-Instruct" (9 children) names an organisation that is not Qwen's: not counted, not guessed.
+    assert not any(u["base"].startswith("Qwen2/") for u in report.unresolved_bases)
+    others = {f["name"]: f for f in report.families if f["name"] != "qwen"}
+    assert all(f["roots"] > 0 for f in others.values())
+    assert sum(f["derivatives"] for f in others.values()) > 0
+
+
+def test_partial_month_has_no_month_over_month_change(sample_store) -> None:
+    report = analyse_families(sample_store, include_inferred=False)
+    assert report.data_end is not None and f"{report.data_end:%Y-%m-%d}" == "2024-07-11"
+    assert report.partial_month == "2024-07"
+    july = report.months.filter(report.months["month"] == "2024-07")
+    assert july["partial"].all() and july["change"].is_null().all()
+    june = report.months.filter(report.months["month"] == "2024-06").to_dicts()
+    assert any(r["change"] is not None for r in june)
+    for _, rows in report.months.group_by("month"):
+        total = rows["new"].sum()
+        assert total == 0 or rows["share"].sum() == pytest.approx(1.0, abs=1e-3)
+
+
+def test_min_downloads_counts_only_derivatives_above_the_threshold(sample_store) -> None:
+    full = analyse_families(sample_store, select_families("qwen"), include_inferred=False)
+    atom = analyse_families(sample_store, select_families("qwen"), include_inferred=False, min_downloads=6)
+    members = family_members(sample_store, "qwen")
+    downloads = {r["id"]: r.get("downloads") or 0 for r in sample_records()}
+    derived = [i for i, d in zip(members["id"], members["depth"], strict=True) if d > 0]
+    assert atom.family("qwen")["derivatives"] == sum(1 for i in derived if downloads[i] >= 6)
+    assert atom.family("qwen")["derivatives"] < full.family("qwen")["derivatives"] == len(derived)
+    assert atom.months["new"].sum() <= full.months["new"].sum()
+
+
+def test_a_user_file_adds_and_changes_families(tmp_path: Path, sample_store) -> None:
+    user = tmp_path / "families.toml"
+    user.write_text('[families.qwen]\norgs = ["Qwen", "Qwen2"]\n\n'
+                    '[families.yi]\nlabel = "Yi"\norgs = ["01-ai"]\narchitectures = ["llama"]\n', "utf-8")
+    table = load_families(user)
+    assert table["qwen"].orgs == ("Qwen", "Qwen2") and table["qwen"].generations == get_family("qwen").generations
+    assert table["yi"].label == "Yi" and "yi" not in load_families()
+    before = analyse_families(sample_store, select_families("qwen"), include_inferred=False)
+    after = analyse_families(sample_store, [table["qwen"]], include_inferred=False)
+    # The nine children of "Qwen2/Qwen2-7B-Instruct" now count: their base is inside a root organisation.
+    assert after.family("qwen")["derivatives"] == before.family("qwen")["derivatives"] + 9
+    assert {"base": "Qwen2/Qwen2-7B-Instruct", "children": 9, "family": "qwen"} in after.unresolved_bases
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('[families.x]\norgs = ["a"]\ncolour = "red"\n', "unknown key(s) colour"),
+    ('[families.x]\norgs = ["a"]\npattern = "("\n', "invalid regex"),
+    ('[families.x]\nlabel = "X"\n', "orgs must be a list"),
+    ("[families.x\n", "not valid TOML"),
+])
+def test_a_bad_families_file_is_one_clear_error(tmp_path: Path, text: str, message: str) -> None:
+    user = tmp_path / "bad.toml"
+    user.write_text(text, "utf-8")
+    with pytest.raises(FamilyError, match=re.escape(message)) as err:
+        load_families(user)
+    assert "\n" not in str(err.value) and str(user.name) in str(err.value)
+
+
+def test_unknown_family_names_the_known_ones() -> None:
+    with pytest.raises(FamilyError, match="known families: qwen, llama, mistral, gemma, deepseek, phi"):
+        select_families("qwen,olmo")
