@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import signal
 import socket
 import sys
 from pathlib import Path
@@ -79,4 +80,10 @@ def command(
 
     config = uvicorn.Config(app, log_level="warning", access_log=False, timeout_graceful_shutdown=5,
                             server_header=False, limit_concurrency=512)
+    for sig in (signal.SIGINT, signal.SIGTERM):  # uvicorn shuts down gracefully, then re-raises the signal: exit 0
+        signal.signal(sig, _stopped)
     Server(config).run(sockets=[sock])
+
+
+def _stopped(_sig: int, _frame: Any) -> None:
+    raise SystemExit(0)
