@@ -102,8 +102,7 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, include_inferr
     downloads = np.zeros(n, np.int64)
     downloads[per_node["node"].to_numpy()] = per_node["downloads"].to_numpy()
     ends = [v for v in (models["created_at"].max(), models["last_modified"].max()) if v is not None]
-    owners = np.array([(a or i.split("/", 1)[0]).lower() for a, i in zip(graph.authors, graph.ids, strict=True)],
-                      dtype=object)
+    owners = owners_of(graph)
     inferred = None
     if include_inferred:
         from analysis.graph import graph_with_inferred
@@ -129,18 +128,24 @@ class Membership:
         return self.roots | self.derivatives
 
 
-def root_mask(view: StoreView, family: Family) -> np.ndarray:
-    """The family's roots: models of its organisations whose name matches its pattern."""
-    mask = np.isin(view.owners, list(family.org_set))
+def owners_of(graph: LineageGraph) -> np.ndarray:
+    """The lower-case owner of every node: its author, else the owner part of its id."""
+    return np.array([(a or i.split("/", 1)[0]).lower() for a, i in zip(graph.authors, graph.ids, strict=True)],
+                    dtype=object)
+
+
+def root_mask(graph: LineageGraph, family: Family, owners: np.ndarray | None = None) -> np.ndarray:
+    """The family's roots (:meth:`Family.is_root`, vectorised): models of its organisations matching its pattern."""
+    mask = np.isin(owners if owners is not None else owners_of(graph), list(family.org_set))
     if family.pattern is not None:
         for node in np.flatnonzero(mask).tolist():
-            mask[node] = family.name_matches(view.graph.ids[node])
+            mask[node] = family.name_matches(graph.ids[node])
     return mask
 
 
 def membership(view: StoreView, family: Family, *, min_confidence: float = 0.0) -> Membership:
     """Roots, declared derivatives (any depth), inferred-only derivatives and undeclared models of ``family``."""
-    roots = root_mask(view, family)
+    roots = root_mask(view.graph, family, view.owners)
     hits = view.outside.filter(pl.col("base").map_elements(lambda b: family.is_root(None, b), return_dtype=pl.Boolean))
     seeds = np.zeros(view.graph.n_nodes, bool)
     seeds[hits["node"].to_numpy()] = True

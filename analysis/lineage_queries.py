@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from analysis.generations import generation_name
-from analysis.lineage_build import HUB_BITS, LineageGraph, build_graph
+from analysis.lineage_build import HUB_BITS, LineageGraph
 from crawler.config import DEFAULT_ROOT_AUTHORS
+from crawler.families import Family, default_family
 from crawler.store.schema import RELATIONS
 
 
@@ -191,18 +191,20 @@ def is_root_author(author: str | None, model_id: str, root_authors: tuple[str, .
 
 
 def family(graph: LineageGraph, model_id: str, *, include_inferred: bool = False,
-           root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS) -> dict[str, Any]:
+           of: Family | None = None) -> dict[str, Any]:
     """``{"id", "roots": [ids], "generation", "depth", "root_details": [{"id", "generation", "depth", "official"}]}``.
 
     Roots are the ancestors (or the model itself) with no parent; ``depth`` is the distance to the nearest root.
-    The generation is that of the first root (official roots first, then nearest) whose id names one.
+    ``official`` says whether a root is a root of the family ``of`` (default: the default family), whose table
+    names the generations; the generation is that of the first root (official roots first, then nearest) naming one.
     """
+    fam = of or default_family()
     node = find(graph, model_id)
     t = traverse(graph, node, "up", include_inferred=include_inferred)
     cands = [(node, 0)] + list(zip(t.nodes.tolist(), t.depth.tolist(), strict=True))
     roots = [(n, d) for n, d in cands if not parents_of(graph, n, include_inferred=include_inferred)]
-    details = [{"id": graph.ids[n], "generation": generation_name(graph.ids[n], graph.architecture[n]), "depth": d,
-                "official": is_root_author(graph.authors[n], graph.ids[n], root_authors)} for n, d in roots]
+    details = [{"id": graph.ids[n], "generation": fam.generation(graph.ids[n], graph.architecture[n]), "depth": d,
+                "official": fam.is_root(graph.authors[n], graph.ids[n])} for n, d in roots]
     details.sort(key=lambda r: (not r["official"], r["depth"], r["id"]))
     generation = next((r["generation"] for r in details if r["generation"]), None)
     return {"id": graph.ids[node], "roots": [r["id"] for r in details], "generation": generation,
@@ -276,35 +278,3 @@ def tree(graph: LineageGraph, model_id: str, *, depth: int | None = 2, max_child
         return out
 
     return build(root, 0)
-
-
-class UnknownFamilyError(LookupError):
-    """The store holds no model of the requested family's root organisation."""
-
-
-def family_members(store: Any, family: str) -> Any:
-    """The family as a frame (hub, id, generation, depth): models of ``family`` plus their declared descendants.
-
-    Generation is the generation named by the root a member descends from (the first root that reaches it).
-    Raises :class:`UnknownFamilyError` when the store holds no model of ``family``.
-    """
-    import polars as pl
-
-    graph = build_graph(store)
-    roots = np.array([n for n in range(graph.n_nodes) if is_root_author(graph.authors[n], graph.ids[n], (family,))],
-                     dtype=np.int64)
-    if roots.size == 0:
-        raise UnknownFamilyError(f"no models of {family!r} in the store: the family's roots are the models that {family!r} "
-                       "owns (crawl first, or pick another --family)")
-    t = traverse(graph, roots, "down")
-    gen: dict[int, str | None] = {int(n): generation_name(graph.ids[n], graph.architecture[n]) for n in roots}
-    depth = {int(n): 0 for n in roots}
-    for node, d, e in zip(t.nodes.tolist(), t.depth.tolist(), t.via.tolist(), strict=True):
-        gen[node] = gen.get(int(graph.parent[e]))
-        depth[node] = d
-    nodes = list(gen)
-    return pl.DataFrame({"hub": [primary_hub(graph, n) for n in nodes],
-                         "id": [graph.ids[n] if primary_hub(graph, n) == "hf" else graph.ms_ids.get(n, graph.ids[n])
-                                for n in nodes],
-                         "generation": [gen[n] for n in nodes], "depth": [depth[n] for n in nodes]},
-                        schema={"hub": pl.String, "id": pl.String, "generation": pl.String, "depth": pl.Int64})

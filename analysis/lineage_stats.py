@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from analysis.generations import generation_name
+from analysis.families import root_mask
 from analysis.lineage_build import LineageGraph
-from analysis.lineage_queries import _ranges, is_root_author, traverse
-from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
+from analysis.lineage_queries import _ranges, traverse
+from crawler.families import Family, default_family
 from crawler.store.schema import RELATIONS
 
 
@@ -61,9 +61,11 @@ def _reach(graph: LineageGraph, start: np.ndarray, *, include_inferred: bool) ->
 
 
 def graph_stats(graph: LineageGraph, *, include_inferred: bool = False, top: int = 10,
-                root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
-                family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> dict[str, Any]:
-    """The ``graph stats`` figures as one JSON-ready dict (keys documented in docs/inference.md)."""
+                family: Family | None = None) -> dict[str, Any]:
+    """The ``graph stats`` figures as one JSON-ready dict (keys documented in docs/inference.md); ``family``
+    (default: the default family) is the one whose roots, members and undeclared models are counted. Members are
+    reached through the graph's models only (``analysis.families`` also counts children of missing root bases)."""
+    fam = family or default_family()
     n = graph.n_nodes
     declared = ~graph.inferred
     used = np.ones(graph.n_edges, bool) if include_inferred else declared
@@ -78,23 +80,20 @@ def graph_stats(graph: LineageGraph, *, include_inferred: bool = False, top: int
     sizes = np.bincount(rts, minlength=n) - np.isin(np.arange(n), rts)
     root_ids = np.unique(rts)
     ranked = sorted(root_ids.tolist(), key=lambda r: (-int(sizes[r]), graph.ids[r]))[:top]
-    families = [{"root": graph.ids[r], "size": int(sizes[r]),
-                 "generation": generation_name(graph.ids[r], graph.architecture[r]),
-                 "official": is_root_author(graph.authors[r], graph.ids[r], root_authors)} for r in ranked]
+    official = root_mask(graph, fam)
+    families = [{"root": graph.ids[r], "size": int(sizes[r]), "generation": fam.generation(graph.ids[r], graph.architecture[r]),
+                 "official": bool(official[r])} for r in ranked]
 
     has_parent = np.bincount(graph.child[used], minlength=n) > 0
     authors = Counter(graph.authors[i] or graph.ids[i].split("/", 1)[0] for i in np.flatnonzero(has_parent).tolist())
     top_authors = [{"author": a, "models": c} for a, c in sorted(authors.items(), key=lambda x: (-x[1], x[0]))[:top]]
 
-    official = np.array([is_root_author(a, m, root_authors) for a, m in zip(graph.authors, graph.ids, strict=True)],
-                        bool)
     start = np.flatnonzero(official)
     members_declared = _reach(graph, start, include_inferred=False) & ~official
     members_all = _reach(graph, start, include_inferred=True) & ~official if graph.inferred.any() else members_declared
     members = members_all if include_inferred else members_declared
-    fam_arch = {a.lower() for a in family_architectures}
-    qwen_arch = np.array([(a or "").lower() in fam_arch for a in graph.architecture], bool)
-    undeclared = qwen_arch & ~official & ~has_declared
+    fam_arch = np.array([fam.has_architecture(a) for a in graph.architecture], bool)
+    undeclared = fam_arch & ~official & ~has_declared
 
     report = graph.report.as_dict()
     return {
@@ -110,7 +109,7 @@ def graph_stats(graph: LineageGraph, *, include_inferred: bool = False, top: int
         "in_lineage": int(in_lineage.sum()),
         "families": families,
         "top_authors": top_authors,
-        "family": {"root_authors": list(root_authors), "roots": int(official.sum()), "members": int(members.sum()),
+        "family": {"name": fam.name, "label": fam.label, "root_authors": list(fam.orgs), "roots": int(official.sum()), "members": int(members.sum()),
                    "undeclared": int(undeclared.sum()),
                    "undeclared_with_inferred_parent": int((undeclared & has_inferred).sum()),
                    "members_via_inferred_only": int((members_all & ~members_declared).sum())},

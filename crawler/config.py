@@ -9,29 +9,18 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from crawler.families import default_family
+
 HF_DEFAULT_ENDPOINT = "https://huggingface.co"
 MODELSCOPE_DEFAULT_ENDPOINT = "https://modelscope.cn"
 
 #: The store used when neither ``--db`` nor ``HUBTREE_DB`` is given.
 DEFAULT_DB_PATH = Path(os.environ.get("HUBTREE_HOME", Path.home() / ".local" / "share" / "hubtree")) / "hubtree.db"
 
-#: Organisations whose models are the roots of the family (a setting, not code: Llama, DeepSeek…).
-DEFAULT_ROOT_AUTHORS: tuple[str, ...] = ("Qwen",)
-
-#: Architecture tags / ``gguf.architecture`` / ``config.model_type`` values that mark a Qwen-architecture repo.
-DEFAULT_FAMILY_ARCHITECTURES: tuple[str, ...] = (
-    "qwen",
-    "qwen2",
-    "qwen2_moe",
-    "qwen2_vl",
-    "qwen2_5_vl",
-    "qwen2_audio",
-    "qwen3",
-    "qwen3_moe",
-    "qwen3_vl",
-    "qwen3_vl_moe",
-    "qwen3_next",
-)
+#: The default family's root organisations and "undeclared member" architectures (crawler/families.toml; commands
+#: take any family of the table, see crawler.families).
+DEFAULT_ROOT_AUTHORS: tuple[str, ...] = default_family().orgs
+DEFAULT_FAMILY_ARCHITECTURES: tuple[str, ...] = default_family().architectures
 
 #: Upper bounds for untrusted text we keep (model cards, quarantined payloads).
 MAX_CARD_BYTES = 256 * 1024

@@ -205,8 +205,8 @@ def select_families(names: str | Iterable[str] | None = None, path: str | Path |
 
 
 def default_family() -> Family:
-    """The built-in default family (what a command uses without ``--family``)."""
-    return get_family(DEFAULT_FAMILY)
+    """The built-in default family (what a command uses without ``--family``; a user's file does not change it)."""
+    return _load(None, 0.0)[DEFAULT_FAMILY]
 
 
 def builtin_architectures() -> frozenset[str]:

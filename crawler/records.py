@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 
 from crawler.cards import MAX_FRONT_MATTER_BYTES, MAX_FRONT_MATTER_UNITS
-from crawler.config import DEFAULT_FAMILY_ARCHITECTURES
+from crawler.families import builtin_architectures
 from crawler.lineage import DeclaredEdge, declared_edges
 from crawler.safe_values import UnsafeValue, clean_text, int64_or_none, json_safe
 
@@ -31,7 +31,7 @@ _TEXT_COLUMNS = ("author", "sha", "license", "license_name", "license_link", "li
                  "architecture", "inference")
 _LIST_COLUMNS = ("tags", "files", "inference_providers")
 _COUNTERS = ("downloads", "downloads_all_time", "likes")
-_KNOWN_ARCH_TAGS = frozenset(DEFAULT_FAMILY_ARCHITECTURES) | {
+_KNOWN_ARCH_TAGS = builtin_architectures() | {
     "llama", "mistral", "mixtral", "gemma", "gemma2", "gemma3", "phi", "phi3", "deepseek_v2", "deepseek_v3",
     "falcon", "gpt2", "gpt_neox", "bert", "t5", "internlm2", "chatglm", "baichuan", "yi", "olmo", "starcoder2"}
 
