@@ -10,17 +10,16 @@ inferred edges: :mod:`analysis.inference` (added only with ``include_inferred=Tr
 
 from __future__ import annotations
 
+from analysis.families import UnknownFamilyError, family_members
 from analysis.lineage_build import BuildReport, LineageGraph, build_graph
 from analysis.lineage_cache import cached, sqlite_path
 from analysis.lineage_queries import (
     Traversal,
-    UnknownFamilyError,
     UnknownModelError,
     ancestors,
     children_of,
     descendants,
     family,
-    family_members,
     find,
     parents_of,
     path,
