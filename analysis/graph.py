@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from analysis.families import UnknownFamilyError, family_members
 from analysis.lineage_build import BuildReport, LineageGraph, build_graph
-from analysis.lineage_cache import cached, sqlite_path
+from analysis.lineage_cache import cached
 from analysis.lineage_queries import (
     Traversal,
     UnknownModelError,
@@ -27,8 +27,7 @@ from analysis.lineage_queries import (
     tree,
 )
 from analysis.lineage_stats import graph_stats
-from crawler import config
-from crawler.store.db import Store, open_store
+from crawler.store.db import Store, check_store_exists, open_store, sqlite_path
 
 __all__ = ["BuildReport", "LineageGraph", "Traversal", "UnknownFamilyError", "UnknownModelError", "ancestors", "build_graph",
            "children_of", "descendants", "family", "family_members", "find", "graph_with_inferred", "graph_stats", "open_graph",
@@ -50,10 +49,8 @@ def open_graph(db: str | None = None, *, include_inferred: bool = False, use_cac
     With ``use_cache`` a previous build of an unchanged store is loaded from disk instead of rebuilt.
     Raises ``FileNotFoundError`` for a SQLite file that does not exist (a query never creates a store).
     """
-    url = config.db_url(db)
+    url = check_store_exists(db)
     path = sqlite_path(url)
-    if path is not None and not path.exists():
-        raise FileNotFoundError(2, "no store at this path", str(path))
     state: dict[str, Store] = {}
 
     def store() -> Store:

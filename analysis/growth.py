@@ -13,6 +13,8 @@ from typing import Any
 
 import polars as pl
 
+from analysis.months import month_range
+
 SURVIVOR_BIAS = ("Survivor bias: counts are by createdAt of repos that still existed when crawled; repos deleted "
                  "before a crawl are invisible, so past months are undercounted.")
 #: When a model has several declared parents, the relation it is counted under (first match).
@@ -40,17 +42,6 @@ def model_relations(edges: pl.DataFrame) -> pl.DataFrame:
 
 def _month(col: str = "created_at") -> pl.Expr:
     return pl.col(col).dt.strftime("%Y-%m").alias("month")
-
-
-def month_range(first: str, last: str) -> list[str]:
-    """Every ``YYYY-MM`` from ``first`` to ``last`` inclusive."""
-    y, m = map(int, first.split("-"))
-    ly, lm = map(int, last.split("-"))
-    out = []
-    while (y, m) <= (ly, lm):
-        out.append(f"{y:04d}-{m:02d}")
-        y, m = (y + 1, 1) if m == 12 else (y, m + 1)
-    return out
 
 
 def _counts(df: pl.DataFrame, dim: str) -> dict[str, dict[str, int]]:
@@ -179,14 +170,3 @@ def _metrics(members: pl.DataFrame, snapshots: pl.DataFrame | None, caveats: lis
         caveats.append(f"Only one metric snapshot exists{when}: downloads and likes over time cannot be measured, "
                        "so growth is createdAt-based only.")
     return out
-
-
-def check_month(value: str | None) -> str | None:
-    """``value`` if it is ``YYYY-MM``; raises ValueError with a clear message otherwise."""
-    if value is None:
-        return None
-    parts = value.split("-")
-    if len(parts) != 2 or not all(p.isdigit() for p in parts) or len(parts[0]) != 4 or not 1 <= int(parts[1]) <= 12:
-        raise ValueError(f"not a month (YYYY-MM): {value!r}")
-    return f"{int(parts[0]):04d}-{int(parts[1]):02d}"
-

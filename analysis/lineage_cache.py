@@ -19,9 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 
-from crawler.store.db import Store
+from crawler.store.db import Store, sqlite_path
 from crawler.store.schema import CrawlRun, Edge, Mirror, Model
 
 CACHE_VERSION = 3
@@ -31,14 +30,6 @@ _KEEP = 8  # newest cache files kept per directory
 def cache_dir() -> Path:
     base = os.environ.get("HUBTREE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hubtree"
     return Path(base) / "graph"
-
-
-def sqlite_path(url: str) -> Path | None:
-    """The database file of a SQLite URL (None for in-memory or other databases)."""
-    u = make_url(url)
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return None
-    return Path(u.database)
 
 
 def fingerprint(url: str, store: Store | None = None) -> str | None:

@@ -13,9 +13,8 @@ from pathlib import Path
 from types import TracebackType
 
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
-from crawler.store.db import Store
+from crawler.store.db import Store, sqlite_path
 
 
 class LockBusy(Exception):
@@ -32,10 +31,8 @@ class RunLock:
         self._conn = None
 
     def _sqlite_path(self) -> Path | None:
-        database = make_url(self.store.url).database
-        if not database or database == ":memory:":
-            return None
-        return Path(f"{database}.{self.name}.lock")
+        database = sqlite_path(self.store.url)
+        return None if database is None else Path(f"{database}.{self.name}.lock")
 
     def acquire(self) -> RunLock:
         if self.store.dialect == "postgresql":

@@ -45,19 +45,6 @@ class CrawlResult:
                 "resumed": self.resumed, "elapsed_s": round(self.elapsed_s, 3), "notes": self.notes}
 
 
-def run_row_json(row: Any) -> dict[str, Any]:
-    """A crawl_run row in the same shape as :meth:`CrawlResult.as_json` (for ``hubtree runs --json``)."""
-    values = {k: getattr(row, k) for k in (*SUMMARY_KEYS, "requests_api", "requests_resolvers")}
-    res = CrawlResult(row.hub, row.mode, row.run_id, row.status, values, row.resumes > 0, notes=list(row.notes or []))
-    out = res.as_json()
-    out.pop("elapsed_s")
-    out.update(started_at=row.started_at.isoformat() if row.started_at else None,
-               ended_at=row.ended_at.isoformat() if row.ended_at else None,
-               elapsed_s=(row.ended_at - row.started_at).total_seconds() if row.ended_at and row.started_at else None,
-               resumes=row.resumes)
-    return out
-
-
 def _open_run(store: Store, hub: str, mode: str) -> tuple[CrawlRun, bool]:
     """The unfinished run of this hub and mode to resume, or a new run. Other unfinished runs are closed."""
     tbl = CrawlRun.__table__  # type: ignore[attr-defined]
@@ -85,17 +72,6 @@ def _open_run(store: Store, hub: str, mode: str) -> tuple[CrawlRun, bool]:
         run_id = conn.execute(tbl.insert().values(hub=hub, mode=mode, started_at=started, status="running",
                                                   checkpoint={}, notes=[])).inserted_primary_key[0]
         return CrawlRun(run_id=run_id, hub=hub, mode=mode, started_at=started, checkpoint={}, notes=[]), False
-
-
-def previous_watermarks(store: Store, hub: str) -> dict[str, datetime | None]:
-    """Watermarks of the latest successful run of ``hub`` (empty when there is none)."""
-    tbl = CrawlRun.__table__  # type: ignore[attr-defined]
-    with store.engine.connect() as conn:
-        row = conn.execute(select(tbl.c.watermark_modified, tbl.c.watermark_created)
-                           .where(tbl.c.hub == hub, tbl.c.status.in_(("success", "partial")),
-                                  tbl.c.watermark_modified.is_not(None))
-                           .order_by(tbl.c.run_id.desc()).limit(1)).first()
-    return {"lastModified": row[0], "createdAt": row[1]} if row else {}
 
 
 def _scrapy_settings(concurrency: int, extra: dict[str, Any] | None) -> dict[str, Any]:

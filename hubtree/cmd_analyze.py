@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 import polars as pl
 import typer
 
-from hubtree.errors import CliError, friendly_errors
-from hubtree.options import DbOption, JsonOption
+from hubtree.errors import friendly_errors
+from hubtree.options import DbOption, JsonOption, checked
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -18,34 +17,6 @@ FamilyOption = Annotated[str, typer.Option("--family", help="Root organisation o
                                                             "roots; the family is them plus declared descendants).")]
 SinceOption = Annotated[str | None, typer.Option("--since", help="Only months / models created from YYYY-MM on.")]
 LimitOption = Annotated[int, typer.Option("--limit", help="Rows per table in the text output.")]
-
-
-def _month(value: str | None) -> str | None:
-    from analysis.growth import check_month
-
-    try:
-        return check_month(value)
-    except ValueError as exc:
-        raise CliError(f"--since: {exc}", 2) from None
-
-
-def family_members(store: Any, family: str) -> pl.DataFrame:
-    """The family frame for the CLI: :func:`analysis.graph.family_members`, its errors as one line."""
-    from analysis.graph import UnknownFamilyError
-    from analysis.graph import family_members as members_of
-
-    try:
-        return members_of(store, family)
-    except UnknownFamilyError as exc:
-        raise CliError(str(exc)) from None
-
-
-def _since_filter(members: pl.DataFrame, models: pl.DataFrame, since: str | None) -> pl.DataFrame:
-    if since is None:
-        return members
-    start = datetime.strptime(since, "%Y-%m")
-    recent = models.filter(pl.col("created_at") >= start).select("hub", "id")
-    return members.join(recent, on=["hub", "id"], how="semi")
 
 
 def _emit(data: dict[str, Any]) -> None:
@@ -86,15 +57,12 @@ def _caveats(caveats: list[str]) -> None:
 def licenses(db: DbOption = None, family: FamilyOption = "Qwen", since: SinceOption = None,
              as_json: JsonOption = False, limit: LimitOption = 15) -> None:
     """Licence mix and drift along the family tree: every edge classified, findings with reasons."""
-    from analysis import frames
-    from analysis.licensing import analyse_licences
-    from crawler.store import open_store
+    from analysis.family_analyses import licences as analyse
+    from analysis.months import check_month
+    from crawler.store import open_existing_store
 
-    since = _month(since)
-    store = open_store(db, create=False)
-    models = frames.models(store)
-    members = _since_filter(family_members(store, family), models, since)
-    report = analyse_licences(models, frames.edges(store), members, frames.cards(store))
+    since = checked("--since", check_month, since)
+    report = analyse(open_existing_store(db), family, since)
     if as_json:
         _emit({"family": family, "since": since, **report.to_json()})
         return
@@ -116,15 +84,12 @@ def licenses(db: DbOption = None, family: FamilyOption = "Qwen", since: SinceOpt
 def growth(db: DbOption = None, family: FamilyOption = "Qwen", since: SinceOption = None,
            as_json: JsonOption = False, limit: LimitOption = 24) -> None:
     """New derivatives per month (by generation, relation, hub, author), cumulative and month-over-month."""
-    from analysis import frames
-    from analysis.growth import analyse_growth
-    from crawler.store import open_store
+    from analysis.family_analyses import growth as analyse
+    from analysis.months import check_month
+    from crawler.store import open_existing_store
 
-    since = _month(since)
-    store = open_store(db, create=False)
-    models = frames.models(store)
-    report = analyse_growth(models, frames.edges(store), family_members(store, family), frames.runs(store),
-                            frames.snapshots(store), since=since)
+    since = checked("--since", check_month, since)
+    report = analyse(open_existing_store(db), family, since)
     if as_json:
         _emit({"family": family, "since": since, **report.to_json()})
         return
@@ -145,15 +110,12 @@ def growth(db: DbOption = None, family: FamilyOption = "Qwen", since: SinceOptio
 def deployment(db: DbOption = None, family: FamilyOption = "Qwen", since: SinceOption = None,
                as_json: JsonOption = False, limit: LimitOption = 30) -> None:
     """Deployment signals per model (tags, providers, formats, card text, ModelScope flags) and their shares."""
-    from analysis import frames
-    from analysis.deployment import analyse_deployment
-    from crawler.store import open_store
+    from analysis.family_analyses import deployment as analyse
+    from analysis.months import check_month
+    from crawler.store import open_existing_store
 
-    since = _month(since)
-    store = open_store(db, create=False)
-    models = frames.models(store)
-    members = _since_filter(family_members(store, family), models, since)
-    report = analyse_deployment(models, members, frames.edges(store), frames.cards(store), since=since)
+    since = checked("--since", check_month, since)
+    report = analyse(open_existing_store(db), family, since)
     if as_json:
         _emit({"family": family, "since": since, **report.to_json()})
         return

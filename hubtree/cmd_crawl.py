@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from hubtree.errors import EXIT_FAILURE, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, CliError, friendly_errors
+from hubtree.errors import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError, friendly_errors
 from hubtree.options import DbOption, JsonOption
 
 app = typer.Typer(no_args_is_help=True)
@@ -38,33 +38,18 @@ def finish(result: object, as_json: bool) -> None:
     raise typer.Exit(code)
 
 
-def check_mode(mode: str) -> str:
-    if mode not in ("full", "incremental"):
-        raise CliError(f"--mode must be full or incremental, not {mode!r}", 2)
-    return mode
-
-
-def run(hub: str, spider_cls: type, *, db: str | None, mode: str, endpoint: str, token: str | None,
-        roots: str, spider_kwargs: dict, progress: str, concurrency: int, as_json: bool) -> None:
-    """Open the store, run one crawl of ``hub`` with its previous watermarks, print the summary and exit."""
-    from crawler import config
-    from crawler.lock import LockBusy
-    from crawler.runner import previous_watermarks, run_crawl
+def run(hub: str, *, db: str | None, mode: str, endpoint: str | None, roots: str, spider_kwargs: dict,
+        progress: str, concurrency: int, as_json: bool) -> None:
+    """Check the shared options, crawl ``hub`` into the store, print the summary and exit with the run's code."""
+    from crawler.runs import crawl_hub
     from crawler.store import open_store
 
-    check_mode(mode)
-    store = open_store(db)
-    marks = previous_watermarks(store, hub) if mode == "incremental" else {}
-    kwargs = {"watermarks": marks, "root_authors": [r.strip() for r in roots.split(",") if r.strip()],
-              "architectures": config.DEFAULT_FAMILY_ARCHITECTURES, **spider_kwargs}
-    try:
-        result = run_crawl(store, spider_cls, hub=hub, mode=mode, endpoint=endpoint, spider_kwargs=kwargs,
-                           progress="none" if as_json and progress == "auto" else progress,
-                           concurrency=concurrency, token=token)
-    except LockBusy as exc:
-        raise CliError(f"{exc}; try again when it has finished", EXIT_LOCKED) from None
-    if mode == "incremental" and not marks:
-        result.notes.append("no previous successful run: the incremental crawl listed everything")
+    if mode not in ("full", "incremental"):
+        raise CliError(f"--mode must be full or incremental, not {mode!r}", EXIT_USAGE)
+    orgs = [r.strip() for r in roots.split(",") if r.strip()]
+    result = crawl_hub(open_store(db), hub, mode, endpoint=endpoint, roots=orgs,
+                       spider_kwargs=spider_kwargs, progress="none" if as_json and progress == "auto" else progress,
+                       concurrency=concurrency)
     finish(result, as_json)
 
 
@@ -83,14 +68,12 @@ def crawl_hf(
     as_json: JsonOption = False,
 ) -> None:
     """Sweep the Hugging Face listing into the store, then fetch the family's changed cards."""
-    from crawler import config
-    from crawler.spiders.hf import CARD_POLICIES, HFSpider
+    from crawler.spiders.hf import CARD_POLICIES
 
     if cards not in CARD_POLICIES:
-        raise CliError(f"--cards must be one of {', '.join(CARD_POLICIES)}", 2)
-    run("hf", HFSpider, db=db, mode=mode, endpoint=config.hf_endpoint(endpoint), token=config.hf_token(),
-        roots=roots, spider_kwargs={"page_size": page_size, "cards": cards}, progress=progress,
-        concurrency=concurrency, as_json=as_json)
+        raise CliError(f"--cards must be one of {', '.join(CARD_POLICIES)}", EXIT_USAGE)
+    run("hf", db=db, mode=mode, endpoint=endpoint, roots=roots, spider_kwargs={"page_size": page_size, "cards": cards},
+        progress=progress, concurrency=concurrency, as_json=as_json)
 
 
 @app.command("modelscope")
@@ -112,10 +95,6 @@ def crawl_modelscope(
 ) -> None:
     """List the family on ModelScope (partitioned below the 3,000-row cap), fetch changed READMEs and deploy flags,
     then match mirrors of Hugging Face repos already in the store."""
-    from crawler import config
-    from crawler.spiders.modelscope import ModelScopeSpider
-
-    run("modelscope", ModelScopeSpider, db=db, mode=mode, endpoint=config.modelscope_endpoint(endpoint),
-        token=config.modelscope_token(), roots=roots, progress=progress, concurrency=concurrency, as_json=as_json,
-        spider_kwargs={"dolphin": dolphin, "readmes": readmes,
-                       "search_terms": [s.strip() for s in search.split(",") if s.strip()]})
+    run("modelscope", db=db, mode=mode, endpoint=endpoint, roots=roots, progress=progress, concurrency=concurrency,
+        as_json=as_json, spider_kwargs={"dolphin": dolphin, "readmes": readmes,
+                                        "search_terms": [s.strip() for s in search.split(",") if s.strip()]})

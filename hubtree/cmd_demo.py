@@ -1,82 +1,20 @@
 """``hubtree demo``: the whole pipeline on the bundled sample world, offline, in about half a minute.
 
-Starts the local hub simulator on ``data/sample`` in this process, crawls both hubs in subprocesses (Scrapy's
-reactor runs once per process), builds the lineage graph, prints a short summary and writes the report for the
-latest month with new derivatives.
+Serves and crawls the sample (:func:`hubsim.demo.crawl_world`), builds the lineage graph, prints a short summary
+and writes the report for the latest month with new derivatives.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from hubtree.errors import EXIT_FAILURE, EXIT_LOCKED, EXIT_OK, CliError, friendly_errors
-
-#: The bundled real sample world (see data/sample/SOURCES.md).
-SAMPLE_WORLD = Path(__file__).resolve().parents[1] / "data" / "sample"
-DEFAULT_DIR = Path("hubtree-demo")
-
-
-def crawl_subprocess(hub: str, endpoint: str, db_url: str, mode: str = "full") -> tuple[int, dict[str, Any] | None,
-                                                                                           str]:
-    """``hubtree crawl HUB`` in a fresh interpreter: (exit code, its JSON summary or None, last stderr line)."""
-    cmd = [sys.executable, "-m", "hubtree.cli", "crawl", hub, "--endpoint", endpoint, "--db", db_url, "--mode", mode,
-           "--progress", "none", "--json"]
-    proc = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
-    summary = json.loads(lines[-1]) if lines else None
-    err = (proc.stderr.strip().splitlines() or [""])[-1]
-    return proc.returncode, summary, err
-
-
-def crawl_world(db_url: str, world: Path = SAMPLE_WORLD) -> list[dict[str, Any]]:
-    """Serve ``world`` with the simulator in a thread and crawl HF then ModelScope into ``db_url``.
-
-    Returns each crawl's JSON summary; raises :class:`CliError` when a crawl fails (exit 4 when locked).
-    """
-    from hubsim.server import SimConfig, SimServer
-
-    if not world.is_dir():
-        raise CliError(f"sample world not found: {world} (run from a checkout of hubtree)")
-    server = SimServer(world, SimConfig())
-    url = server.start()
-    results = []
-    try:
-        for hub in ("hf", "modelscope"):
-            code, summary, err = crawl_subprocess(hub, url, db_url)
-            if code not in (0, 3) or summary is None:
-                raise CliError(f"crawl {hub} failed (exit {code}): {err}", EXIT_LOCKED if code == 4 else EXIT_FAILURE)
-            results.append(summary)
-    finally:
-        server.stop()
-    return results
-
-
-def demo_store(directory: Path | str = DEFAULT_DIR) -> str:
-    """The URL of a store holding the crawled sample under ``directory`` (``hubtree.db``), crawled if absent.
-
-    Notebooks call this: they reuse the store ``hubtree demo`` left, or build their own the same way.
-    """
-    from crawler.store import open_store
-
-    directory = Path(directory).resolve()
-    directory.mkdir(parents=True, exist_ok=True)
-    db_url = f"sqlite:///{directory / 'hubtree.db'}"
-    if (directory / "hubtree.db").exists():
-        from analysis import frames
-
-        runs = frames.runs(open_store(db_url))
-        if set(runs.filter(runs["status"] == "success")["hub"].to_list()) >= {"hf", "modelscope"}:
-            return db_url
-    crawl_world(db_url)
-    return db_url
+from hubsim.demo import DEFAULT_DIR, SAMPLE_WORLD
+from hubtree.errors import EXIT_OK, friendly_errors
 
 
 def _summary(console: Any, db_url: str, crawls: list[dict[str, Any]], report: dict[str, Any]) -> None:
@@ -124,8 +62,9 @@ def command(
     """Run the pipeline on the bundled sample, offline: simulator → crawl both hubs → graph → summary → report."""
     from rich.console import Console
 
+    from analysis.report import make_report
     from crawler.store import open_store
-    from hubtree.cmd_report import make_report
+    from hubsim.demo import crawl_world
 
     started = time.monotonic()
     console = Console(soft_wrap=True)

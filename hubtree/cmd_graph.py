@@ -31,15 +31,6 @@ def _emit(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
 
 
-def _guard(func: Any, *args: Any, **kwargs: Any) -> Any:
-    from analysis.graph import UnknownModelError
-
-    try:
-        return func(*args, **kwargs)
-    except UnknownModelError as exc:
-        raise CliError(str(exc)) from None
-
-
 def _check_hub(hub: str | None) -> None:
     if hub is not None and hub not in ("hf", "modelscope"):
         raise CliError(f"--hub must be hf or modelscope, not {hub!r}", EXIT_USAGE)
@@ -89,7 +80,7 @@ def descendants_cmd(model: ModelArg, relation: Annotated[str | None, typer.Optio
     _check_hub(hub)
     rels = _relations(relation)
     g = _graph(db, include_inferred, no_cache)
-    result = _guard(descendants, g, model, relations=rels, depth=depth, hub=hub, include_inferred=include_inferred)
+    result = descendants(g, model, relations=rels, depth=depth, hub=hub, include_inferred=include_inferred)
     _emit(result) if json_out else _print_models(result, "Descendants", limit)
 
 
@@ -103,7 +94,7 @@ def ancestors_cmd(model: ModelArg, depth: DepthOption = None, hub: HubOption = N
 
     _check_hub(hub)
     g = _graph(db, include_inferred, no_cache)
-    result = _guard(ancestors, g, model, depth=depth, hub=hub, include_inferred=include_inferred)
+    result = ancestors(g, model, depth=depth, hub=hub, include_inferred=include_inferred)
     _emit(result) if json_out else _print_models(result, "Ancestors", limit)
 
 
@@ -115,7 +106,7 @@ def family_cmd(model: ModelArg, include_inferred: InferredOption = False, db: Db
     from analysis.graph import family
 
     g = _graph(db, include_inferred, no_cache)
-    result = _guard(family, g, model, include_inferred=include_inferred)
+    result = family(g, model, include_inferred=include_inferred)
     if json_out:
         return _emit(result)
     typer.echo(f"{result['id']}")
@@ -134,7 +125,7 @@ def path_cmd(a: Annotated[str, typer.Argument(help="From this model.")],
     from analysis.graph import path
 
     g = _graph(db, include_inferred, no_cache)
-    result = _guard(path, g, a, b, include_inferred=include_inferred)
+    result = path(g, a, b, include_inferred=include_inferred)
     if json_out:
         return _emit(result)
     if result["kind"] == "none":
@@ -170,7 +161,7 @@ def tree_cmd(model: ModelArg, depth: Annotated[int, typer.Option("--depth", min=
     from analysis.graph import tree
 
     g = _graph(db, include_inferred, no_cache)
-    result = _guard(tree, g, model, depth=depth, max_children=max_children, include_inferred=include_inferred)
+    result = tree(g, model, depth=depth, max_children=max_children, include_inferred=include_inferred)
     _emit(result) if json_out else typer.echo("\n".join(_tree_lines(result)))
 
 

@@ -21,18 +21,11 @@ def command(
     """List past crawl runs, newest first."""
     from rich.console import Console
     from rich.table import Table
-    from sqlalchemy import select
 
-    from crawler.runner import run_row_json
-    from crawler.store import CrawlRun, open_store
+    from crawler.runs import list_runs
+    from crawler.store import open_existing_store
 
-    store = open_store(db)
-    tbl = CrawlRun.__table__  # type: ignore[attr-defined]
-    q = select(tbl).order_by(tbl.c.run_id.desc()).limit(limit)
-    if hub:
-        q = q.where(tbl.c.hub == hub)
-    with store.engine.connect() as conn:
-        rows = [run_row_json(r) for r in conn.execute(q)]
+    rows = list_runs(open_existing_store(db), hub, limit)
     if as_json:
         typer.echo(json.dumps({"runs": rows}))
         return

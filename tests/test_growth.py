@@ -10,7 +10,8 @@ import pytest
 
 from analysis import frames
 from analysis.graph import family_members
-from analysis.growth import SURVIVOR_BIAS, analyse_growth, check_month, model_relations, month_range
+from analysis.growth import SURVIVOR_BIAS, analyse_growth, model_relations
+from analysis.months import check_month, month_range
 from crawler.family import resolve_edges
 from crawler.ingest import write_page
 from crawler.store import CrawlRun, Store, open_store

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from hubtree.cmd_demo import demo_store
+from hubsim.demo import demo_store
 
 NOTEBOOKS = sorted((Path(__file__).resolve().parents[1] / "notebooks").glob("*.ipynb"))
 

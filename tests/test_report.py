@@ -20,7 +20,7 @@ from analysis.growth import analyse_growth
 from analysis.licensing import analyse_licences
 from crawler.lock import RunLock
 from crawler.store import open_store
-from hubtree.cmd_demo import crawl_world
+from hubsim.demo import crawl_world
 from tests.support.store import hubtree
 
 REPO = Path(__file__).resolve().parents[1]

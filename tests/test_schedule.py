@@ -9,7 +9,7 @@ import pytest
 
 from crawler.lock import RunLock
 from crawler.store import open_store
-from hubtree.cmd_schedule import DEFAULT_CRON, load_config
+from hubtree.schedule import DEFAULT_CRON, load_config
 from tests.support.sim import SAMPLE_WORLD, sim_in_process, world_records, write_world
 from tests.support.store import hubtree
 

@@ -9,16 +9,17 @@ the headline compares them with the same analyses as of the previous month's end
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import polars as pl
 
 from analysis import frames
 from analysis.deployment import DeploymentReport, analyse_deployment
-from analysis.growth import GrowthReport, analyse_growth, check_month
+from analysis.growth import GrowthReport, analyse_growth
 from analysis.licensing import KINDS, LicenceReport, analyse_licences
 from analysis.lineage_queries import is_root_author
+from analysis.months import check_month, month_end, month_start, previous_month
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES
 from crawler.store.db import Store
 
@@ -39,21 +40,8 @@ HEADLINE = (
 )
 
 
-def month_end(month: str) -> datetime:
-    """The last microsecond of ``YYYY-MM`` (naive UTC, the store's convention)."""
-    y, m = map(int, check_month(month).split("-"))  # type: ignore[union-attr]
-    nxt = datetime(y + (m == 12), 1 if m == 12 else m + 1, 1)
-    return nxt - timedelta(microseconds=1)
-
-
-def month_start(month: str) -> datetime:
-    y, m = map(int, month.split("-"))
-    return datetime(y, m, 1)
-
-
-def previous_month(month: str) -> str:
-    y, m = map(int, month.split("-"))
-    return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
+class ReportError(ValueError):
+    """There is nothing to report: the family has no member by the month's end, or no declared derivative."""
 
 
 @dataclass(slots=True)
@@ -140,7 +128,7 @@ def build_report(store: Store, month: str, members: pl.DataFrame, family: str = 
     prev_month = previous_month(month)
     before = analyse_month(store, prev_month, members, edges=edges, cards=cards, runs=runs, snapshots=snapshots)
     if now.members.is_empty():
-        raise ValueError(f"no model of the {family} family existed by the end of {month}")
+        raise ReportError(f"no model of the {family} family existed by the end of {month}")
     cur, old = now.headline(), before.headline()
     headline = [{"key": k, "label": label, "kind": kind, "value": cur[k], "previous": old[k],
                  "change": None if kind == "ratio" else _change(cur[k], old[k])} for k, label, kind in HEADLINE]

@@ -1,0 +1,52 @@
+"""Make the monthly report of a store: resolve the month, build it and write it, holding the store's locks."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+
+from analysis.graph import family_members
+from analysis.months import check_month, previous_calendar_month
+from analysis.report.build import ReportError, build_report, latest_month
+from analysis.report.render import write_report
+from crawler.lock import RunLock
+from crawler.store.db import Store
+
+
+def resolve_month(store: Store, month: str, members: pl.DataFrame, family: str) -> str:
+    """``YYYY-MM`` for ``month``, which may also be ``latest`` (the latest month with a new declared derivative)
+    or ``previous`` (the previous calendar month)."""
+    if month == "latest":
+        found = latest_month(store, members)
+        if found is None:
+            raise ReportError(f"the {family} family has no declared derivative in the store yet")
+        return found
+    if month == "previous":
+        return previous_calendar_month()
+    return check_month(month)  # type: ignore[return-value]
+
+
+def make_report(store: Store, month: str, out: Path | Callable[[str], Path] | None, family: str,
+                figure_format: str = "svg") -> dict[str, Any]:
+    """Build and write the report while holding the report lock and the crawl lock (a consistent store).
+
+    ``month`` as in :func:`resolve_month`; ``out`` may be a function of the resolved month (default
+    ``reports/YYYY-MM``). Returns the summary (month, files, headline, counts, elapsed seconds). Raises
+    :class:`crawler.lock.LockBusy` when another report or a crawl is running on the store, :class:`ReportError`
+    when there is nothing to report.
+    """
+    started = time.monotonic()
+    with RunLock(store, "report"), RunLock(store, "crawl"):
+        members = family_members(store, family)
+        month = resolve_month(store, month, members, family)
+        data = build_report(store, month, members, family)
+        target = out(month) if callable(out) else out or Path("reports") / month
+        paths = write_report(data, target, figure_format=figure_format)
+    return {"month": month, "family": family, "out": str(target), "files": {k: str(v) for k, v in paths.items()},
+            "headline": {h["key"]: h["value"] for h in data.headline},
+            "figures": len(list(paths["figures"].iterdir())), "tables": len(data.tables),
+            "elapsed_s": round(time.monotonic() - started, 3)}
