@@ -14,10 +14,10 @@ from hubtree.cli import app
 
 
 def _commands(group: Any, prefix: str) -> list[tuple[str, Any]]:
-    """``(path, command)`` of every leaf command under a (Typer/click) group, sorted."""
+    """``(path, command)`` of every leaf command under a (Typer/click) group, in the order ``--help`` lists them."""
     ctx = group.make_context(prefix, [], resilient_parsing=True)
     out: list[tuple[str, Any]] = []
-    for name in sorted(group.list_commands(ctx)):
+    for name in group.list_commands(ctx):
         cmd = group.get_command(ctx, name)
         if cmd is None or cmd.hidden:
             continue
@@ -43,10 +43,14 @@ def _shown_default(value: Any) -> Any:
 
 
 def _option_row(param: Any) -> str:
-    names = ", ".join(f"`{o}`" for o in [*param.opts, *param.secondary_opts])
-    help_text = " ".join((getattr(param, "help", None) or "").split())
+    value = f" {param.metavar}" if param.metavar else ""  # flags take none (see hubtree.cli.show_flags_as_flags)
+    names = ", ".join([*(f"`{o}{value}`" for o in param.opts), *(f"`{o}`" for o in param.secondary_opts)])
+    help_text = " ".join((getattr(param, "help", None) or "").split()).replace("|", "\\|")  # a cell of a table
     default = _shown_default(param.default)
-    shown = "" if default in (None, False, ()) or callable(default) else f" (default: `{default}`)"
+    if param.secondary_opts and isinstance(default, bool):  # --x/--no-x: the default is one of the two
+        default = param.opts[0] if default else param.secondary_opts[0]
+    hidden = default is None or default is False or default == () or callable(default)  # 0 is a default to show
+    shown = "" if hidden else f" (default: `{default}`)"
     required = " **required**" if param.required else ""
     return f"| {names} | {help_text}{shown}{required} |"
 
