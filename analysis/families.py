@@ -21,6 +21,7 @@ import polars as pl
 
 from analysis import frames
 from analysis.growth import model_relations
+from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage
 from analysis.lineage_build import _NO_DATE, LineageGraph, build_graph, node_frame
 from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_range
@@ -61,20 +62,21 @@ class StoreView:
     downloads: np.ndarray  # int64 per node (a mirrored model: both hubs' downloads)
     outside: pl.DataFrame  # declared bases that are not a model of the graph: node, base (id), relation
     data_end: datetime | None  # the newest createdAt / lastModified in the store
-    inferred_graph: LineageGraph | None = None
+    inferences: list[Inference] | None = None  # confident inferences (None: not computed)
+    threshold: float = DEFAULT_THRESHOLD
 
-    def reach(self, start: np.ndarray, *, include_inferred: bool = False, min_confidence: float = 0.0) -> np.ndarray:
-        """Bool mask of the models reachable downwards from ``start`` (start excluded unless reached otherwise)."""
-        graph = self.inferred_graph if include_inferred and self.inferred_graph is not None else self.graph
-        mask = np.zeros(graph.n_nodes, bool)
+    def reach(self, start: np.ndarray) -> np.ndarray:
+        """Bool mask of the models reachable downwards from ``start`` through declared edges."""
+        mask = np.zeros(self.graph.n_nodes, bool)
         if start.size:
-            mask[traverse(graph, start, "down", include_inferred=include_inferred,
-                          min_confidence=min_confidence).nodes] = True
+            mask[traverse(self.graph, start, "down").nodes] = True
         return mask
 
 
-def load_view(store: Store, *, graph: LineageGraph | None = None, include_inferred: bool = False) -> StoreView:
-    """Read the store once: the declared graph (and the inferred one when asked), edges, downloads."""
+def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequence[Family] = (),
+              threshold: float | None = None) -> StoreView:
+    """Read the store once: the declared graph, edges, downloads, and — when ``threshold`` is given — the
+    inferences of at least that confidence for the models of ``families`` (one inference pass for all of them)."""
     graph = graph if graph is not None else build_graph(store)
     n = graph.n_nodes
     keys = node_frame(graph)
@@ -102,13 +104,14 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, include_inferr
     downloads = np.zeros(n, np.int64)
     downloads[per_node["node"].to_numpy()] = per_node["downloads"].to_numpy()
     ends = [v for v in (models["created_at"].max(), models["last_modified"].max()) if v is not None]
-    owners = owners_of(graph)
-    inferred = None
-    if include_inferred:
-        from analysis.graph import graph_with_inferred
-
-        inferred = graph_with_inferred(store, graph)
-    return StoreView(graph, owners, declares, relation, downloads, outside, max(ends) if ends else None, inferred)
+    inferences = None
+    if threshold is not None:
+        inferences = inferred_lineage(store, graph, threshold=threshold,
+                                      root_authors=tuple(dict.fromkeys(o for f in families for o in f.orgs)),
+                                      family_architectures=tuple(dict.fromkeys(a for f in families
+                                                                               for a in f.architectures)))
+    return StoreView(graph, owners_of(graph), declares, relation, downloads, outside, max(ends) if ends else None,
+                     inferences, DEFAULT_THRESHOLD if threshold is None else threshold)
 
 
 @dataclass(slots=True)
@@ -118,7 +121,7 @@ class Membership:
     family: Family
     roots: np.ndarray
     derivatives: np.ndarray  # through declared edges (and missing root-organisation bases)
-    inferred: np.ndarray | None  # reached only when inferred edges are followed too (None: not computed)
+    inferred: dict[str, Any] | None  # analysis.inference.family_counts from the roots (None: not computed)
     undeclared: np.ndarray  # family architecture, no declared base, not a member
     seeds: np.ndarray  # derivatives that declare a root-organisation base missing from the store
     missing_bases: dict[str, int]  # root-organisation base missing from the store → children declaring it
@@ -143,7 +146,7 @@ def root_mask(graph: LineageGraph, family: Family, owners: np.ndarray | None = N
     return mask
 
 
-def membership(view: StoreView, family: Family, *, min_confidence: float = 0.0) -> Membership:
+def membership(view: StoreView, family: Family) -> Membership:
     """Roots, declared derivatives (any depth), inferred-only derivatives and undeclared models of ``family``."""
     roots = root_mask(view.graph, family, view.owners)
     hits = view.outside.filter(pl.col("base").map_elements(lambda b: family.is_root(None, b), return_dtype=pl.Boolean))
@@ -153,8 +156,9 @@ def membership(view: StoreView, family: Family, *, min_confidence: float = 0.0) 
     start = np.flatnonzero(roots | seeds)
     derivatives = (view.reach(start) | seeds) & ~roots
     inferred = None
-    if view.inferred_graph is not None:
-        inferred = view.reach(start, include_inferred=True, min_confidence=min_confidence) & ~roots & ~derivatives
+    if view.inferences is not None:
+        inferred = family_counts(view.graph, view.inferences, start.tolist(), family.architectures,
+                                 threshold=view.threshold)
     arch = np.array([family.has_architecture(a) for a in view.graph.architecture], bool)
     undeclared = arch & ~roots & ~derivatives & ~view.declares
     missing = hits.filter(pl.col("node").is_in(np.flatnonzero(seeds).tolist())).group_by("base").agg(
@@ -302,20 +306,21 @@ def _organisations(view: StoreView, families: Sequence[Family], counted: np.ndar
 
 
 def analyse_families(store: Store, families: Sequence[Family] | None = None, *, since: str | None = None,
-                     min_downloads: int | None = None, include_inferred: bool = True, min_confidence: float = 0.0,
-                     view: StoreView | None = None) -> FamiliesReport:
+                     min_downloads: int | None = None, include_inferred: bool = True,
+                     threshold: float = DEFAULT_THRESHOLD, view: StoreView | None = None) -> FamiliesReport:
     """Every family of ``families`` (default: the whole table) from one read of the store.
 
     ``since`` (``YYYY-MM``) bounds the months listed (cumulative totals count from the start); ``min_downloads``
     counts only derivatives (and undeclared / inferred models) with at least that many downloads, ATOM's way;
-    ``include_inferred`` also follows inferred edges of at least ``min_confidence`` for the ``inferred`` figure.
+    ``include_inferred`` adds the ``inferred`` figure: the further models that inferred lineage of at least
+    ``threshold`` confidence joins to the family (:func:`analysis.inference.family_counts`; not download-filtered).
     """
     families = list(families) if families is not None else select_families()
     if not families:
         raise FamilyError("no family to analyse")
-    view = view or load_view(store, include_inferred=include_inferred)
+    view = view or load_view(store, families=families, threshold=threshold if include_inferred else None)
     counted = view.downloads >= min_downloads if min_downloads is not None else np.ones(view.graph.n_nodes, bool)
-    members = [membership(view, f, min_confidence=min_confidence) for f in families]
+    members = [membership(view, f) for f in families]
     in_families = np.sum([m.members for m in members], axis=0) if members else np.zeros(view.graph.n_nodes, int)
     rows = []
     for mem in members:
@@ -325,7 +330,8 @@ def analyse_families(store: Store, families: Sequence[Family] | None = None, *, 
                      "roots": int(mem.roots.sum()), "derivatives": int(d.sum()),
                      "by_relation": {r: int(c) for r, c in zip(RELATIONS_SHOWN, rel, strict=True)},
                      "undeclared": int((mem.undeclared & counted).sum()),
-                     "inferred": int((mem.inferred & counted).sum()) if mem.inferred is not None else None,
+                     "inferred": mem.inferred["inferred"] if mem.inferred is not None else None,
+                     "inferred_by_rule": mem.inferred["inferred_by_rule"] if mem.inferred is not None else None,
                      "downloads": int(view.downloads[d].sum()),
                      "shared": int((mem.members & (in_families > 1)).sum()),
                      "unresolved_bases": len(mem.missing_bases),
@@ -342,8 +348,10 @@ def analyse_families(store: Store, families: Sequence[Family] | None = None, *, 
                   for base, k in m.missing_bases.items()]
     caveats = ["Counts are by declared lineage (base_model tags, card fields); survivor-biased: repos deleted before "
                "a crawl are invisible."]
-    if view.inferred_graph is None:
+    if view.inferences is None:
         caveats.append("Inferred lineage was not computed: the 'inferred' figures are null.")
+    elif min_downloads is not None:
+        caveats.append("The 'inferred' figures count every model inferred lineage joins, whatever its downloads.")
     if partial_month(view.data_end):
         caveats.append(f"The data end on {view.data_end:%Y-%m-%d}: {partial_month(view.data_end)} is a partial "
                        "month, and no month-over-month change is computed from it.")
@@ -351,6 +359,6 @@ def analyse_families(store: Store, families: Sequence[Family] | None = None, *, 
         families=rows, months=_months(view, members, counted, view.data_end, since),
         organisations=_organisations(view, families, counted), overlaps=overlaps, shared_models=shared_rows,
         unresolved_bases=unresolved, definitions={f.name: f.to_json() for f in families}, data_end=view.data_end,
-        settings={"since": since, "min_downloads": min_downloads, "include_inferred": view.inferred_graph is not None,
-                  "min_confidence": min_confidence, "published": list(PUBLISHED)},
+        settings={"since": since, "min_downloads": min_downloads, "include_inferred": view.inferences is not None,
+                  "threshold": view.threshold if view.inferences is not None else None, "published": list(PUBLISHED)},
         caveats=caveats)

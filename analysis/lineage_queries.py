@@ -76,10 +76,9 @@ class Traversal:
 
 
 def traverse(graph: LineageGraph, start: int | np.ndarray, direction: str, *, include_inferred: bool = False,
-             min_confidence: float = 0.0, max_depth: int | None = None, stop: int | None = None) -> Traversal:
+             max_depth: int | None = None, stop: int | None = None) -> Traversal:
     """BFS from ``start`` (one node or several): ``direction`` is ``down`` (descendants), ``up`` (ancestors) or
-    ``both`` (relatives). The start nodes themselves are not in the result. Inferred edges are followed with
-    ``include_inferred`` when their confidence is at least ``min_confidence``."""
+    ``both`` (relatives). The start nodes themselves are not in the result."""
     seen = np.zeros(graph.n_nodes, bool)
     frontier = np.atleast_1d(np.asarray(start, np.int64))
     seen[frontier] = True
@@ -97,8 +96,8 @@ def traverse(graph: LineageGraph, start: int | np.ndarray, direction: str, *, in
             parts_e.append(es)
             parts_n.append(graph.parent[es])
         es, nxt = np.concatenate(parts_e), np.concatenate(parts_n).astype(np.int64)
-        if not include_inferred or min_confidence > 0:
-            keep = ~graph.inferred[es] | (include_inferred & (graph.confidence[es] >= min_confidence))
+        if not include_inferred:
+            keep = ~graph.inferred[es]
             es, nxt = es[keep], nxt[keep]
         new = ~seen[nxt]
         es, nxt = es[new], nxt[new]

@@ -177,3 +177,13 @@ def test_a_bad_families_file_is_one_clear_error(tmp_path: Path, text: str, messa
 def test_unknown_family_names_the_known_ones() -> None:
     with pytest.raises(FamilyError, match="known families: qwen, llama, mistral, gemma, deepseek, phi"):
         select_families("qwen,olmo")
+
+
+def test_inferred_members_are_counted_apart(sample_store) -> None:
+    declared = analyse_families(sample_store, select_families("qwen,llama"), include_inferred=False)
+    both = analyse_families(sample_store, select_families("qwen,llama"))
+    for name in ("qwen", "llama"):
+        assert declared.family(name)["inferred"] is None
+        assert both.family(name)["derivatives"] == declared.family(name)["derivatives"]  # never mixed in
+    assert both.family("qwen")["inferred"] > 0
+    assert sum(both.family("qwen")["inferred_by_rule"].values()) == both.family("qwen")["inferred"]
