@@ -1,26 +1,36 @@
-"""Infer undeclared lineage from cheap signals, each inferred edge with its rule and a confidence.
+"""Infer undeclared lineage from cheap signals; every inferred edge carries its rule and a calibrated confidence.
 
-Candidates: models with no declared parent that are not roots (``DEFAULT_ROOT_AUTHORS``) and show a family hint
-(a family architecture, ``qwen``/``qwq`` in the id, a mergekit/adapter card signal, or a quantization suffix).
-Rules, first that finds a stored parent wins:
+Candidates: models with no declared parent that are not roots and show a hint (a family architecture, a family
+architecture's name in the id, a quantization token, an ``owner_-_name`` id, a card signal). Rules, first that
+finds a stored parent wins:
 
 1. ``card:adapter-base``: ``base_model_name_or_path`` in the card data (a PEFT adapter config copied to the card).
 2. ``card:mergekit``: the ``model:``/``base_model:`` entries of a mergekit YAML config in the card body.
-3. ``name:quant-suffix``: the name is a stored model's name plus quantization tokens (``-GGUF``, ``-AWQ``,
-   ``-GPTQ-Int4``, ``-bnb-4bit``, ``-exl2``, ``-4.0bpw``, ``-Q4_K_M``, ``mlx-community/…-4bit``…).
-4. ``name:base-span``: the longest run of name tokens that spells a stored model's name (``Qwen-Qwen1.5-0.5B-171…``,
-   ``dolphin-2.9.2-qwen2-72b-GGUF-smashed``); the name must be distinctive (a digit or ``qwen``, ≥ 6 characters).
+3. ``name:owner-embedded``: the id spells another model's full id, owner included (``RichardErkhov/Qwen_-_Qwen2-7B-gguf``,
+   ``silent666/Qwen-Qwen2-7B-1718997964``).
+4. ``name:quant-suffix:*``: the name is a stored model's name plus quantization tokens (``-GGUF``, ``-AWQ``,
+   ``-GPTQ-Int4``, ``-bnb-4bit``, ``-exl2``, ``-i1``, ``-MLX``, ``-4.0bpw``, ``-Q4_K_M``, ``mlx-community/…-4bit``…).
+5. ``card:base-mention:*``: the card body names stored model ids (``huggingface.co/<id>`` links, ``owner/name``).
+6. ``name:base-span:*``: the longest run of name tokens that spells a stored model's name; the name must be
+   distinctive (a digit or a family name, ≥ 6 characters).
 
-Among stored models with the matched name the parent is, in order: one by the same author, an official root,
-the one with most declared children, the oldest, the smallest id; a parent is never younger than its child nor
-the child itself. The relation comes from :data:`crawler.lineage.RELATION_RULES` on the child's own signals.
-A candidate with a family architecture but no parent found is reported as a family member without parent
-(rule ``arch:<model_type>``). Confidences are the rules' measured precision on the real sample (docs/inference.md).
+The suffix of rules 4–6 says how the parent was chosen among the stored models of that name: ``same-author``
+(the child's own author has it), ``unique`` (the only one), ``ranked`` (several: an official root first, then the
+one with most declared children, the oldest, the smallest id). A parent is never younger than its child nor the
+child itself. The relation comes from :data:`crawler.lineage.RELATION_RULES` on the child's own signals.
+A candidate of a family architecture (or whose name carries one) with no parent found is a family member without
+parent (rules ``arch:<model_type>`` and ``name-arch:<model_type>``), never a guessed edge.
+
+Confidences (:data:`CONFIDENCE`) are calibrated on the real evaluation sets: per rule, the lowest one-sided 95 %
+lower bound of its measured precision over the sets where it fired at least 20 times (docs/inference.md), so that
+among edges of confidence ≥ c the measured precision is ≥ c. Queries and reports count inferred edges of
+confidence ≥ :data:`DEFAULT_THRESHOLD` and always show them apart from declared ones.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -32,35 +42,86 @@ from sqlalchemy import String, cast, select
 
 from analysis import frames
 from analysis.lineage_build import HUB_BITS, LineageGraph, set_edges
-from analysis.lineage_queries import is_root_author
+from analysis.lineage_queries import is_root_author, traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.lineage import RELATION_RULES, Signals, normalise_base
 from crawler.store.db import Store
 from crawler.store.schema import RELATIONS, Card, Model
 
-#: Rule → confidence attached to its edges (measured precision of the exact parent, rounded; see docs/inference.md).
-CONFIDENCE = {"card:adapter-base": 0.95, "card:mergekit": 0.95, "name:quant-suffix": 0.9, "name:base-span": 0.85}
-MAX_CARD_SCAN = 64 * 1024  # characters of card body searched for a mergekit config
+#: Inferred edges (and family claims) with at least this confidence are counted by queries and reports.
+DEFAULT_THRESHOLD = 0.9
+#: Rule → (confidence of the exact parent, confidence of the family claim); measured, see docs/inference.md.
+#: A rule missing here abstains (confidence 0). Regenerate with ``python -m hubsim.eval.calibrate``.
+CONFIDENCE: dict[str, tuple[float, float]] = {
+    "arch:bert": (0.0, 0.0),
+    "arch:deepseek_v3": (0.0, 0.59),
+    "arch:gemma": (0.0, 0.26),
+    "arch:gemma2": (0.0, 0.72),
+    "arch:gpt2": (0.0, 0.0),
+    "arch:llama": (0.0, 0.89),
+    "arch:mistral": (0.0, 0.85),
+    "arch:mixtral": (0.0, 0.43),
+    "arch:phi": (0.0, 0.52),
+    "arch:phi3": (0.0, 0.64),
+    "arch:qwen": (0.0, 0.43),
+    "arch:qwen2": (0.0, 0.89),
+    "arch:qwen2_moe": (0.0, 0.52),
+    "card:base-mention:one": (0.6, 0.8),
+    "card:base-mention:several": (0.42, 0.42),
+    "name-arch:bert": (0.0, 0.57),
+    "name-arch:deepseek_v2": (0.0, 0.76),
+    "name-arch:distilbert": (0.0, 0.64),
+    "name-arch:falcon": (0.0, 0.26),
+    "name-arch:gemma": (0.0, 0.85),
+    "name-arch:gpt2": (0.0, 0.39),
+    "name-arch:llama": (0.0, 0.93),
+    "name-arch:mistral": (0.0, 0.89),
+    "name-arch:mixtral": (0.0, 0.74),
+    "name-arch:paligemma": (0.0, 0.64),
+    "name-arch:phi": (0.0, 0.93),
+    "name-arch:qwen": (0.0, 0.92),
+    "name-arch:roberta": (0.0, 0.72),
+    "name:base-span:ranked": (0.45, 0.97),
+    "name:base-span:same-author": (0.08, 0.94),
+    "name:base-span:unique": (0.26, 0.95),
+    "name:owner-embedded": (0.98, 0.99),
+    "name:quant-suffix:ranked": (0.68, 0.97),
+    "name:quant-suffix:same-author": (0.44, 0.93),
+    "name:quant-suffix:unique": (0.79, 0.97),
+}
+MAX_CARD_SCAN = 64 * 1024  # characters of card body searched for a mergekit config or model ids
 
 _TOKEN_SPLIT = re.compile(r"[-_\s]+")
 _STRONG_QUANT = (r"gguf|ggml|awq|gptq|exl2|mlx|bnb|nf4|int[2348]|fp8|[2345678]-?bits?|\d+(?:\.\d+)?bpw|bpw\d+(?:\.\d+)?"
-                 r"|q[2-8](?:\.\d)?|iq[1-4]|q\df\d+|w\d+a\d+|hqq|eetq|aqlm|marlin|mlc|quantized|imatrix|smashed")
+                 r"|q[2-8](?:\.\d)?|iq[1-4]|q\df\d+|w\d+a\d+|hqq|eetq|aqlm|marlin|mlc|quantized|imatrix|smashed|i1|onnx")
 _STRONG_TOKEN = re.compile(rf"^(?:{_STRONG_QUANT})$")
-_QUANT_TOKEN = re.compile(rf"^(?:{_STRONG_QUANT}|fp16|bf16|h\d|k|[msl0-9]|xs|xxs|i1|\d+g|g\d+|gs\d+|act|order"
+_QUANT_TOKEN = re.compile(rf"^(?:{_STRONG_QUANT}|fp16|bf16|h\d|k|[msl0-9]|xs|xxs|\d+g|g\d+|gs\d+|act|order"
                           r"|sym|asym|static|dynamic|quant|bit|unsloth)$")
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?\s*---\s*\n.*?\n---\s*(?:\n|\Z)", re.DOTALL)
 _CODE_BLOCK = re.compile(r"```(?:ya?ml)?\s*\n(.*?)```", re.DOTALL | re.IGNORECASE)
+_MENTION = re.compile(r"(?:huggingface\.co/|hf\.co/|\b)([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})")
+_ALPHA = re.compile(r"^[a-z]+")
 
 
 @dataclass(slots=True)
 class Inference:
-    """What was inferred for one model: parents (nodes) with relation, rule and confidence, or membership only."""
+    """What was inferred for one model: parents (nodes) with relation, rule and confidences, or membership only.
+
+    ``confidence`` is that of the exact parent(s); ``family_confidence`` that of the family the model joins (its
+    parents' family, or for a membership-only claim — no parents — the family of architecture ``rule``'s suffix).
+    """
 
     child: int
     parents: list[int]
     relation: str | None
     rule: str
     confidence: float
+    family_confidence: float
+
+
+def confidences(rule: str) -> tuple[float, float]:
+    """``(parent, family)`` confidence of ``rule`` (0 for a rule that was never measured: it abstains)."""
+    return CONFIDENCE.get(rule, (0.0, 0.0))
 
 
 @dataclass(slots=True)
@@ -89,16 +150,21 @@ def strip_declared(tags: Iterable[str], card_data: dict[str, Any] | None, card_t
     return Features(clean_tags, None, [], card, text)
 
 
+def _owner(graph: LineageGraph, node: int) -> str:
+    return (graph.authors[node] or graph.ids[node].split("/", 1)[0]).lower()
+
+
 class NameIndex:
-    """Stored models by normalised name, and the ranking that picks one parent among namesakes."""
+    """Stored models by normalised name and by normalised full id, and the ranking among namesakes."""
 
     def __init__(self, graph: LineageGraph, root_authors: tuple[str, ...]):
         self.graph = graph
         self.by_name: dict[str, list[int]] = {}
-        for node, mid in enumerate(graph.ids):
-            self.by_name.setdefault(norm_name(mid.rsplit("/", 1)[-1]), []).append(node)
-        for node, mid in graph.ms_ids.items():
-            self.by_name.setdefault(norm_name(mid.rsplit("/", 1)[-1]), []).append(node)
+        self.by_id: dict[str, int] = {}
+        for node, mid in list(enumerate(graph.ids)) + list(graph.ms_ids.items()):
+            owner, _, name = mid.rpartition("/")
+            self.by_name.setdefault(norm_name(name), []).append(node)
+            self.by_id.setdefault(f"{norm_name(owner)}/{norm_name(name)}", node)
         declared = ~graph.inferred
         self.children = np.bincount(graph.parent[declared], minlength=graph.n_nodes)
         self.official = self.official_mask(graph, root_authors)
@@ -109,42 +175,80 @@ class NameIndex:
         return np.array([(a or m.split("/", 1)[0]).lower() in roots
                          for a, m in zip(graph.authors, graph.ids, strict=True)], bool)
 
-    def pick(self, child: int, names: list[int]) -> int | None:
+    def older(self, child: int, node: int) -> bool:
+        """Whether ``node`` may be ``child``'s parent by date (not younger; unknown dates allow it)."""
+        g, none = self.graph, np.iinfo(np.int64).max
+        born, other = int(g.created[child]), int(g.created[node])
+        return node != child and (born == none or other == none or other <= born)
+
+    def pick(self, child: int, names: list[int]) -> tuple[int, str] | None:
+        """``(parent, how)`` among namesakes: ``same-author``, ``unique`` or ``ranked`` (module docstring)."""
         g = self.graph
-        owner = (g.authors[child] or g.ids[child].split("/", 1)[0]).lower()
-        born = int(g.created[child])
-        ok = [n for n in names if n != child and not (int(g.created[n]) > born and born != np.iinfo(np.int64).max)]
+        ok = list(dict.fromkeys(n for n in names if self.older(child, n)))
         if not ok:
             return None
-        return min(ok, key=lambda n: ((g.authors[n] or g.ids[n].split("/", 1)[0]).lower() != owner,
-                                      not self.official[n], -int(self.children[n]), int(g.created[n]), g.ids[n]))
+        owner = _owner(g, child)
+        mine = [n for n in ok if _owner(g, n) == owner]
+        if mine:
+            return min(mine, key=lambda n: (int(g.created[n]), g.ids[n])), "same-author"
+        if len(ok) == 1:
+            return ok[0], "unique"
+        return min(ok, key=lambda n: (not self.official[n], -int(self.children[n]), int(g.created[n]),
+                                      g.ids[n])), "ranked"
 
 
-def _distinctive(name: str) -> bool:
-    return len(name) >= 6 and ("qwen" in name or "qwq" in name or any(c.isdigit() for c in name))
+def _distinctive(name: str, family_words: frozenset[str]) -> bool:
+    return len(name) >= 6 and (any(c.isdigit() for c in name) or any(w in name for w in family_words))
 
 
-def match_name(index: NameIndex, child: int) -> tuple[int, str] | None:
-    """``(parent, rule)`` from the child's repo name (rules 3–4), or None.
+def family_words(family_architectures: Iterable[str]) -> frozenset[str]:
+    """The words a repo name uses for the family architectures (``qwen2_moe`` → ``qwen``), 3+ letters."""
+    return frozenset(m.group(0) for a in family_architectures if (m := _ALPHA.match(a.lower())) and len(m.group(0)) >= 3)
+
+
+def _name_tokens(model_id: str) -> list[str]:
+    return [t for t in _TOKEN_SPLIT.split(model_id.rsplit("/", 1)[-1].lower()) if t]
+
+
+def match_owner_embedded(index: NameIndex, child: int) -> int | None:
+    """The stored model whose full id the child's name spells, owner included (``A_-_B-gguf`` → ``A/B``)."""
+    tokens = _name_tokens(index.graph.ids[child])
+    for i in range(1, len(tokens)):
+        owner = "-".join(tokens[:i])
+        for j in range(len(tokens), i, -1):
+            node = index.by_id.get(f"{owner}/{'-'.join(tokens[i:j])}")
+            if node is not None and index.older(child, node):
+                return node
+    return None
+
+
+def match_name(index: NameIndex, child: int, words: frozenset[str] = frozenset({"qwen", "qwq"})
+               ) -> tuple[int, str] | None:
+    """``(parent, rule)`` from the child's id (rules 3, 4 and 6), or None.
 
     A whole name equal to another author's model name is *not* taken as a parent: measured precision of that
-    rule was 7% on the real sample and 0% on a generated world (namesakes are mostly siblings, not parents).
+    rule was 7 % on the real sample and 0 % on a generated world (namesakes are mostly siblings, not parents).
     """
     mid = index.graph.ids[child]
-    name = mid.rsplit("/", 1)[-1]
-    tokens = [t for t in _TOKEN_SPLIT.split(name.lower()) if t]
+    tokens = _name_tokens(mid)
     if not tokens:
         return None
-    # quant suffix: strip trailing quantization tokens, then the stem must be a stored name
-    end = len(tokens)
+    embedded = match_owner_embedded(index, child)
+    if embedded is not None:
+        return embedded, "name:owner-embedded"
+    end = len(tokens)  # quant suffix: strip trailing quantization tokens, then the stem must be a stored name
     while end > 1 and _QUANT_TOKEN.match(tokens[end - 1]):
         end -= 1
     if any(_STRONG_TOKEN.match(t) for t in tokens[end:]) or mid.lower().startswith("mlx-community/"):
-        stem = "-".join(tokens[:end])
-        parent = index.pick(child, index.by_name.get(stem, []))
-        if parent is not None:
-            return parent, "name:quant-suffix"
-    best: tuple[int, int, int] | None = None  # (-length, start, parent)
+        hit = index.pick(child, index.by_name.get("-".join(tokens[:end]), []))
+        if hit is not None:
+            return hit[0], f"name:quant-suffix:{hit[1]}"
+    return match_span(index, child, tokens, words)
+
+
+def match_span(index: NameIndex, child: int, tokens: list[str], words: frozenset[str]) -> tuple[int, str] | None:
+    """Rule 6: the longest distinctive run of name tokens that is a stored model's name."""
+    best: tuple[int, int, tuple[int, str]] | None = None  # (-length, start, (parent, how))
     for i in range(len(tokens)):
         for j in range(len(tokens), i, -1):
             if i == 0 and j == len(tokens):
@@ -152,12 +256,19 @@ def match_name(index: NameIndex, child: int) -> tuple[int, str] | None:
             span = "-".join(tokens[i:j])
             if best is not None and -len(span) > best[0]:
                 break
-            if not _distinctive(span) or span not in index.by_name:
+            if not _distinctive(span, words) or span not in index.by_name:
                 continue
-            parent = index.pick(child, index.by_name[span])
-            if parent is not None and (best is None or (-len(span), i) < best[:2]):
-                best = (-len(span), i, parent)
-    return (best[2], "name:base-span") if best else None
+            hit = index.pick(child, index.by_name[span])
+            if hit is not None and (best is None or (-len(span), i) < best[:2]):
+                best = (-len(span), i, hit)
+    return (best[2][0], f"name:base-span:{best[2][1]}") if best else None
+
+
+def card_mentions(text: str | None) -> list[str]:
+    """Model-id-shaped strings in the card body (links first-class), in order of appearance, bounded."""
+    if not text:
+        return []
+    return [m.rstrip(".-") for m in _MENTION.findall(text[:MAX_CARD_SCAN])]
 
 
 def mergekit_models(text: str | None) -> list[str]:
@@ -206,39 +317,87 @@ def _relation(graph: LineageGraph, child: int, feats: Features, n_parents: int) 
     return next(rel for _, rel, pred in RELATION_RULES if pred(sig, n_parents))
 
 
-def is_candidate(graph: LineageGraph, node: int, feats: Features, family_arch: set[str]) -> bool:
+def _hint(model_id: str, architecture: str | None, family_arch: set[str], words: frozenset[str]) -> bool:
+    """The name/architecture part of :func:`is_candidate` (cheap: no tags, no card)."""
+    low = model_id.lower()
+    tokens = _name_tokens(low)
+    return ((architecture or "").lower() in family_arch or any(w in low for w in words) or "_-_" in low
+            or any(_STRONG_TOKEN.match(t) for t in tokens))
+
+
+def is_candidate(graph: LineageGraph, node: int, feats: Features, family_arch: set[str],
+                 words: frozenset[str]) -> bool:
     """Whether the model shows any family or derivation hint worth inferring from."""
-    low = graph.ids[node].lower()
-    if (graph.architecture[node] or "").lower() in family_arch or "qwen" in low or "qwq" in low:
+    if _hint(graph.ids[node], graph.architecture[node], family_arch, words):
         return True
     if feats.card_data and "base_model_name_or_path" in feats.card_data:
         return True
-    tokens = [t for t in _TOKEN_SPLIT.split(low.rsplit("/", 1)[-1]) if t]
-    return any(_STRONG_TOKEN.match(t) for t in tokens) or "merge_method" in (feats.card_text or "")[:MAX_CARD_SCAN]
+    body = (feats.card_text or "")[:MAX_CARD_SCAN]
+    return "merge_method" in body or "huggingface.co/" in body
 
 
-def infer_one(graph: LineageGraph, index: NameIndex, ids: dict[str, int], node: int, feats: Features,
-              family_arch: set[str]) -> Inference | None:
+@dataclass(slots=True)
+class _Context:
+    graph: LineageGraph
+    index: NameIndex
+    ids: dict[str, int]
+    family_arch: set[str]
+    words: frozenset[str]
+
+
+def _edge(ctx: _Context, node: int, parents: list[int], feats: Features, rule: str) -> Inference:
+    rel = "merge" if len(parents) >= 2 else _relation(ctx.graph, node, feats, 1)
+    return Inference(node, parents, rel, rule, *confidences(rule))
+
+
+def _mentioned(ctx: _Context, node: int, text: str | None) -> tuple[int, str] | None:
+    """Rule 5: the stored, older model the card body names most often (``one`` when it names only one)."""
+    found = Counter(p for m in card_mentions(text) if (p := _lookup(ctx.graph, ctx.ids, m, node)) is not None
+                    and ctx.index.older(node, p))
+    if not found:
+        return None
+    (best, _), *rest = found.most_common()
+    return best, "one" if not rest else "several"
+
+
+def infer_one(ctx: _Context, node: int, feats: Features) -> Inference | None:
     """The inference for one candidate model (rules in the module docstring), or None."""
+    g = ctx.graph
     base = (feats.card_data or {}).get("base_model_name_or_path")
     if isinstance(base, str):
-        parent = _lookup(graph, ids, base, node)
-        if parent is not None:
-            return Inference(node, [parent], _relation(graph, node, feats, 1), "card:adapter-base",
-                             CONFIDENCE["card:adapter-base"])
-    merged = [p for p in (_lookup(graph, ids, m, node) for m in mergekit_models(feats.card_text)) if p is not None]
-    merged = list(dict.fromkeys(merged))
+        parent = _lookup(g, ctx.ids, base, node)
+        if parent is not None and ctx.index.older(node, parent):
+            return _edge(ctx, node, [parent], feats, "card:adapter-base")
+    merged = [p for p in (_lookup(g, ctx.ids, m, node) for m in mergekit_models(feats.card_text))
+              if p is not None and ctx.index.older(node, p)]
     if merged:
-        rel = "merge" if len(merged) >= 2 else _relation(graph, node, feats, 1)
-        return Inference(node, merged, rel, "card:mergekit", CONFIDENCE["card:mergekit"])
-    hit = match_name(index, node)
+        return _edge(ctx, node, list(dict.fromkeys(merged)), feats, "card:mergekit")
+    hit = match_name(ctx.index, node, ctx.words)
+    if hit is not None and not hit[1].startswith("name:base-span"):
+        return _edge(ctx, node, [hit[0]], feats, hit[1])
+    mention = _mentioned(ctx, node, feats.card_text)
+    if mention is not None:
+        return _edge(ctx, node, [mention[0]], feats, f"card:base-mention:{mention[1]}")
     if hit is not None:
-        parent, rule = hit
-        return Inference(node, [parent], _relation(graph, node, feats, 1), rule, CONFIDENCE[rule])
-    arch = (graph.architecture[node] or "").lower()
-    if arch in family_arch:
-        return Inference(node, [], None, f"arch:{arch}", 0.0)
+        return _edge(ctx, node, [hit[0]], feats, hit[1])
+    arch = (g.architecture[node] or "").lower()
+    if arch in ctx.family_arch:
+        return Inference(node, [], None, f"arch:{arch}", 0.0, confidences(f"arch:{arch}")[1])
+    named = name_architecture(g.ids[node], ctx.family_arch)
+    if named is not None:
+        return Inference(node, [], None, f"name-arch:{named}", 0.0, confidences(f"name-arch:{named}")[1])
     return None
+
+
+def name_architecture(model_id: str, family_arch: set[str]) -> str | None:
+    """The family architecture a repo name spells (``Llama-3-8B-sft`` → ``llama``, ``DeepSeek-R1-x`` →
+    ``deepseek_v2``): the first architecture whose word the name carries, when it carries one such word only."""
+    words = {m.group(0) for t in _name_tokens(model_id) if (m := _ALPHA.match(t))}
+    by_word: dict[str, str] = {}
+    for arch in sorted(family_arch):
+        if (m := _ALPHA.match(arch)) and m.group(0) in words:
+            by_word.setdefault(m.group(0), arch)
+    return next(iter(by_word.values())) if len(by_word) == 1 else None
 
 
 def id_index(graph: LineageGraph) -> dict[str, int]:
@@ -258,21 +417,34 @@ def id_index(graph: LineageGraph) -> dict[str, int]:
 def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Iterable[int] | None = None,
           root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
           family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> list[Inference]:
-    """Inferences for ``candidates`` (default: every model with no declared parent that is not an official root)."""
+    """Inferences for ``candidates`` (default: every model with no declared parent that is not an official root),
+    whatever their confidence (filter with :func:`confident`)."""
     index = NameIndex(graph, root_authors)
-    ids = id_index(graph)
     family_arch = {a.lower() for a in family_architectures}
+    ctx = _Context(graph, index, id_index(graph), family_arch, family_words(family_arch))
     if candidates is None:
         has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
         candidates = [n for n in np.flatnonzero(~has_parent & ~index.official).tolist() if n in features]
     out = []
     for node in candidates:
         feats = features.get(node) or Features([], None, [], None, None)
-        if not is_candidate(graph, node, feats, family_arch):
+        if not is_candidate(graph, node, feats, family_arch, ctx.words):
             continue
-        found = infer_one(graph, index, ids, node, feats, family_arch)
+        found = infer_one(ctx, node, feats)
         if found is not None:
             out.append(found)
+    return out
+
+
+def confident(inferences: Iterable[Inference], threshold: float = DEFAULT_THRESHOLD) -> list[Inference]:
+    """The inferences that count at ``threshold``: their edges when the parent confidence reaches it, else only
+    the family claim (as a membership without parent) when the family confidence does."""
+    out = []
+    for i in inferences:
+        if i.parents and i.confidence >= threshold:
+            out.append(i)
+        elif i.family_confidence >= threshold:
+            out.append(Inference(i.child, [], None, i.rule, 0.0, i.family_confidence) if i.parents else i)
     return out
 
 
@@ -330,25 +502,73 @@ def likely_candidates(store: Store, graph: LineageGraph,
     index_official = NameIndex.official_mask(graph, root_authors)
     has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
     fam = {a.lower() for a in family_architectures}
+    words = family_words(fam)
     node_of = _node_keys(graph)
     m, c = Model.__table__, Card.__table__  # type: ignore[attr-defined]
     card_hits: set[int] = set()
     with store.engine.connect() as conn:
         for q in (select(m.c.hub, m.c.id).where(cast(m.c.card_data, String).like("%base_model_name_or_path%")),
-                  select(c.c.hub, c.c.id).where(c.c.text.like("%merge_method%"))):
+                  select(c.c.hub, c.c.id).where(c.c.text.like("%merge_method%") | c.c.text.like("%huggingface.co/%"))):
             card_hits.update(n for h, i in conn.execute(q) if (n := node_of.get((h, i))) is not None)
-    out = []
-    for node in np.flatnonzero(~has_parent & ~index_official).tolist():
-        low = graph.ids[node].lower()
-        name_tokens = [t for t in _TOKEN_SPLIT.split(low.rsplit("/", 1)[-1]) if t]
-        if ((graph.architecture[node] or "").lower() in fam or "qwen" in low or "qwq" in low or node in card_hits
-                or any(_STRONG_TOKEN.match(t) for t in name_tokens)):
-            out.append(node)
-    return out
+    return [node for node in np.flatnonzero(~has_parent & ~index_official).tolist()
+            if node in card_hits or _hint(graph.ids[node], graph.architecture[node], fam, words)]
 
 
-def with_inferred(graph: LineageGraph, inferences: list[Inference]) -> LineageGraph:
-    """A copy of ``graph`` with the inferred edges added (flagged ``inferred``; declared edges unchanged)."""
+def inferred_lineage(store: Store, graph: LineageGraph, *, threshold: float = DEFAULT_THRESHOLD,
+                     root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
+                     family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> list[Inference]:
+    """The inferences for the graph's models without a declared parent that count at ``threshold``
+    (:func:`confident`: edges of parent confidence ≥ threshold, else membership claims of family confidence ≥ it)."""
+    candidates = likely_candidates(store, graph, family_architectures, root_authors)
+    features = load_features(store, graph, candidates)
+    return confident(infer(graph, features, candidates=candidates, root_authors=root_authors,
+                           family_architectures=family_architectures), threshold)
+
+
+def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: Iterable[int],
+                  architectures: Iterable[str] = (), *, threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
+    """One family's derivatives, declared and declared + inferred (≥ ``threshold``), side by side.
+
+    ``declared``: models reachable from ``roots`` by declared edges (roots excluded). ``inferred``: the further
+    models reached when the confident inferred edges are followed too, plus membership-only claims whose
+    architecture (the rule's suffix) is one of ``architectures``; each model counted once.
+    """
+    kept = confident(inferences, threshold)
+    start = np.fromiter(roots, np.int64)
+    declared = traverse(graph, start, "down").nodes if start.size else np.zeros(0, np.int64)
+    member = np.zeros(graph.n_nodes, bool)
+    member[start] = True
+    member[declared] = True
+    archs = {a.lower() for a in architectures}
+    by_rule: Counter[str] = Counter()
+    claims = [i for i in kept if not i.parents and i.rule.split(":", 1)[-1] in archs]
+    edges = [i for i in kept if i.parents]
+    changed = True
+    while changed:  # inferred edges may hang under other inferred edges: follow until nothing new joins
+        changed = False
+        for i in edges:
+            if not member[i.child] and any(member[p] for p in i.parents):
+                down = traverse(graph, i.child, "down").nodes
+                joined = [i.child, *down[~member[down]].tolist()]
+                member[joined] = True
+                by_rule[i.rule] += len(joined)
+                changed = True
+    for i in claims:
+        if not member[i.child]:
+            down = traverse(graph, i.child, "down").nodes
+            joined = [i.child, *down[~member[down]].tolist()]
+            member[joined] = True
+            by_rule[i.rule] += len(joined)
+    n_declared = int(declared.size)
+    total = int(member.sum()) - int(np.unique(start).size)
+    return {"declared": n_declared, "inferred": total - n_declared, "with_inferred": total, "threshold": threshold,
+            "inferred_by_rule": dict(by_rule.most_common())}
+
+
+def with_inferred(graph: LineageGraph, inferences: list[Inference], threshold: float = DEFAULT_THRESHOLD
+                  ) -> LineageGraph:
+    """A copy of ``graph`` with the inferred edges of parent confidence ≥ ``threshold`` added (flagged ``inferred``,
+    with rule and confidence; declared edges unchanged)."""
     import copy
 
     new = copy.copy(graph)
@@ -359,7 +579,7 @@ def with_inferred(graph: LineageGraph, inferences: list[Inference]) -> LineageGr
                          "inferred": graph.inferred, "confidence": graph.confidence}).cast(schema)  # type: ignore[arg-type]
     rel_code = {r: i for i, r in enumerate(RELATIONS)}
     rows = [(i.child, p, rel_code[i.relation or "finetune"], i.rule, True, i.confidence)
-            for i in inferences for p in i.parents]
+            for i in inferences if i.confidence >= threshold for p in i.parents]  # membership claims add no edge
     set_edges(new, pl.concat([base, pl.DataFrame(rows, schema=schema, orient="row")]))
     return new
 

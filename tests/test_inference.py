@@ -62,22 +62,25 @@ def test_name_and_card_rules(tmp_path: Path) -> None:
     g = build_graph(store)
     got = {g.ids[i.child]: ([g.ids[p] for p in i.parents], i.relation, i.rule)
            for i in infer(g, load_features(store, g))}
-    assert got["bartowski/Qwen2-7B-Instruct-GGUF"] == (["Qwen/Qwen2-7B-Instruct"], "quantized", "name:quant-suffix")
+    assert got["bartowski/Qwen2-7B-Instruct-GGUF"] == (["Qwen/Qwen2-7B-Instruct"], "quantized",
+                                                       "name:quant-suffix:unique")
     assert got["mlx-community/Qwen2-7B-Instruct-4bit"] == (["Qwen/Qwen2-7B-Instruct"], "quantized",
-                                                           "name:quant-suffix")
-    assert got["silent666/Qwen-Qwen2-7B-1718997964"] == (["Qwen/Qwen2-7B"], "adapter", "name:base-span")
+                                                           "name:quant-suffix:unique")
+    assert got["silent666/Qwen-Qwen2-7B-1718997964"] == (["Qwen/Qwen2-7B"], "adapter", "name:owner-embedded")
     assert got["early/Qwen2-7B-Instruct-AWQ"][0] == []  # only a membership claim from its architecture
     assert got["c/Qwen2-7B-merged"] == (["a/Qwen2-7B-x", "b/Qwen2-7B-y"], "merge", "card:mergekit")
     assert "d/opaque-name" not in got  # declared: not a candidate
     assert "Qwen/Qwen2-7B-Instruct" not in got  # official roots are never given a parent
 
-    declared = descendants(g, "Qwen/Qwen2-7B-Instruct")
-    assert declared["count"] == 0
+    declared = descendants(g, "Qwen/Qwen2-7B")
+    assert declared["count"] == 1  # d/opaque-name
     gi = graph_with_inferred(store, g)
-    rows = {m["id"]: m for m in descendants(gi, "Qwen/Qwen2-7B-Instruct", include_inferred=True)["models"]}
-    assert rows["bartowski/Qwen2-7B-Instruct-GGUF"]["inferred"] is True
-    assert rows["bartowski/Qwen2-7B-Instruct-GGUF"]["rule"] == "name:quant-suffix"
-    assert descendants(gi, "Qwen/Qwen2-7B-Instruct")["count"] == 0  # kept apart unless asked
+    rows = {m["id"]: m for m in descendants(gi, "Qwen/Qwen2-7B", include_inferred=True)["models"]}
+    assert rows["silent666/Qwen-Qwen2-7B-1718997964"]["inferred"] is True
+    assert rows["silent666/Qwen-Qwen2-7B-1718997964"]["rule"] == "name:owner-embedded"
+    below = {m["id"] for m in descendants(gi, "Qwen/Qwen2-7B-Instruct", include_inferred=True)["models"]}
+    assert "bartowski/Qwen2-7B-Instruct-GGUF" not in below  # its rule's confidence is under the threshold
+    assert descendants(gi, "Qwen/Qwen2-7B")["count"] == 1  # kept apart unless asked
     assert match_name_for(g, "d/opaque-name") is None
 
 
@@ -99,8 +102,10 @@ def test_hidden_evaluation_cannot_see_the_hidden_base(tmp_path: Path) -> None:
     assert all("base_model" not in t for f in feats.values() for t in f.tags)
     r = evaluate_hidden(g, feats, folds=2)
     assert r["models"] == 2
-    assert r["parent"]["true_edges"] == 2 and r["parent"]["hits"] == 1  # the GGUF name, not the opaque one
-    assert r["family"]["fn"] == 1 and r["family"]["tp"] == 1
+    assert r["parent"]["true_edges"] == 2 and r["parent"]["hits"] == 0  # under the threshold: abstains
+    every = r["by_confidence"]["levels"][0]
+    assert every["confidence"] == 0.0 and every["edges"] == 1 and every["parent_precision"] == 1.0  # the GGUF name
+    assert r["family"]["fn"] == 1 and r["family"]["tp"] == 1  # the opaque one stays unknown
 
 
 def test_sample_features_carry_no_declared_lineage(tmp_path: Path) -> None:
@@ -125,6 +130,6 @@ def test_evaluation_on_a_generated_world_with_truth(tmp_path: Path) -> None:
     r = evaluate_world(tmp_path / "w", folds=3)
     for part in (r["hidden_declared"], r["undeclared_truth"]):
         fam = part["family"]
-        assert fam["tp"] + fam["fp"] + fam["fn"] + fam["tn"] == part["models"] > 50
+        assert fam["tp"] + fam["fn"] == fam["known"] <= part["models"] and part["models"] > 50
         assert part["parent"]["hits"] <= min(part["parent"]["predicted_edges"], part["parent"]["true_edges"])
         assert part["parent"]["precision"] > 0.5  # inference that guesses at random would be far below

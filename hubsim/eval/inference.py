@@ -5,48 +5,84 @@ Two measurements (method and caveats in docs/inference.md):
 * ``hidden_declared``: k-fold cross-validation over the models whose parent *is* declared and stored. For each
   fold, the fold's declared edges are removed from the graph and every declared signal of the fold's models is
   stripped (``base_model`` tags and card keys, the card's front matter); the other folds stay visible, as the
-  declared part of the Hub does in production. Truth: the declared parents; family truth: a declared path to an
-  official root.
+  declared part of the Hub does in production. Truth: the declared parents; family truth: the families
+  (:data:`ORIGINS`) whose publishers' models the declared lineage reaches. A model whose declared lineage reaches
+  no publisher of the table has an unknown family and is left out of the family figures (counted apart).
 * ``undeclared_truth`` (generated worlds only): inference in production mode (the whole declared graph visible)
   on the models that declare nothing, scored against the generator's ``_truth/hf_lineage.jsonl``.
+
+Every figure is given at the library's threshold (:data:`analysis.inference.DEFAULT_THRESHOLD`), with the whole
+confidence curve (``by_confidence``), per rule and per family.
 """
 
 from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 import tempfile
 import time
 import zlib
 from collections import Counter, defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import polars as pl
 
-from analysis.inference import Features, Inference, infer, load_features
+from analysis.inference import DEFAULT_THRESHOLD, Features, Inference, infer, load_features
 from analysis.lineage_build import LineageGraph, build_graph, set_edges
 from analysis.lineage_queries import traverse
-from crawler.config import DEFAULT_ROOT_AUTHORS
 from crawler.store.db import open_store
 from crawler.store.schema import RELATIONS
 from hubsim.eval.world_store import load_world_store
 
+#: Publishing organisations whose models start a family, with the family's label (evaluation truth only).
+ORIGINS: dict[str, str] = {
+    "qwen": "qwen", "meta-llama": "llama", "mistralai": "mistral", "google": "google", "deepseek-ai": "deepseek",
+    "microsoft": "microsoft", "01-ai": "yi", "tiiuae": "falcon", "eleutherai": "eleutherai",
+    "stabilityai": "stabilityai", "bigscience": "bigscience", "openai-community": "gpt2", "openai": "openai",
+    "google-bert": "bert", "distilbert": "distilbert", "facebookai": "roberta", "facebook": "facebook",
+    "allenai": "allenai", "internlm": "internlm", "thudm": "glm", "baichuan-inc": "baichuan", "huggingfacetb":
+    "smollm", "nvidia": "nvidia", "ibm-granite": "granite", "apple": "apple", "intfloat": "intfloat",
+    "baai": "baai", "sentence-transformers": "sentence-transformers", "mosaicml": "mpt", "cohereforai": "cohere",
+}
+#: Architecture (``config.model_type`` / ``gguf.architecture`` / tag) → the family its repos belong to.
+ARCH_FAMILY: dict[str, str] = {
+    **{a: "qwen" for a in ("qwen", "qwen2", "qwen2_moe", "qwen2_vl", "qwen2_audio", "qwen3", "qwen3_moe")},
+    **{a: "mistral" for a in ("mistral", "mixtral")}, "llama": "llama", "mllama": "llama",
+    **{a: "google" for a in ("gemma", "gemma2", "gemma3", "recurrent_gemma", "paligemma")},
+    **{a: "microsoft" for a in ("phi", "phi3", "phi3small", "phimoe", "phi3v")},
+    **{a: "deepseek" for a in ("deepseek_v2", "deepseek_v3")}, "falcon": "falcon", "gpt2": "gpt2",
+    "bert": "bert", "distilbert": "distilbert", "roberta": "roberta", "internlm2": "internlm", "chatglm": "glm",
+}
+#: Confidence levels of the reliability table (``by_confidence``).
+LEVELS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
+MIN_SUPPORT = 20  # a confidence level with fewer predictions than this is not judged for calibration
 
-def _official(graph: LineageGraph, root_authors: tuple[str, ...]) -> np.ndarray:
-    roots = {a.lower() for a in root_authors}
-    return np.array([(a or m.split("/", 1)[0]).lower() in roots for a, m in zip(graph.authors, graph.ids, strict=True)],
-                    bool)
+
+def family_labels(graph: LineageGraph, origins: dict[str, str] = ORIGINS) -> list[frozenset[str]]:
+    """Per node, the families its declared lineage reaches (a publisher's own models carry its family)."""
+    by_label: dict[str, list[int]] = defaultdict(list)
+    for node, (a, m) in enumerate(zip(graph.authors, graph.ids, strict=True)):
+        label = origins.get((a or m.split("/", 1)[0]).lower())
+        if label:
+            by_label[label].append(node)
+    out: list[set[str]] = [set() for _ in range(graph.n_nodes)]
+    for label, roots in by_label.items():
+        for node in roots:
+            out[node].add(label)
+        for node in traverse(graph, np.asarray(roots), "down").nodes.tolist():
+            out[node].add(label)
+    return [frozenset(s) for s in out]
 
 
-def _family_mask(graph: LineageGraph, official: np.ndarray) -> np.ndarray:
-    mask = official.copy()
-    if official.any():
-        mask[traverse(graph, np.flatnonzero(official), "down").nodes] = True
-    return mask
+def _official(graph: LineageGraph, origins: dict[str, str]) -> np.ndarray:
+    return np.array([(a or m.split("/", 1)[0]).lower() in origins for a, m in zip(graph.authors, graph.ids,
+                                                                                    strict=True)], bool)
 
 
 def _without_children(graph: LineageGraph, hidden: set[int]) -> LineageGraph:
@@ -64,89 +100,178 @@ def _ratio(a: int, b: int) -> float | None:
     return round(a / b, 4) if b else None
 
 
-class Scorer:
-    """Accumulates predictions against truth: family membership, exact parents, relations, per rule."""
-
-    def __init__(self) -> None:
-        self.fam = Counter()  # tp fp fn tn
-        self.edges_pred = self.edges_true = self.edges_hit = 0
-        self.models = self.models_hit = self.models_predicted = self.rel_ok = 0
-        self.by_rule: dict[str, Counter] = defaultdict(Counter)
-        self.by_relation: dict[str, Counter] = defaultdict(Counter)
-
-    def add(self, pred: Inference | None, true_parents: dict[str, str], true_family: bool, pred_family: bool,
-            ids: list[str]) -> None:
-        self.models += 1
-        self.fam[("tp" if true_family else "fp") if pred_family else ("fn" if true_family else "tn")] += 1
-        parents = [ids[p] for p in pred.parents] if pred else []
-        hits = [p for p in parents if p in true_parents]
-        self.edges_pred += len(parents)
-        self.edges_true += len(true_parents)
-        self.edges_hit += len(hits)
-        if parents:
-            self.models_predicted += 1
-        if hits:
-            self.models_hit += 1
-            self.rel_ok += pred is not None and pred.relation == true_parents[hits[0]]
-        if true_parents:  # models whose truth is "no parent" only count in the family figures
-            true_rel = next(iter(true_parents.values()))
-            self.by_relation[true_rel]["models"] += 1
-            self.by_relation[true_rel]["hit"] += bool(hits)
-        if pred is not None:
-            r = self.by_rule[pred.rule]
-            r["models"] += 1
-            r["edges"] += len(parents)
-            r["edge_hits"] += len(hits)
-            r["family_right"] += pred_family == true_family
-
-    def result(self) -> dict[str, Any]:
-        f = self.fam
-        return {
-            "models": self.models,
-            "family": {"precision": _ratio(f["tp"], f["tp"] + f["fp"]), "recall": _ratio(f["tp"], f["tp"] + f["fn"]),
-                       "tp": f["tp"], "fp": f["fp"], "fn": f["fn"], "tn": f["tn"]},
-            "parent": {"precision": _ratio(self.edges_hit, self.edges_pred),
-                       "recall": _ratio(self.edges_hit, self.edges_true),
-                       "predicted_edges": self.edges_pred, "true_edges": self.edges_true, "hits": self.edges_hit,
-                       "models_with_prediction": self.models_predicted, "models_with_a_right_parent": self.models_hit,
-                       "relation_right_when_parent_right": _ratio(self.rel_ok, self.models_hit)},
-            "by_rule": {rule: {"models": c["models"], "parent_precision": _ratio(c["edge_hits"], c["edges"]),
-                               "family_accuracy": _ratio(c["family_right"], c["models"])}
-                        for rule, c in sorted(self.by_rule.items())},
-            "recall_by_true_relation": {rel: {"models": c["models"], "recall": _ratio(c["hit"], c["models"])}
-                                        for rel, c in sorted(self.by_relation.items())},
-        }
+def wilson_low(hits: int, n: int, z: float = 1.645) -> float:
+    """One-sided 95 % Wilson lower bound of a proportion (0 when ``n`` is 0)."""
+    if n == 0:
+        return 0.0
+    p = hits / n
+    centre = p + z * z / (2 * n)
+    margin = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return (centre - margin) / (1 + z * z / n)
 
 
-def _predicted_family(pred: Inference | None, fam: np.ndarray) -> bool:
+@dataclass(slots=True)
+class Case:
+    """One evaluated model: its truth and what inference said about it."""
+
+    true_parents: dict[str, str]
+    true_families: frozenset[str]
+    parents: list[str]
+    relation: str | None
+    rule: str | None
+    confidence: float  # of the exact parents
+    family_confidence: float
+    families: frozenset[str]  # predicted families (of the inferred parents, or of the architecture claim)
+
+    def parents_at(self, threshold: float) -> list[str]:
+        return self.parents if self.rule is not None and self.confidence >= threshold else []
+
+    def families_at(self, threshold: float) -> frozenset[str]:
+        return self.families if self.rule is not None and self.family_confidence >= threshold else frozenset()
+
+
+def make_case(pred: Inference | None, graph: LineageGraph, labels: list[frozenset[str]],
+              true_parents: dict[str, str], true_families: frozenset[str]) -> Case:
+    """A :class:`Case` from one inference, with families read from the graph the inference saw."""
     if pred is None:
-        return False
-    return not pred.parents or any(bool(fam[p]) for p in pred.parents)  # membership-only rules are family claims
+        return Case(true_parents, true_families, [], None, None, 0.0, 0.0, frozenset())
+    if pred.parents:
+        fams = frozenset().union(*(labels[p] for p in pred.parents))
+    else:
+        arch = pred.rule.split(":", 1)[1]
+        fams = frozenset({ARCH_FAMILY[arch]}) if arch in ARCH_FAMILY else frozenset()
+    return Case(true_parents, true_families, [graph.ids[p] for p in pred.parents], pred.relation, pred.rule,
+                pred.confidence, pred.family_confidence, fams)
 
 
-def evaluate_hidden(graph: LineageGraph, features: dict[int, Features], *, folds: int = 5,
-                    root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS) -> dict[str, Any]:
-    """k-fold evaluation over models with declared, stored parents (see the module docstring)."""
-    official = _official(graph, root_authors)
-    true_family = _family_mask(graph, official)
+def score(cases: list[Case], threshold: float) -> dict[str, Any]:
+    """Family and exact-parent figures of the predictions with confidence ≥ ``threshold``."""
+    pred_edges = hits = rel_ok = models_hit = fam_tp = fam_fp = unknown_claims = 0
+    true_edges = sum(len(c.true_parents) for c in cases)
+    known = [c for c in cases if c.true_families]
+    per: dict[str, Counter] = defaultdict(Counter)
+    for c in cases:
+        parents = c.parents_at(threshold)
+        if parents:
+            got = [p for p in parents if p in c.true_parents]
+            pred_edges += len(parents)
+            hits += len(got)
+            if got:
+                models_hit += 1
+                rel_ok += c.relation == c.true_parents[got[0]]
+        claim = c.families_at(threshold)
+        if not c.true_families:
+            unknown_claims += bool(claim)
+            continue
+        if claim:
+            if claim & c.true_families:
+                fam_tp += 1
+            else:
+                fam_fp += 1
+        for f in c.true_families | claim:
+            per[f]["tp" if f in claim and f in c.true_families else "fp" if f in claim else "fn"] += 1
+    return {
+        "models": len(cases),
+        "family": {"precision": _ratio(fam_tp, fam_tp + fam_fp), "recall": _ratio(fam_tp, len(known)),
+                   "tp": fam_tp, "fp": fam_fp, "fn": len(known) - fam_tp, "known": len(known),
+                   "claims_on_unknown_family": unknown_claims},
+        "parent": {"precision": _ratio(hits, pred_edges), "recall": _ratio(hits, true_edges),
+                   "predicted_edges": pred_edges, "true_edges": true_edges, "hits": hits,
+                   "models_with_a_right_parent": models_hit,
+                   "relation_right_when_parent_right": _ratio(rel_ok, models_hit)},
+        "by_family": {f: {"models": n["tp"] + n["fn"], "precision": _ratio(n["tp"], n["tp"] + n["fp"]),
+                          "recall": _ratio(n["tp"], n["tp"] + n["fn"])}
+                      for f, n in sorted(per.items(), key=lambda kv: -(kv[1]["tp"] + kv[1]["fn"]))},
+    }
+
+
+def by_rule(cases: list[Case]) -> dict[str, dict[str, Any]]:
+    """Per rule: parent edges and hits, family claims and right ones, with one-sided 95 % lower bounds."""
+    acc: dict[str, Counter] = defaultdict(Counter)
+    for c in cases:
+        if c.rule is None:
+            continue
+        r = acc[c.rule]
+        r["models"] += 1
+        r["edges"] += len(c.parents)
+        r["hits"] += sum(p in c.true_parents for p in c.parents)
+        if c.true_families and c.families:
+            r["family_claims"] += 1
+            r["family_right"] += bool(c.families & c.true_families)
+    conf = {c.rule: (c.confidence, c.family_confidence) for c in cases if c.rule is not None}
+    return {rule: {"models": r["models"], "confidence": conf[rule][0], "family_confidence": conf[rule][1],
+                   "edges": r["edges"], "parent_precision": _ratio(r["hits"], r["edges"]),
+                   "parent_low": round(wilson_low(r["hits"], r["edges"]), 4),
+                   "family_claims": r["family_claims"], "family_precision": _ratio(r["family_right"],
+                                                                                   r["family_claims"]),
+                   "family_low": round(wilson_low(r["family_right"], r["family_claims"]), 4)}
+            for rule, r in sorted(acc.items())}
+
+
+def reliability(cases: list[Case]) -> dict[str, Any]:
+    """The confidence curve: at each level, how many predictions and how precise; whether precision ≥ level."""
+    rows = []
+    levels = sorted({*LEVELS, *(x for c in cases if c.rule is not None for x in (c.confidence,
+                                                                                c.family_confidence))})
+    for level in levels:
+        s = score(cases, level)
+        rows.append({"confidence": round(level, 4), "edges": s["parent"]["predicted_edges"],
+                     "parent_precision": s["parent"]["precision"], "parent_recall": s["parent"]["recall"],
+                     "family_claims": s["family"]["tp"] + s["family"]["fp"],
+                     "family_precision": s["family"]["precision"], "family_recall": s["family"]["recall"]})
+
+    def ok(n: int, p: float | None, level: float) -> bool:
+        return n < MIN_SUPPORT or p is None or p >= level
+
+    bad = [r["confidence"] for r in rows if not ok(r["edges"], r["parent_precision"], r["confidence"])
+           or not ok(r["family_claims"], r["family_precision"], r["confidence"])]
+    return {"levels": rows, "calibrated": not bad, "miscalibrated_at": bad}
+
+
+def _summary(cases: list[Case], threshold: float) -> dict[str, Any]:
+    truth_rel: dict[str, Counter] = defaultdict(Counter)
+    for c in cases:
+        if c.true_parents:
+            rel = next(iter(c.true_parents.values()))
+            truth_rel[rel]["models"] += 1
+            truth_rel[rel]["hit"] += any(p in c.true_parents for p in c.parents_at(threshold))
+    return {"threshold": threshold, **score(cases, threshold), "by_rule": by_rule(cases),
+            "by_confidence": reliability(cases),
+            "recall_by_true_relation": {r: {"models": n["models"], "recall": _ratio(n["hit"], n["models"])}
+                                        for r, n in sorted(truth_rel.items())}}
+
+
+def hidden_cases(graph: LineageGraph, features: dict[int, Features], *, folds: int = 5,
+                 origins: dict[str, str] = ORIGINS) -> list[Case]:
+    """k-fold over models with declared, stored parents (see the module docstring)."""
+    official = _official(graph, origins)
+    true_fam = family_labels(graph, origins)
     truth: dict[int, dict[str, str]] = defaultdict(dict)
     for c, p, r, inf in zip(graph.child.tolist(), graph.parent.tolist(), graph.relation.tolist(),
                             graph.inferred.tolist(), strict=True):
         if not inf and not official[c]:
             truth[c][graph.ids[p]] = RELATIONS[r]
     fold_of = {c: zlib.crc32(graph.ids[c].encode()) % folds for c in truth}
-    scorer = Scorer()
+    roots = tuple(sorted({(a or m.split("/", 1)[0]) for a, m, o in zip(graph.authors, graph.ids, official,
+                                                                        strict=True) if o}))
+    archs = tuple(ARCH_FAMILY)
+    cases = []
     for k in range(folds):
         hidden = {c for c, f in fold_of.items() if f == k}
         if not hidden:
             continue
         visible = _without_children(graph, hidden)
-        fam = _family_mask(visible, official)
-        preds = {i.child: i for i in infer(visible, features, candidates=sorted(hidden), root_authors=root_authors)}
-        for c in sorted(hidden):
-            p = preds.get(c)
-            scorer.add(p, truth[c], bool(true_family[c]), _predicted_family(p, fam), graph.ids)
-    return {"folds": folds, **scorer.result()}
+        labels = family_labels(visible, origins)
+        preds = {i.child: i for i in infer(visible, features, candidates=sorted(hidden), root_authors=roots,
+                                           family_architectures=archs)}
+        cases += [make_case(preds.get(c), visible, labels, truth[c], true_fam[c]) for c in sorted(hidden)]
+    return cases
+
+
+def evaluate_hidden(graph: LineageGraph, features: dict[int, Features], *, folds: int = 5,
+                    threshold: float = DEFAULT_THRESHOLD, origins: dict[str, str] = ORIGINS) -> dict[str, Any]:
+    """The hidden-declared measurement of one graph at ``threshold`` (with the whole confidence curve)."""
+    return {"folds": folds, **_summary(hidden_cases(graph, features, folds=folds, origins=origins), threshold)}
 
 
 def _truth_lines(world: Path) -> Iterable[dict[str, Any]]:
@@ -158,83 +283,102 @@ def _truth_lines(world: Path) -> Iterable[dict[str, Any]]:
 
 
 def evaluate_undeclared(world: Path, graph: LineageGraph, features: dict[int, Features], *,
-                        root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS) -> dict[str, Any] | None:
-    """Production-mode inference on models that declare nothing, against the generator's truth."""
+                        threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any] | None:
+    """Production-mode inference on models that declare nothing, against the generator's truth (Qwen family)."""
     lines = _truth_lines(world)
     if not lines:
         return None
-    official = _official(graph, root_authors)
+    origins = {"qwen": "qwen"}
+    official = _official(graph, origins)
     node = {m: i for i, m in enumerate(graph.ids)}
     targets = [t for t in lines if t["declared"] == "none" and t["id"] in node and not official[node[t["id"]]]]
-    preds = {i.child: i for i in infer(graph, features, candidates=[node[t["id"]] for t in targets],
-                                       root_authors=root_authors)}
-    fam = _family_mask(graph, official)
-    scorer = Scorer()
-    missing_parent = 0
+    preds = {i.child: i for i in infer(graph, features, candidates=[node[t["id"]] for t in targets])}
+    labels = family_labels(graph, origins)
+    cases, missing_parent = [], 0
     for t in targets:
-        c = node[t["id"]]
         parents = {p["id"]: p["relation"] for p in t["parents"]}
         missing_parent += any(p not in node for p in parents)
-        scorer.add(preds.get(c), parents, bool(t["family"]), _predicted_family(preds.get(c), fam), graph.ids)
-    return {**scorer.result(), "true_parent_not_in_store": missing_parent,
+        truth = frozenset({"qwen"} if t["family"] else {"other"})
+        cases.append(make_case(preds.get(node[t["id"]]), graph, labels, parents, truth))
+    return {**_summary(cases, threshold), "true_parent_not_in_store": missing_parent,
             "declared_wrong_not_evaluated": sum(t["declared"] == "wrong" for t in lines)}
 
 
-def evaluate_world(world: Path, *, folds: int = 5, root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS
-                   ) -> dict[str, Any]:
-    """Load ``world`` into a scratch SQLite store and run both measurements."""
-    started = time.perf_counter()
+def load_set(world: Path) -> tuple[LineageGraph, dict[int, Features], int]:
+    """``world`` loaded through a scratch SQLite store as a crawl would: graph, features, records."""
     with tempfile.TemporaryDirectory(prefix="hubtree-eval-") as tmp:
         store = open_store(f"sqlite:///{tmp}/eval.db")
         records = load_world_store(world, store)
         graph = build_graph(store, hub="hf")
         features = load_features(store, graph)
         store.engine.dispose()
+    return graph, features, records
+
+
+def evaluate_world(world: Path, *, folds: int = 5, threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
+    """Load ``world`` into a scratch SQLite store and run both measurements."""
+    started = time.perf_counter()
+    graph, features, records = load_set(world)
     loaded = time.perf_counter()
-    hidden = evaluate_hidden(graph, features, folds=folds, root_authors=root_authors)
-    undeclared = evaluate_undeclared(world, graph, features, root_authors=root_authors)
+    hidden = evaluate_hidden(graph, features, folds=folds, threshold=threshold)
+    undeclared = evaluate_undeclared(world, graph, features, threshold=threshold)
     name = json.loads((world / "world.json").read_text()).get("name") if (world / "world.json").exists() else None
     return {"world": str(world), "name": name or world.name, "records": records, "models": graph.n_nodes,
             "declared_edges": int((~graph.inferred).sum()), "hidden_declared": hidden, "undeclared_truth": undeclared,
             "seconds": {"load": round(loaded - started, 1), "evaluate": round(time.perf_counter() - loaded, 1)}}
 
 
-def _pct(x: float | None) -> str:
+def pct(x: float | None) -> str:
     return "–" if x is None else f"{100 * x:.1f}%"
 
 
 def render_markdown(result: dict[str, Any]) -> str:
     """The figures of one world as markdown (what ``--doc`` writes into docs/inference.md)."""
-    out = [f"### World `{result['name']}` ({result['models']:,} HF models, {result['declared_edges']:,} declared "
-           f"edges in the graph)", ""]
-    sections = [("Hidden declared parents", result["hidden_declared"])]
+    h = result["hidden_declared"]
+    out = [f"### Set `{result['name']}` ({result['models']:,} models, {result['declared_edges']:,} declared "
+           f"edges; threshold {h['threshold']})", ""]
+    sections = [("Hidden declared parents", h)]
     if result.get("undeclared_truth"):
         sections.append(("Undeclared models vs generator truth", result["undeclared_truth"]))
     out += ["| measurement | models | family precision | family recall | parent precision | parent recall "
             "| relation right (when parent right) |", "|---|---:|---:|---:|---:|---:|---:|"]
     for title, s in sections:
-        out.append(f"| {title} | {s['models']:,} | {_pct(s['family']['precision'])} | {_pct(s['family']['recall'])} "
-                   f"| {_pct(s['parent']['precision'])} | {_pct(s['parent']['recall'])} "
-                   f"| {_pct(s['parent']['relation_right_when_parent_right'])} |")
-    for title, s in sections:
-        out += ["", f"{title}, by rule:", "", "| rule | models | parent precision | family accuracy |",
-                "|---|---:|---:|---:|"]
-        out += [f"| `{rule}` | {c['models']:,} | {_pct(c['parent_precision'])} | {_pct(c['family_accuracy'])} |"
-                for rule, c in s["by_rule"].items()]
-        out += ["", f"{title}, parent recall by true relation: " + ", ".join(
-            f"{rel} {_pct(c['recall'])} of {c['models']:,}" for rel, c in s["recall_by_true_relation"].items())]
-    h = result["hidden_declared"]
-    out += ["", f"Family confusion (hidden declared): tp {h['family']['tp']:,}, fp {h['family']['fp']:,}, "
-            f"fn {h['family']['fn']:,}, tn {h['family']['tn']:,}; {h['folds']} folds; load "
-            f"{result['seconds']['load']} s, evaluation {result['seconds']['evaluate']} s."]
+        out.append(f"| {title} | {s['models']:,} | {pct(s['family']['precision'])} | {pct(s['family']['recall'])} "
+                   f"| {pct(s['parent']['precision'])} | {pct(s['parent']['recall'])} "
+                   f"| {pct(s['parent']['relation_right_when_parent_right'])} |")
+    fam = h["family"]
+    out += ["", f"Family truth known for {fam['known']:,} models (declared lineage reaches a publisher of the "
+            f"table); {fam['claims_on_unknown_family']:,} family claims on models of unknown family are not judged.",
+            "", "Reliability (hidden declared; a level is calibrated when precision ≥ level): "
+            + ("**calibrated**" if h["by_confidence"]["calibrated"] else
+               f"**not calibrated** at {h['by_confidence']['miscalibrated_at']}"), "",
+            "| confidence ≥ | edges | parent precision | parent recall | family claims | family precision "
+            "| family recall |", "|---:|---:|---:|---:|---:|---:|---:|"]
+    out += [f"| {r['confidence']} | {r['edges']:,} | {pct(r['parent_precision'])} | {pct(r['parent_recall'])} "
+            f"| {r['family_claims']:,} | {pct(r['family_precision'])} | {pct(r['family_recall'])} |"
+            for r in h["by_confidence"]["levels"]]
+    out += ["", "By rule (hidden declared):", "", "| rule | confidence | models | parent precision (95 % low) "
+            "| family precision (95 % low) |", "|---|---:|---:|---:|---:|"]
+    out += [f"| `{rule}` | {c['confidence']} | {c['models']:,} | {pct(c['parent_precision'])} "
+            f"({pct(c['parent_low'])}) | {pct(c['family_precision'])} ({pct(c['family_low'])}) |"
+            for rule, c in h["by_rule"].items()]
+    out += ["", "By family at the threshold (hidden declared): " + ", ".join(
+        f"{f} P {pct(c['precision'])} / R {pct(c['recall'])} of {c['models']:,}"
+        for f, c in list(h["by_family"].items())[:8])]
+    out += ["", f"Load {result['seconds']['load']} s, evaluation {result['seconds']['evaluate']} s; {h['folds']} folds."]
     return "\n".join(out)
 
 
-def update_doc(doc: Path, result: dict[str, Any]) -> None:
-    """Replace (or append) this world's figures between ``<!-- figures:NAME -->`` markers in ``doc``."""
-    start, end = f"<!-- figures:{result['name']} -->", f"<!-- /figures:{result['name']} -->"
-    block = f"{start}\n{render_markdown(result)}\n{end}"
+def replace_block(doc: Path, name: str, body: str) -> None:
+    """Replace (or append) the text between ``<!-- figures:NAME -->`` markers in ``doc``."""
+    start, end = f"<!-- figures:{name} -->", f"<!-- /figures:{name} -->"
+    block = f"{start}\n{body}\n{end}"
     text = doc.read_text(encoding="utf-8") if doc.exists() else ""
     pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.DOTALL)
     text = pattern.sub(lambda _: block, text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + block + "\n"
     doc.write_text(text, encoding="utf-8")
+
+
+def update_doc(doc: Path, result: dict[str, Any]) -> None:
+    """Replace (or append) this world's figures between its markers in ``doc``."""
+    replace_block(doc, result["name"], render_markdown(result))

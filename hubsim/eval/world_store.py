@@ -6,9 +6,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from crawler.cards import bound_text, parse_front_matter
 from crawler.family import resolve_edges
-from crawler.ingest import write_page
+from crawler.ingest import card_row, write_page
 from crawler.store.db import Store
 from crawler.store.schema import Card
 from hubsim.world import iter_records, records_file
@@ -32,13 +31,7 @@ def load_world_store(path: Path, store: Store) -> int:
 
     def flush() -> None:
         write_page(store, "hf", page, run_id=None)
-        cards = []
-        for r in page:
-            if isinstance(r.get("readme"), str):
-                text, truncated = bound_text(r["readme"])
-                fm = parse_front_matter(text)
-                cards.append({"hub": "hf", "id": r["id"], "sha": r.get("sha"), "fetched_at": None, "text": text,
-                              "truncated": truncated, "front_matter": fm.data or None, "error": fm.error})
+        cards = [card_row("hf", r["id"], r.get("sha"), r["readme"])[0] for r in page if isinstance(r.get("readme"), str)]
         with store.transaction() as conn:
             store.upsert(conn, Card, cards)
         page.clear()

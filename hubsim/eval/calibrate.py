@@ -1,0 +1,103 @@
+"""Calibrate the inference rules' confidences on the real evaluation sets, and check them set by set.
+
+    python -m hubsim.eval.calibrate            # prints the CONFIDENCE table for analysis/inference.py
+
+Per rule and per set: precision of the exact parents (and of the family claims) among the hidden declared models
+where the rule fired. A rule's confidence is the lowest one-sided 95 % Wilson lower bound over the sets where it
+fired at least :data:`~hubsim.eval.inference.MIN_SUPPORT` times (pooled over all sets when none reaches that),
+rounded down to 0.01: conservative on every set, tuned to none. ``--leave-one-out`` also reports, per set, the
+figures at the default threshold with confidences calibrated on the *other* sets only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections import Counter, defaultdict
+from pathlib import Path
+from typing import Any
+
+from analysis import inference
+from hubsim.eval.inference import MIN_SUPPORT, Case, hidden_cases, load_set, score, wilson_low
+from hubsim.eval.real_sets import real_set_dirs
+
+
+def rule_counts(cases: list[Case]) -> dict[str, Counter]:
+    """Per rule: parent edges and hits, family claims (on models of known family) and right ones."""
+    out: dict[str, Counter] = defaultdict(Counter)
+    for c in cases:
+        if c.rule is None:
+            continue
+        r = out[c.rule]
+        r["edges"] += len(c.parents)
+        r["hits"] += sum(p in c.true_parents for p in c.parents)
+        if c.true_families and c.families:
+            r["claims"] += 1
+            r["right"] += bool(c.families & c.true_families)
+    return out
+
+
+def _bound(per_set: list[tuple[int, int]]) -> float:
+    judged = [wilson_low(h, n) for h, n in per_set if n >= MIN_SUPPORT]
+    low = min(judged) if judged else wilson_low(sum(h for h, _ in per_set), sum(n for _, n in per_set))
+    return math.floor(low * 100) / 100
+
+
+def calibrate(counts: dict[str, dict[str, Counter]]) -> dict[str, tuple[float, float]]:
+    """``{rule: (parent confidence, family confidence)}`` from per-set rule counts (see the module docstring)."""
+    rules = sorted({r for per in counts.values() for r in per})
+    table = {}
+    for rule in rules:
+        sets = [per[rule] for per in counts.values() if rule in per]
+        parent = _bound([(c["hits"], c["edges"]) for c in sets]) if any(c["edges"] for c in sets) else 0.0
+        family = _bound([(c["right"], c["claims"]) for c in sets])
+        table[rule] = (parent, max(family, parent) if parent else family)
+    return table
+
+
+def _with_table(cases: list[Case], table: dict[str, tuple[float, float]]) -> list[Case]:
+    out = []
+    for c in cases:
+        conf = table.get(c.rule, (0.0, 0.0)) if c.rule else (0.0, 0.0)
+        out.append(Case(c.true_parents, c.true_families, c.parents, c.relation, c.rule, conf[0], conf[1],
+                        c.families))
+    return out
+
+
+def run(root: Path, folds: int = 5, leave_one_out: bool = False) -> dict[str, Any]:
+    """Cases of every real set, the calibrated table, and (optionally) the leave-one-set-out figures."""
+    cases = {}
+    for name, world in real_set_dirs(root).items():
+        graph, features, _ = load_set(world)
+        cases[name] = hidden_cases(graph, features, folds=folds)
+    counts = {name: rule_counts(c) for name, c in cases.items()}
+    out: dict[str, Any] = {"confidence": calibrate(counts)}
+    if leave_one_out:
+        held = {}
+        for name in cases:
+            table = calibrate({k: v for k, v in counts.items() if k != name})
+            s = score(_with_table(cases[name], table), inference.DEFAULT_THRESHOLD)
+            held[name] = {"family": {k: s["family"][k] for k in ("precision", "recall")},
+                          "parent": {k: s["parent"][k] for k in ("precision", "recall")}}
+        out["leave_one_set_out"] = held
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--root", type=Path, default=Path("."), help="repository root (data/sample, data/eval)")
+    ap.add_argument("--folds", type=int, default=5)
+    ap.add_argument("--leave-one-out", action="store_true")
+    args = ap.parse_args()
+    result = run(args.root, args.folds, args.leave_one_out)
+    print("CONFIDENCE: dict[str, tuple[float, float]] = {")
+    for rule, (p, f) in result["confidence"].items():
+        print(f'    "{rule}": ({p}, {f}),')
+    print("}")
+    if args.leave_one_out:
+        print(json.dumps(result["leave_one_set_out"], indent=1))
+
+
+if __name__ == "__main__":
+    main()
