@@ -5,14 +5,18 @@ for SQLite the size and modification time (ns) of the database file and of its w
 every committed write; for other databases the row counts and high-water marks of the lineage tables (an
 in-place update that changes none of them is missed: use ``--no-cache``). A hit never opens the store.
 Files are pickles written by this module only, in a directory private to the user (``$HUBTREE_CACHE``, else
-``$XDG_CACHE_HOME/hubtree``, else ``~/.cache/hubtree``).
+``$XDG_CACHE_HOME/hubtree``, else ``~/.cache/hubtree``). Loading a pickle runs code, so the directory is checked
+first: owned by the user, mode 0700, not a symlink, else the cache is refused (not read, not written) with a
+warning naming the fix.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import pickle
+import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -25,11 +29,27 @@ from crawler.store.schema import CrawlRun, Edge, Mirror, Model
 
 CACHE_VERSION = 3
 _KEEP = 8  # newest cache files kept per directory
+_log = logging.getLogger(__name__)
 
 
 def cache_dir() -> Path:
     base = os.environ.get("HUBTREE_CACHE") or Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "hubtree"
     return Path(base) / "graph"
+
+
+def unsafe_reason(directory: Path) -> str | None:
+    """Why pickles in ``directory`` could have been written by someone else (None: it is private or absent)."""
+    try:
+        st = directory.lstat()
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISDIR(st.st_mode):
+        return "is not a directory (a symlink or a file)"
+    if st.st_uid != os.getuid():
+        return f"is owned by uid {st.st_uid}, not by you (uid {os.getuid()})"
+    if st.st_mode & 0o077:
+        return f"has mode {stat.S_IMODE(st.st_mode):04o}, not 0700"
+    return None
 
 
 def fingerprint(url: str, store: Store | None = None) -> str | None:
@@ -68,16 +88,24 @@ def cached(url: str, options: dict[str, Any], build: Callable[[], Any], *, store
     if fp is None:
         return build()
     target = _file(url, options, fp)
+    problem = unsafe_reason(target.parent)
+    if problem is not None:
+        _log.warning("graph cache not used: %s %s (chmod 700 it, or set HUBTREE_CACHE)", target.parent, problem)
+        return build()
     try:
         with target.open("rb") as fh:
-            return pickle.load(fh)  # noqa: S301 - our own file in the user's private cache dir
-    except (FileNotFoundError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
+            if os.fstat(fh.fileno()).st_uid != os.getuid():
+                raise PermissionError("cache file not ours")
+            return pickle.load(fh)  # noqa: S301 - our own file in a directory checked to be private
+    except (FileNotFoundError, PermissionError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
         pass
     value = build()
     if fingerprint(url, store) != fp:  # the store changed while we read it: do not cache a mixed state
         return value
     try:
         target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if unsafe_reason(target.parent) is not None:  # created meanwhile by someone else, or under a wide umask
+            return value
         with tempfile.NamedTemporaryFile("wb", dir=target.parent, delete=False) as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(fh.name, target)
