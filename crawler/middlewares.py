@@ -6,12 +6,14 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
+from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response
 
+from crawler.hubs.hf import same_origin
 from crawler.hubs.modelscope import quota_spent
 from crawler.hubs.ratelimit import RateLimiter
 
@@ -51,6 +53,19 @@ class AuthMiddleware:
         if token and host and urlsplit(request.url).netloc == host:
             request.headers["Authorization"] = f"Bearer {token}"
         return None
+
+
+class SameHostRedirectMiddleware:
+    """Refuses a redirect to another host (placed before Scrapy's redirect middleware): the request fails with
+    the reason instead of storing a foreign answer as the hub's."""
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        location = response.headers.get("Location")
+        if 300 <= response.status < 400 and location:
+            target = urljoin(request.url, location.decode("latin-1"))
+            if not same_origin(target, request.url):
+                raise IgnoreRequest(f"redirect to another host refused: {request.url} → {urlsplit(target).netloc}")
+        return response
 
 
 class RateLimitMiddleware:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 import re
+from dataclasses import dataclass, field
 from urllib.parse import quote, urlencode, urlsplit
 
 #: Properties the sweep asks for: one call per page sees every declared edge (hub-apis.md §1.5).
@@ -11,6 +13,8 @@ LISTING_EXPAND: tuple[str, ...] = (
     "pipeline_tag", "sha", "tags", "gguf", "config", "inference", "inferenceProviderMapping", "siblings",
 )
 DEFAULT_PAGE_SIZE = 1000
+#: More models than one listing could ever hold (about 3.0M on the Hub in September 2026): bounds a Link chain.
+MAX_LISTING_MODELS = 30_000_000
 
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
 
@@ -36,6 +40,54 @@ def next_page_url(link_header: str | bytes | None) -> str | None:
     text = link_header.decode("latin-1") if isinstance(link_header, bytes) else link_header
     match = _LINK_NEXT.search(text)
     return match.group(1) if match else None
+
+
+class PaginationError(ValueError):
+    """A ``Link`` chain the crawl must not follow: a loop, a chain longer than the hub could need, another host."""
+
+
+def same_origin(url: str, endpoint: str) -> bool:
+    """Whether ``url`` is on the endpoint's scheme and host (records from elsewhere are not the hub's)."""
+    a, b = urlsplit(url), urlsplit(endpoint)
+    return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
+
+
+def max_pages(page_size: int, models: int = MAX_LISTING_MODELS) -> int:
+    """The longest ``Link`` chain a listing of ``page_size`` rows could need."""
+    return math.ceil(models / max(1, page_size)) + 1
+
+
+@dataclass
+class LinkGuard:
+    """Checks each ``next`` URL of one listing before it is followed (no I/O; one guard per listing phase).
+
+    Refused: a URL on another host, a URL seen before in this chain, a page that ends on the row an earlier
+    page ended on (new cursors over the same rows), an empty page that still links on, and a chain longer
+    than ``limit`` pages.
+    """
+
+    endpoint: str
+    limit: int
+    urls: set[str] = field(default_factory=set)
+    last_ids: set[str] = field(default_factory=set)
+    pages: int = 0
+
+    def check(self, next_url: str, page_ids: list[str]) -> str:
+        """``next_url`` if it may be followed after a page with ``page_ids``; :class:`PaginationError` if not."""
+        self.pages += 1
+        if not same_origin(next_url, self.endpoint):
+            raise PaginationError(f"next page on another host ({urlsplit(next_url).netloc[:100]}), not followed")
+        if next_url in self.urls:
+            raise PaginationError("next page URL seen before in this listing (a Link loop)")
+        if not page_ids:
+            raise PaginationError("an empty page links to a next page")
+        if page_ids[-1] in self.last_ids:
+            raise PaginationError(f"page ends on {page_ids[-1][:200]!r} again (the cursor chain repeats rows)")
+        if self.pages >= self.limit:
+            raise PaginationError(f"listing longer than {self.limit} pages, more than the hub could need")
+        self.urls.add(next_url)
+        self.last_ids.add(page_ids[-1])
+        return next_url
 
 
 def card_url(endpoint: str, model_id: str) -> str:
