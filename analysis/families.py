@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -64,6 +64,7 @@ class StoreView:
     data_end: datetime | None  # the newest createdAt / lastModified in the store
     inferences: list[Inference] | None = None  # confident inferences (None: not computed)
     threshold: float = DEFAULT_THRESHOLD
+    alive: np.ndarray | None = None  # bool per node: created by ``as_of`` (None: every model)
 
     def reach(self, start: np.ndarray) -> np.ndarray:
         """Bool mask of the models reachable downwards from ``start`` through declared edges."""
@@ -74,9 +75,13 @@ class StoreView:
 
 
 def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequence[Family] = (),
-              threshold: float | None = None) -> StoreView:
+              threshold: float | None = None, as_of: datetime | None = None) -> StoreView:
     """Read the store once: the declared graph, edges, downloads, and — when ``threshold`` is given — the
-    inferences of at least that confidence for the models of ``families`` (one inference pass for all of them)."""
+    inferences of at least that confidence for the models of ``families`` (one inference pass for all of them).
+
+    With ``as_of`` the families are counted as they stood then: models created later are left out (models deleted
+    since are not in the store, as in every analysis: survivor bias), and the data end at ``as_of`` at the latest.
+    """
     graph = graph if graph is not None else build_graph(store)
     n = graph.n_nodes
     keys = node_frame(graph)
@@ -110,8 +115,15 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
                                       root_authors=tuple(dict.fromkeys(o for f in families for o in f.orgs)),
                                       family_architectures=tuple(dict.fromkeys(a for f in families
                                                                                for a in f.architectures)))
-    return StoreView(graph, owners_of(graph), declares, relation, downloads, outside, max(ends) if ends else None,
-                     inferences, DEFAULT_THRESHOLD if threshold is None else threshold)
+    data_end = max(ends) if ends else None
+    alive = None
+    if as_of is not None:
+        alive = (graph.created <= int(as_of.replace(tzinfo=UTC).timestamp())) | (graph.created == _NO_DATE)
+        data_end = min(data_end, as_of) if data_end is not None else None
+        if inferences is not None:
+            inferences = [i for i in inferences if alive[i.child]]
+    return StoreView(graph, owners_of(graph), declares, relation, downloads, outside, data_end,
+                     inferences, DEFAULT_THRESHOLD if threshold is None else threshold, alive)
 
 
 @dataclass(slots=True)
@@ -146,21 +158,23 @@ def root_mask(graph: LineageGraph, family: Family, owners: np.ndarray | None = N
     return mask
 
 
-def membership(view: StoreView, family: Family) -> Membership:
-    """Roots, declared derivatives (any depth), inferred-only derivatives and undeclared models of ``family``."""
-    roots = root_mask(view.graph, family, view.owners)
+def membership(view: StoreView, family: Family, *, with_inferred: bool = True) -> Membership:
+    """Roots, declared derivatives (any depth), inferred-only derivatives (when the view has inferences and
+    ``with_inferred``) and undeclared models of ``family``."""
+    alive = view.alive if view.alive is not None else np.ones(view.graph.n_nodes, bool)
+    roots = root_mask(view.graph, family, view.owners) & alive
     hits = view.outside.filter(pl.col("base").map_elements(lambda b: family.is_root(None, b), return_dtype=pl.Boolean))
     seeds = np.zeros(view.graph.n_nodes, bool)
     seeds[hits["node"].to_numpy()] = True
-    seeds &= ~roots
+    seeds &= ~roots & alive
     start = np.flatnonzero(roots | seeds)
-    derivatives = (view.reach(start) | seeds) & ~roots
+    derivatives = (view.reach(start) | seeds) & ~roots & alive
     inferred = None
-    if view.inferences is not None:
+    if view.inferences is not None and with_inferred:
         inferred = family_counts(view.graph, view.inferences, start.tolist(), family.architectures,
                                  threshold=view.threshold)
     arch = np.array([family.has_architecture(a) for a in view.graph.architecture], bool)
-    undeclared = arch & ~roots & ~derivatives & ~view.declares
+    undeclared = arch & ~roots & ~derivatives & ~view.declares & alive
     missing = hits.filter(pl.col("node").is_in(np.flatnonzero(seeds).tolist())).group_by("base").agg(
         pl.col("node").n_unique().alias("children"))
     return Membership(family, roots, derivatives, inferred, undeclared, seeds,
@@ -275,7 +289,7 @@ def _months(view: StoreView, members: list[Membership], counted: np.ndarray, dat
     out = (grid.join(counts, on=["month", "family"], how="left").with_columns(pl.col("new").fill_null(0))
            .sort(["family", "month"])
            .with_columns(pl.col("new").cum_sum().over("family").alias("cumulative"),
-                         (pl.col("month") == pl.lit(partial)).alias("partial"),
+                         (pl.col("month") == partial if partial else pl.lit(False)).alias("partial"),
                          pl.col("new").shift(1).over("family").alias("_prev"))
            .with_columns(pl.when(pl.col("new").sum().over("month") > 0)
                          .then((pl.col("new") / pl.col("new").sum().over("month")).round(4)).alias("share"),
@@ -291,34 +305,32 @@ def _months(view: StoreView, members: list[Membership], counted: np.ndarray, dat
 
 
 def _organisations(view: StoreView, families: Sequence[Family], counted: np.ndarray) -> list[dict[str, Any]]:
-    """Derived models per publishing organisation (every model of the org is a root, no name pattern)."""
+    """Derived models per publishing organisation: the membership of a family of the whole organisation (every
+    model of the org is a root, no name pattern), Hugging Face's way of counting."""
     out = []
-    for org in dict.fromkeys(o.lower() for f in families for o in f.orgs):
-        roots = view.owners == org
-        hits = view.outside.filter(pl.col("base").str.split("/").list.first().str.to_lowercase() == org)
-        seeds = np.zeros(view.graph.n_nodes, bool)
-        seeds[hits["node"].to_numpy()] = True
-        derived = (view.reach(np.flatnonzero(roots | seeds)) | seeds) & ~roots & counted
-        label = next(o for f in families for o in f.orgs if o.lower() == org)
-        out.append({"org": label, "families": [f.name for f in families if f.owns(org)], "models": int(roots.sum()),
-                    "derivatives": int(derived.sum())})
+    for org in dict.fromkeys(o for f in families for o in f.orgs):
+        mem = membership(view, Family(name=org.lower(), label=org, orgs=(org,)), with_inferred=False)
+        out.append({"org": org, "families": [f.name for f in families if f.owns(org)], "models": int(mem.roots.sum()),
+                    "derivatives": int((mem.derivatives & counted).sum())})
     return out
 
 
 def analyse_families(store: Store, families: Sequence[Family] | None = None, *, since: str | None = None,
                      min_downloads: int | None = None, include_inferred: bool = True,
-                     threshold: float = DEFAULT_THRESHOLD, view: StoreView | None = None) -> FamiliesReport:
+                     threshold: float = DEFAULT_THRESHOLD, as_of: datetime | None = None,
+                     view: StoreView | None = None) -> FamiliesReport:
     """Every family of ``families`` (default: the whole table) from one read of the store.
 
     ``since`` (``YYYY-MM``) bounds the months listed (cumulative totals count from the start); ``min_downloads``
     counts only derivatives (and undeclared / inferred models) with at least that many downloads, ATOM's way;
     ``include_inferred`` adds the ``inferred`` figure: the further models that inferred lineage of at least
     ``threshold`` confidence joins to the family (:func:`analysis.inference.family_counts`; not download-filtered).
+    ``as_of`` counts the families as they stood then (:func:`load_view`).
     """
     families = list(families) if families is not None else select_families()
     if not families:
         raise FamilyError("no family to analyse")
-    view = view or load_view(store, families=families, threshold=threshold if include_inferred else None)
+    view = view or load_view(store, families=families, threshold=threshold if include_inferred else None, as_of=as_of)
     counted = view.downloads >= min_downloads if min_downloads is not None else np.ones(view.graph.n_nodes, bool)
     members = [membership(view, f) for f in families]
     in_families = np.sum([m.members for m in members], axis=0) if members else np.zeros(view.graph.n_nodes, int)

@@ -187,3 +187,17 @@ def test_inferred_members_are_counted_apart(sample_store) -> None:
         assert both.family(name)["derivatives"] == declared.family(name)["derivatives"]  # never mixed in
     assert both.family("qwen")["inferred"] > 0
     assert sum(both.family("qwen")["inferred_by_rule"].values()) == both.family("qwen")["inferred"]
+
+
+def test_as_of_a_month_end_counts_the_families_as_they_stood(sample_store) -> None:
+    from datetime import datetime
+
+    june = analyse_families(sample_store, include_inferred=False, as_of=datetime(2024, 6, 30, 23, 59, 59))
+    now = analyse_families(sample_store, include_inferred=False)
+    assert june.partial_month is None and not june.months["partial"].any()
+    assert june.months["month"].max() == "2024-06"
+    last = now.months.filter(now.months["month"] == "2024-06")
+    assert june.months.filter(june.months["month"] == "2024-06")["cumulative"].to_list() == last["cumulative"].to_list()
+    assert june.months.filter(june.months["month"] == "2024-06")["change"].to_list() == last["change"].to_list()
+    qwen = june.family("qwen")
+    assert qwen["derivatives"] < now.family("qwen")["derivatives"]
