@@ -1,49 +1,16 @@
-"""Crawl runs as their callers see them: start one of a hub (an incremental run starts from the previous run's
-watermarks) and list past ones from their run records. The crawl itself is :func:`crawler.runner.run_crawl`."""
+"""The run records, read: past crawl runs as ``hubtree runs`` lists them, and the watermarks an incremental run
+starts from. Read-only: the runner (:mod:`crawler.runner`) writes them."""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from crawler import config
-from crawler.runner import SUMMARY_KEYS, CrawlResult, run_crawl
+from crawler.runner import SUMMARY_KEYS, CrawlResult
 from crawler.store.db import Store
 from crawler.store.schema import CrawlRun
-
-#: hub → (its endpoint, its token, ``module:class`` of its spider).
-HUBS: dict[str, tuple[Callable[[str | None], str], Callable[[], str | None], str]] = {
-    "hf": (config.hf_endpoint, config.hf_token, "crawler.spiders.hf:HFSpider"),
-    "modelscope": (config.modelscope_endpoint, config.modelscope_token, "crawler.spiders.modelscope:ModelScopeSpider"),
-}
-MODES = ("full", "incremental")
-
-
-def crawl_hub(store: Store, hub: str, mode: str, *, endpoint: str | None = None, roots: Sequence[str] = ("Qwen",),
-              spider_kwargs: dict[str, Any] | None = None, progress: str = "auto",
-              concurrency: int = 16) -> CrawlResult:
-    """One crawl of ``hub`` (``hf`` or ``modelscope``) in ``mode`` (``full`` or ``incremental``) into ``store``.
-
-    ``endpoint`` and the token default as in :mod:`crawler.config`; ``roots`` are the orgs whose models are the
-    family roots. Raises :class:`crawler.lock.LockBusy` when another crawl runs on the store.
-    """
-    if mode not in MODES:
-        raise ValueError(f"mode must be full or incremental, not {mode!r}")
-    endpoint_of, token_of, spider = HUBS[hub]
-    module, name = spider.split(":")
-    marks = previous_watermarks(store, hub) if mode == "incremental" else {}
-    kwargs = {"watermarks": marks, "root_authors": list(roots), "architectures": config.DEFAULT_FAMILY_ARCHITECTURES,
-              **(spider_kwargs or {})}
-    result = run_crawl(store, getattr(importlib.import_module(module), name), hub=hub, mode=mode,
-                       endpoint=endpoint_of(endpoint), spider_kwargs=kwargs, progress=progress,
-                       concurrency=concurrency, token=token_of())
-    if mode == "incremental" and not marks:
-        result.notes.append("no previous successful run: the incremental crawl listed everything")
-    return result
 
 
 def previous_watermarks(store: Store, hub: str) -> dict[str, datetime | None]:

@@ -41,7 +41,7 @@ def finish(result: object, as_json: bool) -> None:
 def run(hub: str, *, db: str | None, mode: str, endpoint: str | None, roots: str, spider_kwargs: dict,
         progress: str, concurrency: int, as_json: bool) -> None:
     """Check the shared options, crawl ``hub`` into the store, print the summary and exit with the run's code."""
-    from crawler.runs import crawl_hub
+    from crawler.crawl_hub import crawl_hub
     from crawler.store import open_store
 
     if mode not in ("full", "incremental"):

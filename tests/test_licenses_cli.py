@@ -37,4 +37,4 @@ def test_text_output_and_errors(sample_store: Store) -> None:
     bad = run("growth", *db, "--since", "2024-13")
     assert bad.exit_code == 2 and "YYYY-MM" in bad.stderr
     none = run("deployment", *db, "--family", "no-such-org")
-    assert none.exit_code == 1 and "no models of 'no-such-org'" in none.stderr
+    assert none.exit_code == 1 and "unknown family 'no-such-org'" in none.stderr
