@@ -22,7 +22,7 @@ import polars as pl
 from analysis import frames
 from analysis.growth import model_relations
 from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage
-from analysis.lineage_build import _NO_DATE, LineageGraph, build_graph, node_frame
+from analysis.lineage_build import _NO_DATE, HUB_BITS, LineageGraph, build_graph, node_frame
 from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_range
 from crawler.families import Family, FamilyError, get_family, select_families
@@ -237,6 +237,7 @@ class FamiliesReport:
     unresolved_bases: list[dict[str, Any]]
     definitions: dict[str, Any]
     data_end: datetime | None
+    hubs: dict[str, int]  # models per hub (a mirrored model on each of its hubs)
     settings: dict[str, Any]
     caveats: list[str] = field(default_factory=list)
 
@@ -253,6 +254,7 @@ class FamiliesReport:
                 "overlaps": self.overlaps, "shared_models": self.shared_models,
                 "unresolved_bases": self.unresolved_bases, "definitions": self.definitions,
                 "as_of": self.data_end.isoformat() if self.data_end else None, "partial_month": self.partial_month,
+                "hubs": self.hubs,
                 "settings": self.settings, "caveats": self.caveats}
 
 
@@ -349,6 +351,7 @@ def analyse_families(store: Store, families: Sequence[Family] | None = None, *, 
                      "unresolved_bases": len(mem.missing_bases),
                      "unresolved_children": int(sum(mem.missing_bases.values()))})
     graph = view.graph
+    alive = view.alive if view.alive is not None else np.ones(graph.n_nodes, bool)
     shared = np.flatnonzero(in_families > 1)
     shared = shared[np.argsort(-view.downloads[shared], kind="stable")][:SHARED_LIST]
     shared_rows = [{"id": graph.ids[s], "downloads": int(view.downloads[s]),
@@ -371,6 +374,7 @@ def analyse_families(store: Store, families: Sequence[Family] | None = None, *, 
         families=rows, months=_months(view, members, counted, view.data_end, since),
         organisations=_organisations(view, families, counted), overlaps=overlaps, shared_models=shared_rows,
         unresolved_bases=unresolved, definitions={f.name: f.to_json() for f in families}, data_end=view.data_end,
+        hubs={hub: int(((graph.present & bit) > 0)[alive].sum()) for hub, bit in HUB_BITS.items()},
         settings={"since": since, "min_downloads": min_downloads, "include_inferred": view.inferences is not None,
                   "threshold": view.threshold if view.inferences is not None else None, "published": list(PUBLISHED)},
         caveats=caveats)
