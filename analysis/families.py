@@ -240,6 +240,20 @@ class FamiliesReport:
     hubs: dict[str, int]  # models per hub (a mirrored model on each of its hubs)
     settings: dict[str, Any]
     caveats: list[str] = field(default_factory=list)
+    view: StoreView | None = field(default=None, repr=False)
+    memberships: dict[str, Membership] = field(default_factory=dict, repr=False)
+
+    def models(self, name: str, kind: str) -> pl.DataFrame:
+        """The ``roots``, ``derivatives`` or ``undeclared`` models of family ``name``: hub, id, architecture
+        (a mirrored model once, under Hugging Face)."""
+        if self.view is None:
+            raise ValueError("this report keeps no store view")
+        graph, mask = self.view.graph, getattr(self.memberships[name], kind)
+        nodes = np.flatnonzero(mask)
+        keys = node_frame(graph).sort(["node", "hub"]).unique("node", keep="first")
+        return (pl.DataFrame({"node": nodes.astype(np.int64), "architecture": [graph.architecture[n] for n in nodes]},
+                             schema={"node": pl.Int64, "architecture": pl.String})
+                .join(keys, on="node", how="inner").sort("node").select("hub", "id", "architecture"))
 
     @property
     def partial_month(self) -> str | None:
@@ -335,6 +349,9 @@ def analyse_families(store: Store, families: Sequence[Family] | None = None, *, 
     view = view or load_view(store, families=families, threshold=threshold if include_inferred else None, as_of=as_of)
     counted = view.downloads >= min_downloads if min_downloads is not None else np.ones(view.graph.n_nodes, bool)
     members = [membership(view, f) for f in families]
+    any_root = np.logical_or.reduce([m.roots for m in members])
+    for m in members:  # another family's root is that family's own model, not an undeclared derivative
+        m.undeclared &= ~any_root
     in_families = np.sum([m.members for m in members], axis=0) if members else np.zeros(view.graph.n_nodes, int)
     rows = []
     for mem in members:
@@ -375,6 +392,7 @@ def analyse_families(store: Store, families: Sequence[Family] | None = None, *, 
         organisations=_organisations(view, families, counted), overlaps=overlaps, shared_models=shared_rows,
         unresolved_bases=unresolved, definitions={f.name: f.to_json() for f in families}, data_end=view.data_end,
         hubs={hub: int(((graph.present & bit) > 0)[alive].sum()) for hub, bit in HUB_BITS.items()},
+        view=view, memberships={m.family.name: m for m in members},
         settings={"since": since, "min_downloads": min_downloads, "include_inferred": view.inferences is not None,
                   "threshold": view.threshold if view.inferences is not None else None, "published": list(PUBLISHED)},
         caveats=caveats)
