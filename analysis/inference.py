@@ -21,9 +21,10 @@ child itself. The relation comes from :data:`crawler.lineage.RELATION_RULES` on 
 A candidate of a family architecture (or whose name carries one) with no parent found is a family member without
 parent (rules ``arch:<model_type>`` and ``name-arch:<model_type>``), never a guessed edge.
 
-Confidences (:data:`CONFIDENCE`) are calibrated on the real evaluation sets: per rule, the lowest one-sided 95 %
-lower bound of its measured precision over the sets where it fired at least 20 times (docs/inference.md), so that
-among edges of confidence ≥ c the measured precision is ≥ c. Queries and reports count inferred edges of
+Confidences (:data:`CONFIDENCE`) are calibrated on the five real evaluation sets: per rule, the one-sided 95 %
+lower bound of its measured precision pooled over the sets, capped by its worst precision on any set where it
+fired at least 20 times (``hubsim/eval/calibrate.py``, docs/inference.md), so that among edges of confidence ≥ c
+the measured precision is ≥ c. Queries and reports count inferred edges of
 confidence ≥ :data:`DEFAULT_THRESHOLD` and always show them apart from declared ones.
 """
 
@@ -58,13 +59,13 @@ CONFIDENCE: dict[str, tuple[float, float]] = {
     "arch:gemma": (0.0, 0.26),
     "arch:gemma2": (0.0, 0.72),
     "arch:gpt2": (0.0, 0.0),
-    "arch:llama": (0.0, 0.89),
-    "arch:mistral": (0.0, 0.85),
+    "arch:llama": (0.0, 0.78),
+    "arch:mistral": (0.0, 0.79),
     "arch:mixtral": (0.0, 0.43),
     "arch:phi": (0.0, 0.52),
     "arch:phi3": (0.0, 0.64),
     "arch:qwen": (0.0, 0.43),
-    "arch:qwen2": (0.0, 0.89),
+    "arch:qwen2": (0.0, 0.93),
     "arch:qwen2_moe": (0.0, 0.52),
     "card:base-mention:one": (0.6, 0.8),
     "card:base-mention:several": (0.42, 0.42),
@@ -74,20 +75,20 @@ CONFIDENCE: dict[str, tuple[float, float]] = {
     "name-arch:falcon": (0.0, 0.26),
     "name-arch:gemma": (0.0, 0.85),
     "name-arch:gpt2": (0.0, 0.39),
-    "name-arch:llama": (0.0, 0.93),
+    "name-arch:llama": (0.0, 0.95),
     "name-arch:mistral": (0.0, 0.89),
     "name-arch:mixtral": (0.0, 0.74),
     "name-arch:paligemma": (0.0, 0.64),
-    "name-arch:phi": (0.0, 0.93),
-    "name-arch:qwen": (0.0, 0.92),
+    "name-arch:phi": (0.0, 0.94),
+    "name-arch:qwen": (0.0, 0.94),
     "name-arch:roberta": (0.0, 0.72),
-    "name:base-span:ranked": (0.45, 0.97),
-    "name:base-span:same-author": (0.08, 0.94),
-    "name:base-span:unique": (0.26, 0.95),
+    "name:base-span:ranked": (0.51, 0.99),
+    "name:base-span:same-author": (0.13, 0.97),
+    "name:base-span:unique": (0.34, 0.99),
     "name:owner-embedded": (0.98, 0.99),
-    "name:quant-suffix:ranked": (0.68, 0.97),
-    "name:quant-suffix:same-author": (0.44, 0.93),
-    "name:quant-suffix:unique": (0.79, 0.97),
+    "name:quant-suffix:ranked": (0.71, 0.99),
+    "name:quant-suffix:same-author": (0.58, 0.93),
+    "name:quant-suffix:unique": (0.83, 0.98),
 }
 MAX_CARD_SCAN = 64 * 1024  # characters of card body searched for a mergekit config or model ids
 

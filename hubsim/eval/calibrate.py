@@ -3,10 +3,11 @@
     python -m hubsim.eval.calibrate            # prints the CONFIDENCE table for analysis/inference.py
 
 Per rule and per set: precision of the exact parents (and of the family claims) among the hidden declared models
-where the rule fired. A rule's confidence is the lowest one-sided 95 % Wilson lower bound over the sets where it
-fired at least :data:`~hubsim.eval.inference.MIN_SUPPORT` times (pooled over all sets when none reaches that),
-rounded down to 0.01: conservative on every set, tuned to none. ``--leave-one-out`` also reports, per set, the
-figures at the default threshold with confidences calibrated on the *other* sets only.
+where the rule fired. A rule's confidence is the one-sided 95 % Wilson lower bound of its precision pooled over
+all sets, capped by its worst measured precision on any set where it fired at least
+:data:`~hubsim.eval.inference.MIN_SUPPORT` times, rounded down to 0.01: no set where the rule is measured sees it
+less precise than its confidence, and no set alone sets it. ``--leave-one-out`` also reports, per set, the figures
+at the default threshold with confidences calibrated on the *other* sets only.
 """
 
 from __future__ import annotations
@@ -39,9 +40,9 @@ def rule_counts(cases: list[Case]) -> dict[str, Counter]:
 
 
 def _bound(per_set: list[tuple[int, int]]) -> float:
-    judged = [wilson_low(h, n) for h, n in per_set if n >= MIN_SUPPORT]
-    low = min(judged) if judged else wilson_low(sum(h for h, _ in per_set), sum(n for _, n in per_set))
-    return math.floor(low * 100) / 100
+    pooled = wilson_low(sum(h for h, _ in per_set), sum(n for _, n in per_set))
+    worst = min((h / n for h, n in per_set if n >= MIN_SUPPORT), default=1.0)
+    return math.floor(min(pooled, worst) * 100) / 100
 
 
 def calibrate(counts: dict[str, dict[str, Counter]]) -> dict[str, tuple[float, float]]:

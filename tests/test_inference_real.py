@@ -1,0 +1,74 @@
+"""Inferred lineage on the vendored real sets (data/sample, data/eval): precision holds across families, the
+confidences are calibrated, and inference abstains where the data carry no signal (figures: docs/inference.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from analysis.inference import DEFAULT_THRESHOLD
+from hubsim.eval.inference import evaluate_world
+from hubsim.eval.real_sets import real_set_dirs
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def results() -> dict[str, dict]:
+    return {name: evaluate_world(world)["hidden_declared"] for name, world in real_set_dirs(ROOT).items()}
+
+
+def test_every_real_set_is_vendored_and_evaluated(results) -> None:
+    assert set(results) == {"sample", "deepseek-trees", "atlas-cards", "atlas-annotated", "leaderboard"}
+    for name, h in results.items():
+        assert h["threshold"] == DEFAULT_THRESHOLD
+        assert {"precision", "recall"} <= set(h["family"]) and {"precision", "recall"} <= set(h["parent"]), name
+        assert h["models"] > 300, name
+        assert h["by_family"] and h["by_rule"] and h["by_confidence"]["levels"], name
+
+
+def test_exact_parents_are_precise_on_every_set(results) -> None:
+    for name, h in results.items():
+        p = h["parent"]
+        assert p["predicted_edges"] < 20 or p["precision"] >= 0.95, (name, p)  # measured 0.989–1.0
+
+
+def test_family_claims_are_precise_across_families(results) -> None:
+    for name, h in results.items():
+        f = h["family"]
+        # deepseek-trees: Qwen/Llama-architecture fine-tunes of R1 distills declare R1 only (docs/inference.md)
+        assert f["precision"] >= (0.85 if name == "deepseek-trees" else 0.97), (name, f)
+        for fam in ("qwen", "llama", "mistral", "google", "microsoft", "deepseek"):
+            c = h["by_family"].get(fam)
+            assert c is None or c["precision"] is None or c["models"] < 20 or c["precision"] >= 0.95, (name, fam, c)
+
+
+def test_targets_met_where_names_carry_the_lineage(results) -> None:
+    sample, atlas = results["sample"], results["atlas-cards"]
+    assert sample["parent"]["precision"] >= 0.95 and sample["parent"]["recall"] >= 0.50  # 0.995 / 0.554
+    assert sample["family"]["precision"] >= 0.97 and sample["family"]["recall"] >= 0.88  # 1.0 / 0.92
+    assert atlas["parent"]["precision"] >= 0.95 and atlas["parent"]["recall"] >= 0.50  # 0.989 / 0.533
+    assert atlas["family"]["precision"] >= 0.97 and atlas["family"]["recall"] >= 0.70  # 0.996 / 0.759
+    for fam in ("llama", "qwen", "mistral"):  # several families, not only Qwen
+        assert atlas["by_family"][fam]["recall"] >= 0.6 and atlas["by_family"][fam]["models"] >= 300, fam
+
+
+def test_confidence_is_calibrated(results) -> None:
+    """Among predictions of confidence ≥ c, precision ≥ c (levels with fewer than 20 predictions not judged)."""
+    for name, h in results.items():
+        rows = h["by_confidence"]["levels"]
+        assert all(r["edges"] < 20 or r["parent_precision"] >= r["confidence"] for r in rows), name
+        if name == "deepseek-trees":  # family claims: see test_family_claims_are_precise_across_families
+            assert h["by_confidence"]["miscalibrated_at"], "fixed? then drop this exception and the doc's note"
+        else:
+            assert h["by_confidence"]["calibrated"], (name, h["by_confidence"]["miscalibrated_at"])
+
+
+def test_abstains_where_the_data_has_no_signal(results) -> None:
+    """Placeholder repos of the DeepSeek trees and free-named leaderboard fine-tunes get no guessed parent."""
+    for name in ("deepseek-trees", "leaderboard", "atlas-annotated"):
+        p = results[name]["parent"]
+        assert p["predicted_edges"] <= 0.05 * p["true_edges"], (name, p)
+        every = results[name]["by_confidence"]["levels"][0]
+        assert every["confidence"] == 0.0 and every["edges"] > p["predicted_edges"], name  # guesses exist, held back
