@@ -95,12 +95,16 @@ def test_model_page_data(service, sample_store):
     assert {e["parent"] for e in page["edges"]} >= set(merge["parents"])
 
 
-def test_children_carry_licence_and_drift_of_their_edge(service):
-    page = service.get(f"/api/models/{model_path(ROOT)}/children", {"limit": 200}).json()
-    assert page["count"] == len(page["models"])
-    kinds = {r["edge"]["kind"] for r in page["models"] if r["edge"]}
+def test_children_most_downloaded_first_with_licence_and_drift_of_their_edge(service, sample_store):
+    rows, count, pages = all_pages(service, ROOT, "children", limit=20)
+    direct = cli_json(sample_store, "descendants", ROOT, "--depth", "1")["models"]
+    assert sorted(r["id"] for r in rows) == sorted(r["id"] for r in direct) and count == len(direct) > 100
+    assert pages == -(-count // 20)
+    downloads = [r["downloads"] for r in rows]
+    assert downloads == sorted(downloads, reverse=True)
+    kinds = {r["edge"]["kind"] for r in rows if r["edge"]}
     assert "inherited" in kinds and "missing" in kinds  # the sample has both
-    dropped = next(r for r in page["models"] if r["edge"] and r["edge"]["kind"] == "missing")
+    dropped = next(r for r in rows if r["edge"] and r["edge"]["kind"] == "missing")
     assert dropped["license"] == "missing" and dropped["edge"]["parent_license"] == "apache-2.0"
 
 

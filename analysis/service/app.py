@@ -35,8 +35,8 @@ from analysis.service.lineage import (
     MAX_TREE_CHILDREN,
     MAX_TREE_DEPTH,
     BadParameter,
+    children_nodes,
     family_of,
-    listing_nodes,
     listing_page,
     node_summary,
     path_between,
@@ -251,12 +251,12 @@ def create_app(snapshots: Snapshots, settings: Settings | None = None) -> FastAP
              tags=["explorer"])
     async def children(model_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 50,
                        cursor: Cursor = None) -> Response:
-        """Direct children (a page of descendants at depth 1) with downloads, their own child counts, licence and
-        the drift classification of the edge from this model."""
+        """Direct children, most downloaded first, with their own child counts, licence and the drift
+        classification of the edge from this model (what the explorer's tree shows)."""
         snap = snapshots.current
 
         def page() -> dict[str, Any]:
-            out, kids = listing_nodes(snap, model_id_ok(model_id), "down", depth=1, limit=limit, cursor=cursor)
+            out, kids = children_nodes(snap, model_id_ok(model_id), limit=limit, cursor=cursor)
             g = snap.graph
             licences = details.edge_licences(snapshots.store, g, find(g, out["id"]), kids)
             for row, node in zip(out["models"], kids, strict=True):

@@ -61,14 +61,6 @@ def listing_page(snap: Snapshot, model_id: str, direction: str, *, relations: se
                  depth: int | None = None, hub: str | None = None, include_inferred: bool = False,
                  limit: int = 100, cursor: str | None = None) -> dict[str, Any]:
     """One page of the descendants (``direction="down"``) or ancestors (``"up"``) of ``model_id``."""
-    return listing_nodes(snap, model_id, direction, relations=relations, depth=depth, hub=hub,
-                         include_inferred=include_inferred, limit=limit, cursor=cursor)[0]
-
-
-def listing_nodes(snap: Snapshot, model_id: str, direction: str, *, relations: set[str] | None = None,
-                  depth: int | None = None, hub: str | None = None, include_inferred: bool = False,
-                  limit: int = 100, cursor: str | None = None) -> tuple[dict[str, Any], list[int]]:
-    """:func:`listing_page` and the nodes of its rows."""
     g = snap.graph
     inferred = _inferred(snap, include_inferred)
     node = find(g, model_id)
@@ -86,7 +78,33 @@ def listing_nodes(snap: Snapshot, model_id: str, direction: str, *, relations: s
     rows = [model_row(g, n, int(d), int(e), include_inferred=inferred)
             for n, d, e in zip(nodes, listed.depth[start:end], listed.via[start:end], strict=True)]
     nxt = encode_cursor(rows[-1]["depth"], rows[-1]["id"]) if rows and end < total else None
-    return {"id": g.ids[node], "count": total, "models": rows, "next": nxt}, nodes
+    return {"id": g.ids[node], "count": total, "models": rows, "next": nxt}
+
+
+def children_nodes(snap: Snapshot, model_id: str, *, limit: int = 50,
+                   cursor: str | None = None) -> tuple[dict[str, Any], list[int]]:
+    """A page of the direct children of ``model_id`` (declared edges), most downloaded first, and their nodes.
+
+    Rows are those of :func:`listing_page` at depth 1; the cursor names the last row's downloads and id.
+    """
+    g = snap.graph
+    node = find(g, model_id)
+
+    def ordered() -> tuple[list[int], dict[int, int]]:
+        edges = g.down_edges[g.down_ptr[node]: g.down_ptr[node + 1]]
+        via = {int(g.child[e]): int(e) for e in edges[::-1] if not g.inferred[e]}
+        return sorted(via, key=lambda c: (-int(snap.downloads[c]), g.ids[c])), via
+
+    kids, via = snap.cache.get(("children", node), ordered)
+    start = 0
+    if cursor:
+        minus_downloads, after = decode_cursor(cursor)
+        start = bisect.bisect_right(kids, (minus_downloads, after), key=lambda c: (-int(snap.downloads[c]), g.ids[c]))
+    nodes = kids[start: start + min(limit, MAX_PAGE)]
+    rows = [model_row(g, c, 1, via[c], include_inferred=False) for c in nodes]
+    nxt = (encode_cursor(-int(snap.downloads[nodes[-1]]), g.ids[nodes[-1]])
+           if nodes and start + len(nodes) < len(kids) else None)
+    return {"id": g.ids[node], "count": len(kids), "models": rows, "next": nxt}, nodes
 
 
 def tree_of(snap: Snapshot, model_id: str, *, depth: int = 2, max_children: int = 15,
@@ -123,5 +141,5 @@ def search(snap: Snapshot, query: str, limit: int = 10) -> dict[str, Any]:
     return {"query": query, "models": models, "suggestions": close}
 
 
-__all__ = ["MAX_PAGE", "BadParameter", "UnknownModelError", "family_of", "listing_nodes", "listing_page", "node_summary",
+__all__ = ["MAX_PAGE", "BadParameter", "UnknownModelError", "children_nodes", "family_of", "listing_page", "node_summary",
            "path_between", "search", "tree_of"]
