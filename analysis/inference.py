@@ -438,15 +438,10 @@ def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Ite
 
 
 def confident(inferences: Iterable[Inference], threshold: float = DEFAULT_THRESHOLD) -> list[Inference]:
-    """The inferences that count at ``threshold``: their edges when the parent confidence reaches it, else only
-    the family claim (as a membership without parent) when the family confidence does."""
-    out = []
-    for i in inferences:
-        if i.parents and i.confidence >= threshold:
-            out.append(i)
-        elif i.family_confidence >= threshold:
-            out.append(Inference(i.child, [], None, i.rule, 0.0, i.family_confidence) if i.parents else i)
-    return out
+    """The inferences that count at ``threshold``: their exact parents when ``confidence`` reaches it (what
+    :func:`with_inferred` adds as edges), their family membership when ``family_confidence`` does (what
+    :func:`family_counts` counts; through the parents' family, or the architecture's for a claim without parent)."""
+    return [i for i in inferences if i.confidence >= threshold or i.family_confidence >= threshold]
 
 
 def _rows_for(store: Store, table: Any, columns: tuple[str, ...], keys: list[tuple[str, str]] | None) -> pl.DataFrame:
@@ -534,7 +529,7 @@ def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: I
     models reached when the confident inferred edges are followed too, plus membership-only claims whose
     architecture (the rule's suffix) is one of ``architectures``; each model counted once.
     """
-    kept = confident(inferences, threshold)
+    kept = [i for i in inferences if i.family_confidence >= threshold]
     start = np.fromiter(roots, np.int64)
     declared = traverse(graph, start, "down").nodes if start.size else np.zeros(0, np.int64)
     member = np.zeros(graph.n_nodes, bool)

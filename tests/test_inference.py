@@ -5,7 +5,18 @@ from __future__ import annotations
 from pathlib import Path
 
 from analysis.graph import build_graph, descendants, graph_with_inferred
-from analysis.inference import infer, load_features, match_name, mergekit_models, strip_declared
+from analysis.inference import (
+    DEFAULT_THRESHOLD,
+    confident,
+    family_counts,
+    infer,
+    inferred_lineage,
+    load_features,
+    match_name,
+    mergekit_models,
+    strip_declared,
+    with_inferred,
+)
 from analysis.lineage_queries import find
 from crawler.store import Card, open_store
 from hubsim.eval.inference import evaluate_hidden, evaluate_world
@@ -133,3 +144,28 @@ def test_evaluation_on_a_generated_world_with_truth(tmp_path: Path) -> None:
         assert fam["tp"] + fam["fn"] == fam["known"] <= part["models"] and part["models"] > 50
         assert part["parent"]["hits"] <= min(part["parent"]["predicted_edges"], part["parent"]["true_edges"])
         assert part["parent"]["precision"] > 0.5  # inference that guesses at random would be far below
+
+
+def test_family_counts_declared_and_inferred_side_by_side(tmp_path: Path) -> None:
+    store = store_with(tmp_path, [
+        hf("Qwen/Qwen2-7B", "2024-06-05"),
+        hf("a/Qwen2-7B-ft", "2024-06-10", ("Qwen/Qwen2-7B",)),
+        hf("RichardErkhov/a_-_Qwen2-7B-ft-gguf", "2024-06-20", tags=("gguf",), library="gguf"),  # owner-embedded
+        hf("x/Qwen2-7B-foo-v2", "2024-06-21", tags=("transformers",)),  # a name span: family sure, parent not
+        hf("y/opaque", "2024-06-22"),  # qwen2 architecture only: a membership claim
+        hf("z/opaque-too", "2024-06-22", tags=("transformers", "llama")),  # llama architecture: under the threshold
+    ])
+    g = build_graph(store)
+    inf = inferred_lineage(store, g, family_architectures=("qwen2", "llama"))
+    rules = {g.ids[i.child]: i.rule for i in inf}
+    assert rules == {"RichardErkhov/a_-_Qwen2-7B-ft-gguf": "name:owner-embedded",
+                     "x/Qwen2-7B-foo-v2": "name:base-span:unique", "y/opaque": "arch:qwen2"}
+    assert confident(inf) == inf and all(i.confidence >= DEFAULT_THRESHOLD or i.family_confidence >= DEFAULT_THRESHOLD
+                                         for i in inf)
+    counts = family_counts(g, inf, [find(g, "Qwen/Qwen2-7B")], ("qwen2",))
+    assert counts == {"declared": 1, "inferred": 3, "with_inferred": 4, "threshold": DEFAULT_THRESHOLD,
+                      "inferred_by_rule": {"name:owner-embedded": 1, "name:base-span:unique": 1, "arch:qwen2": 1}}
+    assert family_counts(g, inf, [find(g, "Qwen/Qwen2-7B")], ())["inferred"] == 2  # not its architecture: no claim
+    gi = with_inferred(g, inf)  # only the sure exact parent becomes an edge
+    assert [(gi.ids[c], gi.ids[p]) for c, p, x in zip(gi.child, gi.parent, gi.inferred, strict=True) if x] == [
+        ("RichardErkhov/a_-_Qwen2-7B-ft-gguf", "a/Qwen2-7B-ft")]
