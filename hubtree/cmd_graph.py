@@ -1,4 +1,4 @@
-"""``hubtree graph``: ancestors, descendants, family, path, tree, stats, infer-eval."""
+"""``hubtree graph``: ancestors, descendants, family, path, tree, export, stats, infer-eval."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from hubtree.errors import EXIT_USAGE, CliError, friendly_errors
-from hubtree.options import DbOption, JsonOption
+from hubtree.options import DbOption, JsonOption, checked
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -29,23 +29,6 @@ def _graph(db: str | None, include_inferred: bool, no_cache: bool) -> Any:
 
 def _emit(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
-
-
-def _check_hub(hub: str | None) -> None:
-    if hub is not None and hub not in ("hf", "modelscope"):
-        raise CliError(f"--hub must be hf or modelscope, not {hub!r}", EXIT_USAGE)
-
-
-def _relations(value: str | None) -> set[str] | None:
-    from crawler.store.schema import RELATIONS
-
-    if not value:
-        return None
-    wanted = {v.strip().lower() for v in value.split(",") if v.strip()}
-    bad = sorted(wanted - set(RELATIONS))
-    if bad:
-        raise CliError(f"unknown relation(s) {', '.join(bad)}; choose from {', '.join(RELATIONS)}", EXIT_USAGE)
-    return wanted
 
 
 def _print_models(result: dict[str, Any], title: str, limit: int) -> None:
@@ -76,9 +59,9 @@ def descendants_cmd(model: ModelArg, relation: Annotated[str | None, typer.Optio
         ) -> None:
     """Every model derived from MODEL (any depth), with relation, depth and parents."""
     from analysis.graph import descendants
+    from analysis.lineage_json import check_hub, relations_filter
 
-    _check_hub(hub)
-    rels = _relations(relation)
+    hub, rels = checked("--hub", check_hub, hub), checked("--relation", relations_filter, relation)
     g = _graph(db, include_inferred, no_cache)
     result = descendants(g, model, relations=rels, depth=depth, hub=hub, include_inferred=include_inferred)
     _emit(result) if json_out else _print_models(result, "Descendants", limit)
@@ -91,8 +74,9 @@ def ancestors_cmd(model: ModelArg, depth: DepthOption = None, hub: HubOption = N
                   json_out: JsonOption = False, no_cache: NoCacheOption = False) -> None:
     """Every model MODEL derives from, up to the roots."""
     from analysis.graph import ancestors
+    from analysis.lineage_json import check_hub
 
-    _check_hub(hub)
+    hub = checked("--hub", check_hub, hub)
     g = _graph(db, include_inferred, no_cache)
     result = ancestors(g, model, depth=depth, hub=hub, include_inferred=include_inferred)
     _emit(result) if json_out else _print_models(result, "Ancestors", limit)
@@ -163,6 +147,33 @@ def tree_cmd(model: ModelArg, depth: Annotated[int, typer.Option("--depth", min=
     g = _graph(db, include_inferred, no_cache)
     result = tree(g, model, depth=depth, max_children=max_children, include_inferred=include_inferred)
     _emit(result) if json_out else typer.echo("\n".join(_tree_lines(result)))
+
+
+@app.command("export")
+@friendly_errors
+def export_cmd(
+    fmt: Annotated[str, typer.Option("--format", help="graphml or gexf (one file: networkx, Gephi, Cytoscape); "
+                                     "parquet or csv (OUT is a directory with nodes.* and edges.*).")],
+    out: Annotated[Path, typer.Option("--out", help="File (graphml, gexf) or directory (parquet, csv) to write.")],
+    family_name: Annotated[str | None, typer.Option("--family", help="Only this family's roots and derivatives "
+                                                    "(default: every model).")] = None,
+    include_inferred: InferredOption = False, db: DbOption = None, json_out: JsonOption = False,
+) -> None:
+    """Write the lineage graph for other tools: nodes with hub, family, generation, licence, downloads, created;
+    edges parent → child with relation, declared or inferred, rule and confidence."""
+    from analysis.export import FORMATS, export_frames, write_export
+    from crawler.store import open_existing_store
+
+    if fmt not in FORMATS:
+        raise CliError(f"--format must be one of {', '.join(FORMATS)}, not {fmt!r}", EXIT_USAGE)
+    nodes, edges = export_frames(open_existing_store(db), family=family_name, include_inferred=include_inferred)
+    files = write_export(nodes, edges, fmt, out)
+    summary = {"format": fmt, "nodes": nodes.height, "edges": edges.height,
+               "inferred_edges": int(edges["inferred"].sum()), "files": [str(f) for f in files]}
+    if json_out:
+        return _emit(summary)
+    typer.echo(f"{summary['nodes']:,} models and {summary['edges']:,} edges "
+               f"({summary['inferred_edges']:,} inferred) → {', '.join(summary['files'])}")
 
 
 @app.command("stats")

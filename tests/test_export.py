@@ -88,3 +88,18 @@ def test_untrusted_ids_survive_every_format(tmp_path):
         assert set(g.successors(ROOT)) == {EVIL_ID, 'q/"a",b\n=c'}
     write_export(nodes, edges, "csv", tmp_path / "csv")
     assert set(pl.read_csv(tmp_path / "csv" / "nodes.csv")["id"]) == {ROOT, EVIL_ID, 'q/"a",b\n=c'}
+
+
+def test_the_cli_writes_what_networkx_reads(sample_store, tmp_path):
+    out = tmp_path / "qwen.gexf"
+    run = hubtree("graph", "export", "--format", "gexf", "--family", "qwen", "--out", str(out), "--db",
+                  sample_store.url, "--json")
+    assert run.code == 0, run.stderr
+    summary = json.loads(run.stdout)
+    g = nx.read_gexf(out)
+    assert g.number_of_nodes() == summary["nodes"] == family_members(sample_store, "qwen").height
+    assert g.number_of_edges() == summary["edges"] and summary["inferred_edges"] == 0
+    bad = hubtree("graph", "export", "--format", "dot", "--out", str(out), "--db", sample_store.url)
+    assert bad.code == 2 and "--format" in bad.stderr
+    bad = hubtree("graph", "descendants", ROOT, "--relation", "fork", "--db", sample_store.url)
+    assert bad.code == 2 and "--relation" in bad.stderr and "fork" in bad.stderr
