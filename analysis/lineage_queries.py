@@ -264,16 +264,20 @@ def tree(graph: LineageGraph, model_id: str, *, depth: int | None = 2, max_child
         below[p] = below.get(p, 0) + below.get(n, 0) + 1
     rel = dict(zip(t.nodes.tolist(), graph.relation[t.via].tolist(), strict=True)) if len(t.via) else {}
 
-    def build(node: int, level: int) -> dict[str, Any]:
-        out: dict[str, Any] = {"id": graph.ids[node], "relation": RELATIONS[rel[node]] if node in rel else None,
-                               "counts": relation_counts(graph, node, include_inferred=include_inferred),
-                               "below": below.get(node, 0), "children": [], "more": 0}
+    def node_dict(node: int) -> dict[str, Any]:
+        return {"id": graph.ids[node], "relation": RELATIONS[rel[node]] if node in rel else None,
+                "counts": relation_counts(graph, node, include_inferred=include_inferred),
+                "below": below.get(node, 0), "children": [], "more": 0}
+
+    top = node_dict(root)
+    todo = [(root, top, 0)]  # iterative: a chain thousands of levels deep is no deeper for Python's stack
+    while todo:
+        node, out, level = todo.pop()
         children = sorted(kids.get(node, []), key=lambda c: (-below.get(c, 0), graph.ids[c]))
         if depth is not None and level >= depth:
             out["more"] = len(children)
-            return out
-        out["children"] = [build(c, level + 1) for c in children[:max_children]]
+            continue
+        out["children"] = [node_dict(c) for c in children[:max_children]]
         out["more"] = max(0, len(children) - max_children)
-        return out
-
-    return build(root, 0)
+        todo.extend((c, d, level + 1) for c, d in zip(children[:max_children], out["children"], strict=True))
+    return top

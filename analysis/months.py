@@ -34,9 +34,14 @@ def previous_month(month: str) -> str:
     return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
 
 
+def current_month(today: datetime | None = None) -> str:
+    """The current calendar month (UTC): no later month has data yet."""
+    return f"{today or datetime.now(UTC):%Y-%m}"
+
+
 def previous_calendar_month(today: datetime | None = None) -> str:
     """The month before the current one (UTC), the month a scheduled report covers."""
-    return previous_month(f"{today or datetime.now(UTC):%Y-%m}")
+    return previous_month(current_month(today))
 
 
 def month_range(first: str, last: str) -> list[str]:

@@ -37,12 +37,30 @@ def modelscope_endpoint(override: str | None = None) -> str:
     return (override or os.environ.get("MODELSCOPE_ENDPOINT") or MODELSCOPE_DEFAULT_ENDPOINT).rstrip("/")
 
 
+class ConfigError(ValueError):
+    """A setting that cannot work (shown as one line by the CLI)."""
+
+
+def _in_memory(url: str) -> bool:
+    """Whether a SQLite URL names no file (``sqlite://``, ``sqlite:///``, ``sqlite:///:memory:``)."""
+    if not url.startswith("sqlite"):
+        return False
+    rest = url.split("://", 1)[1] if "://" in url else ""
+    return rest.removeprefix("/").split("?", 1)[0] in ("", ":memory:")
+
+
 def db_url(override: str | None = None) -> str:
-    """The store URL: explicit value, else ``HUBTREE_DB``, else a SQLite file under ``HUBTREE_HOME``."""
+    """The store URL: explicit value, else ``HUBTREE_DB``, else a SQLite file under ``HUBTREE_HOME``.
+
+    An in-memory SQLite URL is refused (:class:`ConfigError`): everything written there would vanish on exit.
+    """
     url = override or os.environ.get("HUBTREE_DB")
     if url:
         if "://" not in url:  # a bare path is a SQLite file
             return f"sqlite:///{Path(url).expanduser().resolve()}"
+        if _in_memory(url):
+            raise ConfigError(f"{url} is an in-memory database that vanishes on exit; give a file "
+                              "(sqlite:///path/to/hubtree.db) or a PostgreSQL URL")
         return url
     DEFAULT_DB_PATH.parent.mkdir(parents=True, exist_ok=True)
     return f"sqlite:///{DEFAULT_DB_PATH}"

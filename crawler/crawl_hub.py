@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from crawler import config
+from crawler.progress import check_progress
 from crawler.runner import CrawlResult, run_crawl
 from crawler.runs import previous_watermarks
 from crawler.store.db import Store
@@ -20,6 +21,13 @@ HUBS: dict[str, tuple[Callable[[str | None], str], Callable[[], str | None], str
 MODES = ("full", "incremental")
 
 
+def check_concurrency(n: int) -> int:
+    """A number of concurrent requests: at least 1 (0 would never send a request and never finish)."""
+    if n < 1:
+        raise ValueError(f"must be at least 1, not {n}")
+    return n
+
+
 def crawl_hub(store: Store, hub: str, mode: str, *, endpoint: str | None = None, roots: Sequence[str] = ("Qwen",),
               spider_kwargs: dict[str, Any] | None = None, progress: str = "auto",
               concurrency: int = 16) -> CrawlResult:
@@ -30,6 +38,8 @@ def crawl_hub(store: Store, hub: str, mode: str, *, endpoint: str | None = None,
     """
     if mode not in MODES:
         raise ValueError(f"mode must be full or incremental, not {mode!r}")
+    check_concurrency(concurrency)
+    check_progress(progress)
     endpoint_of, token_of, spider = HUBS[hub]
     module, name = spider.split(":")
     marks = previous_watermarks(store, hub) if mode == "incremental" else {}

@@ -32,7 +32,8 @@ class RunLock:
 
     def _sqlite_path(self) -> Path | None:
         database = sqlite_path(self.store.url)
-        return None if database is None else Path(f"{database}.{self.name}.lock")
+        # keyed on the real file: a symlink or another relative spelling of the same store meets the same lock
+        return None if database is None else Path(f"{database.resolve()}.{self.name}.lock")
 
     def acquire(self) -> RunLock:
         if self.store.dialect == "postgresql":

@@ -83,8 +83,19 @@ class NullProgress:
         pass
 
 
+PROGRESS_KINDS = ("auto", "log", "none")
+
+
+def check_progress(kind: str) -> str:
+    """``kind`` if it is one of :data:`PROGRESS_KINDS`; ValueError otherwise."""
+    if kind not in PROGRESS_KINDS:
+        raise ValueError(f"must be one of {', '.join(PROGRESS_KINDS)}, not {kind!r}")
+    return kind
+
+
 def make_progress(kind: str = "auto") -> Progress:
     """``auto``: a live display on a terminal, JSON log lines otherwise; ``log``, ``none`` force one."""
+    check_progress(kind)
     if kind == "none":
         return NullProgress()
     if kind == "log" or (kind == "auto" and not sys.stderr.isatty()):

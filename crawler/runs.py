@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from crawler.runner import SUMMARY_KEYS, CrawlResult
 from crawler.store.db import Store
-from crawler.store.schema import CrawlRun
+from crawler.store.schema import HUBS, CrawlRun
 
 
 def previous_watermarks(store: Store, hub: str) -> dict[str, datetime | None]:
@@ -24,8 +24,18 @@ def previous_watermarks(store: Store, hub: str) -> dict[str, datetime | None]:
     return {"lastModified": row[0], "createdAt": row[1]} if row else {}
 
 
+def check_hub(hub: str | None) -> str | None:
+    """``hub`` if it is None or one of :data:`crawler.store.schema.HUBS`; ValueError otherwise."""
+    if hub is not None and hub not in HUBS:
+        raise ValueError(f"must be one of {', '.join(HUBS)}, not {hub!r}")
+    return hub
+
+
 def list_runs(store: Store, hub: str | None = None, limit: int | None = 20) -> list[dict[str, Any]]:
     """The latest ``limit`` runs (None: all) of ``hub`` (None: every hub), newest first, as :func:`run_row_json`."""
+    check_hub(hub)
+    if limit is not None and limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
     tbl = CrawlRun.__table__  # type: ignore[attr-defined]
     q = select(tbl).order_by(tbl.c.run_id.desc()).limit(limit)
     if hub:

@@ -8,7 +8,8 @@ from typing import Annotated
 import typer
 
 from hubtree.errors import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError, friendly_errors
-from hubtree.options import DbOption, JsonOption
+from hubtree.options import DbOption, JsonOption, checked
+from hubtree.terminal import printable_line
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -33,7 +34,7 @@ def finish(result: object, as_json: bool) -> None:
             f"{summary['requests']['resolvers']} · retries {summary['retries']} · waits {summary['rate_limit_waits']}"
             f" · quarantined {summary['quarantined']} · errors {summary['errors']} · {summary['elapsed_s']} s")
         for note in summary["notes"]:
-            typer.echo(f"  note: {note}")
+            typer.echo(f"  note: {printable_line(note)}")
     code = {"success": EXIT_OK, "partial": EXIT_PARTIAL}.get(summary["status"], EXIT_FAILURE)
     raise typer.Exit(code)
 
@@ -41,11 +42,14 @@ def finish(result: object, as_json: bool) -> None:
 def run(hub: str, *, db: str | None, mode: str, endpoint: str | None, roots: str, spider_kwargs: dict,
         progress: str, concurrency: int, as_json: bool) -> None:
     """Check the shared options, crawl ``hub`` into the store, print the summary and exit with the run's code."""
-    from crawler.crawl_hub import crawl_hub
+    from crawler.crawl_hub import check_concurrency, crawl_hub
+    from crawler.progress import check_progress
     from crawler.store import open_store
 
     if mode not in ("full", "incremental"):
         raise CliError(f"--mode must be full or incremental, not {mode!r}", EXIT_USAGE)
+    checked("--concurrency", check_concurrency, concurrency)
+    checked("--progress", check_progress, progress)
     orgs = [r.strip() for r in roots.split(",") if r.strip()]
     result = crawl_hub(open_store(db), hub, mode, endpoint=endpoint, roots=orgs,
                        spider_kwargs=spider_kwargs, progress="none" if as_json and progress == "auto" else progress,

@@ -11,6 +11,7 @@ import typer
 
 from hubtree.errors import EXIT_USAGE, CliError, friendly_errors
 from hubtree.options import DbOption, JsonOption, checked
+from hubtree.terminal import printable_line, rich_cell
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -28,19 +29,24 @@ def _graph(db: str | None, include_inferred: bool, no_cache: bool) -> Any:
 
 
 def _emit(data: Any) -> None:
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    try:
+        text = json.dumps(data, ensure_ascii=False, indent=2)
+    except RecursionError:
+        raise CliError("the answer nests too deeply for --json; ask for fewer levels (--depth)", EXIT_USAGE) from None
+    sys.stdout.write(text + "\n")
 
 
 def _print_models(result: dict[str, Any], title: str, limit: int) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{title} of {result['id']}: {result['count']} models", title_justify="left")
+    table = Table(title=f"{title} of {rich_cell(result['id'])}: {result['count']} models", title_justify="left")
     for col in ("depth", "id", "relation", "parents", "hubs"):
         table.add_column(col, overflow="fold")
     for m in result["models"][:limit]:
         rel = m["relation"] + (f" (inferred, {m['rule']}, {m['confidence']})" if m["inferred"] else "")
-        table.add_row(str(m["depth"]), m["id"], rel, ", ".join(m["parents"]), ",".join(m["hubs"]))
+        table.add_row(str(m["depth"]), rich_cell(m["id"]), rich_cell(rel), rich_cell(", ".join(m["parents"])),
+                      ",".join(m["hubs"]))
     console = Console()
     console.print(table)
     if result["count"] > limit:
@@ -93,10 +99,10 @@ def family_cmd(model: ModelArg, include_inferred: InferredOption = False, db: Db
     result = family(g, model, include_inferred=include_inferred)
     if json_out:
         return _emit(result)
-    typer.echo(f"{result['id']}")
+    typer.echo(printable_line(result["id"]))
     typer.echo(f"  generation: {result['generation'] or 'unknown'}   depth: {result['depth']}")
     for r in result["root_details"]:
-        typer.echo(f"  root: {r['id']}  ({r['generation'] or '?'}, {'official' if r['official'] else 'not official'}, "
+        typer.echo(f"  root: {printable_line(r['id'])}  ({r['generation'] or '?'}, {'official' if r['official'] else 'not official'}, "
                    f"{r['depth']} below)")
 
 
@@ -113,25 +119,33 @@ def path_cmd(a: Annotated[str, typer.Argument(help="From this model.")],
     if json_out:
         return _emit(result)
     if result["kind"] == "none":
-        typer.echo(f"no lineage path between {result['from']} and {result['to']}")
+        typer.echo(f"no lineage path between {printable_line(result['from'])} and {printable_line(result['to'])}")
         return None
-    typer.echo(f"{result['from']}  ({result['kind']}, {result['length']} steps)")
+    typer.echo(f"{printable_line(result['from'])}  ({result['kind']}, {result['length']} steps)")
     for s in result["steps"]:
         arrow = "↓" if s["direction"] == "child" else "↑"
-        typer.echo(f"  {arrow} {s['id']}  [{s['relation']}{', inferred' if s['inferred'] else ''}]")
+        typer.echo(f"  {arrow} {printable_line(s['id'])}  [{s['relation']}{', inferred' if s['inferred'] else ''}]")
 
 
-def _tree_lines(node: dict[str, Any], prefix: str = "", last: bool = True, top: bool = True) -> list[str]:
-    counts = " · ".join(f"{k} {v}" for k, v in node["counts"].items())
-    label = f"{node['id']}" + (f" ({node['relation']})" if node["relation"] else "")
-    label += f"  [{counts}; {node['below']} below]" if counts else ""
-    lines = [label if top else f"{prefix}{'└── ' if last else '├── '}{label}"]
-    child_prefix = "" if top else prefix + ("    " if last else "│   ")
-    kids = node["children"]
-    for i, c in enumerate(kids):
-        lines += _tree_lines(c, child_prefix, i == len(kids) - 1 and not node["more"], False)
-    if node["more"]:
-        lines.append(f"{child_prefix}└── … {node['more']} more")
+def _tree_lines(root: dict[str, Any]) -> list[str]:
+    """The tree as indented lines (iterative: a chain thousands of levels deep prints like a short one)."""
+    lines: list[str] = []
+    stack: list[tuple[dict[str, Any], str, bool, bool]] = [(root, "", True, True)]
+    while stack:
+        node, prefix, last, top = stack.pop()
+        if "more_line" in node:
+            lines.append(node["more_line"])
+            continue
+        counts = " · ".join(f"{k} {v}" for k, v in node["counts"].items())
+        label = printable_line(node["id"]) + (f" ({node['relation']})" if node["relation"] else "")
+        label += f"  [{counts}; {node['below']} below]" if counts else ""
+        lines.append(label if top else f"{prefix}{'└── ' if last else '├── '}{label}")
+        child_prefix = "" if top else prefix + ("    " if last else "│   ")
+        kids = node["children"]
+        follow = [(c, child_prefix, i == len(kids) - 1 and not node["more"], False) for i, c in enumerate(kids)]
+        if node["more"]:
+            follow.append(({"more_line": f"{child_prefix}└── … {node['more']} more"}, "", True, False))
+        stack.extend(reversed(follow))
     return lines
 
 

@@ -8,23 +8,24 @@ from typing import Annotated
 import typer
 
 from hubtree.errors import friendly_errors
-from hubtree.options import DbOption, JsonOption
+from hubtree.options import DbOption, JsonOption, checked
 
 
 @friendly_errors
 def command(
     db: DbOption = None,
     hub: Annotated[str | None, typer.Option(help="Only runs of this hub (hf or modelscope).")] = None,
-    limit: Annotated[int, typer.Option(help="How many of the latest runs.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="How many of the latest runs.")] = 20,
     as_json: JsonOption = False,
 ) -> None:
     """List past crawl runs, newest first."""
     from rich.console import Console
     from rich.table import Table
 
-    from crawler.runs import list_runs
+    from crawler.runs import check_hub, list_runs
     from crawler.store import open_existing_store
 
+    checked("--hub", check_hub, hub)
     rows = list_runs(open_existing_store(db), hub, limit)
     if as_json:
         typer.echo(json.dumps({"runs": rows}))

@@ -31,6 +31,12 @@ def _os_error(exc: OSError) -> tuple[int, str]:
     return EXIT_FAILURE, f"{exc.strerror}: {exc.filename}"
 
 
+def _database_error(exc: Any) -> tuple[int, str]:
+    """A database that cannot be read or written (not a store, read-only, gone): the driver's own first line."""
+    reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
+    return EXIT_FAILURE, f"store error: {reason} (is --db a hubtree store you may write?)"
+
+
 #: Every expected error: (module, class) → (exit code, line). Anything else is a bug and keeps its traceback.
 #: A class is looked up only once its module is imported (an instance cannot exist before), so this map costs
 #: nothing at start-up.
@@ -38,6 +44,8 @@ ERRORS: tuple[tuple[str, str, Callable[[Any], tuple[int, str]]], ...] = (
     ("hubtree.errors", "CliError", lambda e: (e.code, str(e))),
     ("crawler.lock", "LockBusy", lambda e: (EXIT_LOCKED, f"{e}; try again when it has finished")),
     ("crawler.store.db", "StoreError", lambda e: (EXIT_FAILURE, str(e))),
+    ("crawler.config", "ConfigError", lambda e: (EXIT_USAGE, str(e))),
+    ("sqlalchemy.exc", "DatabaseError", _database_error),
     ("analysis.lineage_queries", "UnknownModelError", lambda e: (EXIT_FAILURE, str(e))),
     ("analysis.families", "UnknownFamilyError", lambda e: (EXIT_FAILURE, str(e))),
     ("crawler.families", "FamilyError", lambda e: (EXIT_FAILURE, str(e))),
