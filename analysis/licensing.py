@@ -4,7 +4,7 @@ Input: the store's frames (:mod:`analysis.frames`) and the family's members (a f
 ``generation``, as the lineage graph gives them). Output: :class:`LicenceReport` — each model's normalised
 licence, each edge's classification (inherited / compatible / missing / violation / unknown) with evidence
 and a one-sentence reason, and the summary tables (mix per generation and relation, drift matrix, flagged
-models ranked by downloads). Licence facts live in :mod:`crawler.store.licenses`.
+models ranked by downloads). Licence facts live in :mod:`crawler.licenses`.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import orjson
 import polars as pl
 
 from analysis.growth import model_relations
+from crawler import licenses as L
 from crawler.cards import parse_front_matter
-from crawler.store import licenses as L
 
 INHERITED, COMPATIBLE, MISSING, VIOLATION, UNKNOWN = "inherited", "compatible", "missing", "violation", "unknown"
 KINDS = (INHERITED, COMPATIBLE, MISSING, VIOLATION, UNKNOWN)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from crawler.licenses import normalise_licence
 from crawler.lineage import DeclaredEdge, declared_edges
 from crawler.records import ParsedModel, RecordError, check_id, record_hash, storable_row, utc_naive
-from crawler.store.licenses import normalise_licence
 
 HUB = "modelscope"
 

@@ -14,8 +14,8 @@ from analysis import frames
 from analysis.graph import family_members
 from analysis.licensing import analyse_licences, model_licences
 from crawler.cards import parse_front_matter
+from crawler.licenses import normalise_licence
 from crawler.store import Store
-from crawler.store.licenses import normalise_licence
 from tests.support.sample import sample_records
 from tests.support.sim import REAL_DATA
 

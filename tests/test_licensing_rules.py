@@ -12,8 +12,8 @@ from analysis.graph import family_members
 from analysis.licensing import DRIFT_RULES, NOTICE_UNFETCHED, analyse_licences, match_rule, merge_conflict
 from crawler.family import resolve_edges
 from crawler.ingest import write_page
+from crawler.licenses import CLASSES, LICENCES, canonical, has_notice, licence_class
 from crawler.store import Card, Store, open_store
-from crawler.store.licenses import CLASSES, LICENCES, canonical, has_notice, licence_class
 
 
 def rec(model_id: str, license: str | None = None, name: str | None = None, base: str | list[str] | None = None,

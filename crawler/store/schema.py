@@ -33,7 +33,7 @@ class Model(SQLModel, table=True):
     last_modified: datetime | None = Field(default=None, sa_type=DateTime)
     sha: str | None = None
     # HF: as declared (the ``license:`` tag, else cardData.license); ModelScope: normalised with the shared licence
-    # table (crawler.store.licenses), the served spelling staying in the ``license:`` tag.
+    # table (crawler.licenses), the served spelling staying in the ``license:`` tag.
     license: str | None = None
     license_name: str | None = None  # cardData.license_name (when license is "other")
     license_link: str | None = None
