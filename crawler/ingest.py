@@ -1,4 +1,4 @@
-"""Write one page of raw hub records into the store, in one transaction, idempotently.
+"""Rows a crawl writes: one page of raw hub records in one transaction (idempotently), and the card row.
 
 The page's models, their declared edges, the metric snapshot, quarantined records and the crawl checkpoint
 are committed together, so a crawl killed at any moment resumes from the last committed page without losing
@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import update
+from sqlalchemy import select, update
 
+from crawler.cards import bound_text, parse_front_matter
 from crawler.config import MAX_QUARANTINE_BYTES
 from crawler.records import ParsedModel, RecordError, parse_hf
 from crawler.store.db import Store
@@ -28,6 +29,7 @@ class PageResult:
     """What writing one page did."""
 
     records: int = 0
+    repeats: int = 0  # of ``records``, how many this run had already listed (only counted when asked)
     changed: int = 0
     quarantined: int = 0
     newest_modified: datetime | None = None
@@ -55,11 +57,13 @@ def quarantine_row(hub: str, key: str, reason: str, raw: Any, *, kind: str = "re
 
 def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: int | None, url: str | None = None,
                checkpoint: dict[str, Any] | None = None, parser: Parser = parse_hf,
-               run_updates: Callable[[PageResult], dict[str, Any]] | None = None) -> PageResult:
+               run_updates: Callable[[PageResult], dict[str, Any]] | None = None,
+               count_repeats: bool = False) -> PageResult:
     """Parse and store one page of raw records (and the run's checkpoint) in a single transaction.
 
     ``run_updates`` is called with the page's result inside the transaction and returns run-record values to
-    commit with it (the crawl's counters), so counters and data never disagree after a kill.
+    commit with it (the crawl's counters), so counters and data never disagree after a kill. ``count_repeats``
+    fills ``result.repeats`` (models of the page this run had already listed).
     """
     result = PageResult()
     parsed: dict[str, ParsedModel] = {}
@@ -76,6 +80,8 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
     result.quarantined = len(bad)
     taken_at = now_utc()
     with store.transaction() as conn:
+        if count_repeats and run_id is not None:
+            result.repeats = _listed_in_run(conn, hub, list(parsed), run_id)
         known = store.existing_hashes(conn, hub, list(parsed))
         changed = [m for m in parsed.values() if known.get(m.id, (None, None))[0] != m.row["record_hash"]
                    or known[m.id][1] is not None]
@@ -123,6 +129,31 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
             result.newest_created = max(result.newest_created or ca, ca)
             result.oldest_created = min(result.oldest_created or ca, ca)
     return result
+
+
+def _listed_in_run(conn: Any, hub: str, ids: list[str], run_id: int) -> int:
+    """How many of ``ids`` the run ``run_id`` has already stored (overlapping queries list a model twice)."""
+    tbl = Model.__table__  # type: ignore[attr-defined]
+    return len(conn.execute(select(tbl.c.id).where(tbl.c.hub == hub, tbl.c.id.in_(ids),
+                                                   tbl.c.last_seen_run == run_id)).all())
+
+
+def card_row(hub: str, model_id: str, sha: str | None, text: str | None, *, error: str | None = None,
+             fetched_at: datetime | None = None, run_id: int | None = None) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The ``card`` row of a fetched card, and a quarantine row when its front matter is broken.
+
+    ``text`` is bounded and its front matter parsed; without text, ``error`` says why there is none. ``sha`` is
+    the model version the card was fetched at.
+    """
+    row = {"hub": hub, "id": model_id, "sha": sha, "fetched_at": fetched_at, "text": None, "truncated": False,
+           "front_matter": None, "error": error}
+    if text is None:
+        return row, None
+    text, truncated = bound_text(text)
+    fm = parse_front_matter(text)
+    row.update(text=text, truncated=truncated, front_matter=fm.data or None, error=fm.error)
+    bad = quarantine_row(hub, model_id, fm.error, text[:4096], kind="card", run_id=run_id) if fm.error else None
+    return row, bad
 
 
 def mark_unseen_deleted(store: Store, hub: str, run_id: int) -> int:

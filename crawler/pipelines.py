@@ -1,22 +1,33 @@
-"""Item pipelines: each listing page is stored in one transaction with its checkpoint; cards in batches."""
+"""The item pipeline: the only writer of a crawl. Each listing page is stored in one transaction with its
+checkpoint and the run's counters; cards in batches; deployment flags as they come.
+
+When the listing's last page is committed the pipeline sends :data:`LISTING_STORED`; the runner answers it with
+the after-listing steps (:mod:`crawler.after_listing`).
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
+from scrapy import signals
 from scrapy.crawler import Crawler
-from sqlalchemy import update
 
-from crawler.cards import bound_text, parse_front_matter
-from crawler.ingest import PageResult, now_utc, quarantine_row, write_page
-from crawler.items import FetchedCard, ListingPage
-from crawler.store.schema import Card, CrawlRun, Quarantine
+from crawler.ingest import card_row, now_utc, write_page
+from crawler.items import DeployFlags, FetchedCard, ListingPage
+from crawler.records import parse_hf
+from crawler.records_modelscope import parse_modelscope
+from crawler.run_state import RunState
+from crawler.store.crawl import set_deploy_flags, write_cards
 
 CARD_BATCH = 200
+#: The record parser of each hub.
+PARSERS = {"hf": parse_hf, "modelscope": parse_modelscope}
+#: Signal sent (with ``page``) once the last page of the listing is committed.
+LISTING_STORED = object()
 
 
 class StorePipeline:
-    """Writes pages (one transaction each, checkpoint included) and cards (batched) into the spider's store."""
+    """Writes the items of one run (:class:`crawler.run_state.RunState`, handed to the spider by the runner)."""
 
     def __init__(self, crawler: Crawler):
         self.crawler = crawler
@@ -27,51 +38,47 @@ class StorePipeline:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         o = cls(crawler)
-        from scrapy import signals
-
         crawler.signals.connect(o.flush_cards, signal=signals.spider_idle)
         crawler.signals.connect(o.flush_cards, signal=signals.spider_closed)
         return o
 
+    @property
+    def state(self) -> RunState:
+        return self.crawler.spider.state  # type: ignore[union-attr]
+
     def process_item(self, item: Any) -> Any:
-        spider = self.crawler.spider
         if isinstance(item, ListingPage):
             self._pending[item.seq] = item
             while self._next_seq in self._pending:  # commit strictly in listing order
-                page = self._pending.pop(self._next_seq)
-                result: PageResult = write_page(
-                    spider.store, page.hub, page.records, run_id=spider.run_id, url=page.url,
-                    checkpoint=page.checkpoint, parser=spider.parse_record, run_updates=spider.run_updates)
+                self._store_page(self._pending.pop(self._next_seq))
                 self._next_seq += 1
-                spider.page_stored(page, result)
         elif isinstance(item, FetchedCard):
             self._cards.append(item)
             if len(self._cards) >= CARD_BATCH:
                 self.flush_cards()
+        elif isinstance(item, DeployFlags):
+            self.state.deploy_flagged |= set_deploy_flags(self.state.store, item.hub, item.flags)
         return item
+
+    def _store_page(self, page: ListingPage) -> None:
+        state, stats = self.state, self.crawler.stats
+        write_page(state.store, page.hub, page.records, run_id=state.run_id, url=page.url, checkpoint=page.checkpoint,
+                   parser=PARSERS[page.hub], run_updates=lambda result: state.add_page(result, stats),
+                   count_repeats=page.distinct)
+        state.page_committed(stats)
+        if page.last:
+            self.crawler.signals.send_catch_log(LISTING_STORED, page=page)
 
     def flush_cards(self, *args: Any, **kwargs: Any) -> None:
         if not self._cards:
             return
-        spider = self.crawler.spider
+        state = self.state
         batch, self._cards = self._cards, []
         rows, bad = [], []
         for card in batch:
-            row = {"hub": card.hub, "id": card.model_id, "sha": card.sha, "fetched_at": now_utc(), "text": None,
-                   "truncated": False, "front_matter": None, "error": None}
-            if card.text is None:
-                row["error"] = f"no card (HTTP {card.status})"
-            else:
-                text, truncated = bound_text(card.text)
-                fm = parse_front_matter(text)
-                row.update(text=text, truncated=truncated, front_matter=fm.data or None, error=fm.error)
-                if fm.error:
-                    bad.append(quarantine_row(card.hub, card.model_id, fm.error, text[:4096], kind="card",
-                                              run_id=spider.run_id))
+            row, broken = card_row(card.hub, card.model_id, card.sha, card.text, error=card.error,
+                                   fetched_at=now_utc(), run_id=state.run_id)
             rows.append(row)
-        spider.cards_stored(len(rows), len(bad))
-        run = CrawlRun.__table__  # type: ignore[attr-defined]
-        with spider.store.transaction() as conn:
-            spider.store.upsert(conn, Card, rows)
-            spider.store.upsert(conn, Quarantine, bad)
-            conn.execute(update(run).where(run.c.run_id == spider.run_id).values(**spider.counter_values()))
+            if broken is not None:
+                bad.append(broken)
+        write_cards(state.store, state.run_id, rows, bad, state.add_cards(len(rows), len(bad), self.crawler.stats))

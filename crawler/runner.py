@@ -13,13 +13,21 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 
+from crawler import after_listing
+from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.ingest import now_utc
+from crawler.items import ListingPage
 from crawler.lock import RunLock
+from crawler.pipelines import LISTING_STORED
 from crawler.progress import Progress, make_progress
+from crawler.run_state import RunState
 from crawler.store.db import Store
 from crawler.store.schema import CrawlRun, Model
 
 RESUMABLE = ("running", "partial")
+#: Run-record counters a resumed run continues from.
+RUN_COUNTERS = ("records", "changed", "quarantined", "errors", "cards_fetched", "deleted", "requests_api",
+                "requests_resolvers", "retries", "rate_limit_waits")
 SUMMARY_KEYS = ("records", "changed", "family_models", "roots", "undeclared", "deleted", "cards_fetched",
                 "retries", "rate_limit_waits", "quarantined", "errors")
 
@@ -107,35 +115,57 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
               spider_kwargs: dict[str, Any] | None = None, progress: Progress | str = "auto",
               concurrency: int = 16, token: str | None = None,
               scrapy_settings: dict[str, Any] | None = None) -> CrawlResult:
-    """Crawl ``hub`` into ``store`` with ``spider_cls``; raises :class:`crawler.lock.LockBusy` if a crawl runs."""
+    """Crawl ``hub`` into ``store`` with ``spider_cls``; raises :class:`crawler.lock.LockBusy` if a crawl runs.
+
+    The spider lists and fetches; the pipeline writes; this function runs the after-listing steps
+    (:mod:`crawler.after_listing`) when the listing is stored and when the spider is done. ``spider_kwargs``
+    ``root_authors`` and ``architectures`` define the family for those steps too.
+    """
     from scrapy.crawler import CrawlerProcess
 
     started = time.monotonic()
+    kwargs = dict(spider_kwargs or {})
+    family_def = {"root_authors": tuple(kwargs.get("root_authors", DEFAULT_ROOT_AUTHORS)),
+                  "architectures": tuple(kwargs.get("architectures", DEFAULT_FAMILY_ARCHITECTURES))}
     with RunLock(store, "crawl"):
         run, resumed = _open_run(store, hub, mode)
         notes: list[str] = list(run.notes or [])
         if resumed:
             notes.append(f"resumed at phase {(run.checkpoint or {}).get('phase', '?')}")
         prog = make_progress(progress) if isinstance(progress, str) else progress
-        totals = {k: getattr(run, k) for k in ("records", "changed", "quarantined", "errors", "cards_fetched",
-                                               "deleted", "requests_api", "requests_resolvers", "retries",
-                                               "rate_limit_waits")}
+        state = RunState(store, run.run_id, hub, totals={c: getattr(run, c) for c in RUN_COUNTERS}, progress=prog)
+
+        def listing_stored(page: ListingPage | None = None) -> None:
+            checkpoint = page.checkpoint if page is not None else run.checkpoint or {}
+            out = after_listing.listing_stored(store, hub, run.run_id, sweep_complete=bool(
+                checkpoint.get("sweep_complete")), **family_def)
+            state.totals["deleted"] += out.deleted
+            state.family = out.family
+            state.listing_complete = True
+
+        if (run.checkpoint or {}).get("phase") == "follow-ups":  # resumed after the listing
+            listing_stored()
         process = CrawlerProcess(_scrapy_settings(concurrency, scrapy_settings))
         crawler = process.create_crawler(spider_cls)
-        process.crawl(crawler, store=store, run_id=run.run_id, mode=mode, checkpoint=run.checkpoint,
-                      endpoint=endpoint, totals=totals, progress=prog, auth_token=token, **(spider_kwargs or {}))
+        crawler.signals.connect(listing_stored, signal=LISTING_STORED)
+        process.crawl(crawler, state=state, mode=mode, checkpoint=run.checkpoint, endpoint=endpoint,
+                      auth_token=token, **kwargs)
         try:
             process.start()
         finally:
             prog.close()
         spider = crawler.spider
-        values = spider.counter_values()
-        values.update(spider.family_counts or {})
         notes.extend(spider.notes)
         if spider.listing_failed:
             notes.append(spider.listing_failed)
         close_reason = getattr(crawler.stats, "get_value", lambda *_: None)("finish_reason")
-        finished = spider.listing_complete and not spider.listing_failed and close_reason == "finished"
+        finished = state.listing_complete and not spider.listing_failed and close_reason == "finished"
+        family = state.family
+        if finished:
+            done = after_listing.finish(store, hub, family=state.family, **family_def)
+            family = done.family
+            notes.extend(done.notes)
+        values = {**state.counter_values(crawler.stats), **after_listing.family_counts(family)}
         if not finished:
             status = "partial" if values.get("records") else "failed"
             checkpoint = dict(_current_checkpoint(store, run.run_id))

@@ -2,8 +2,9 @@
 
 Full mode sweeps the whole listing once (``sort=createdAt``), newest first. Incremental mode walks
 ``sort=lastModified`` and then ``sort=createdAt`` down to the previous run's watermark. Each page is stored with
-the URL of the next page, so a killed crawl resumes where it stopped. When the listing is complete, declared
-bases are resolved, the family is computed, and cards are fetched for family models whose ``sha`` changed.
+the URL of the next page, so a killed crawl resumes where it stopped. Once the listing is stored (and the runner
+has resolved bases and found the family, :mod:`crawler.after_listing`), cards are fetched for family models whose
+``sha`` changed.
 """
 
 from __future__ import annotations
@@ -14,15 +15,12 @@ from typing import Any
 
 from scrapy import Request
 from scrapy.http import Response
-from sqlalchemy import select
 
-from crawler.family import family_of, resolve_edges
 from crawler.hubs import hf
-from crawler.ingest import mark_unseen_deleted
 from crawler.items import FetchedCard, ListingPage
-from crawler.records import parse_hf, utc_naive
+from crawler.records import utc_naive
 from crawler.spiders.base import HubSpider
-from crawler.store.schema import Card, Model
+from crawler.store.crawl import cards_due
 
 #: Listing phases per mode, in order, with the sort each uses and the record field compared to the watermark.
 PHASES: dict[str, tuple[tuple[str, str, str], ...]] = {
@@ -46,10 +44,6 @@ class HFSpider(HubSpider):
         self.root_authors = tuple(root_authors)
         self.architectures = tuple(architectures)
         self.phases = PHASES[self.mode]
-        self.family_counts: dict[str, int] = {}
-
-    def parse_record(self, raw: Any) -> Any:
-        return parse_hf(raw)
 
     def bucket_of(self, url: str) -> str:
         return hf.bucket_of(url)
@@ -70,11 +64,9 @@ class HFSpider(HubSpider):
 
     async def start(self) -> AsyncIterator[Any]:
         phase = self.checkpoint.get("phase") or self.phases[0][0]
-        if phase in {p for p, _, _ in self.phases}:
+        if phase in {p for p, _, _ in self.phases}:  # else resumed after the listing: straight to the follow-ups
             self.progress.phase(f"listing ({phase})")
             yield self._page_request(self.checkpoint.get("next_url") or self._first_url(phase), phase)
-        else:
-            self.listing_complete = True  # resumed after the listing: go straight to the follow-ups
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         phase = response.meta["phase"]
@@ -93,7 +85,8 @@ class HFSpider(HubSpider):
             follow = self._page_request(next_url, phase)
         else:
             nxt = self._next_phase(phase)
-            checkpoint = {"phase": nxt, "next_url": self._first_url(nxt)} if nxt else {"phase": "follow-ups"}
+            checkpoint = ({"phase": nxt, "next_url": self._first_url(nxt)} if nxt
+                          else {"phase": "follow-ups", "sweep_complete": self.mode == "full"})
             follow = self._page_request(checkpoint["next_url"], nxt) if nxt else None
         # The next page is fetched while this one is stored; the pipeline commits pages in order, each with
         # the checkpoint of the page after it, so a kill between the two loses nothing.
@@ -116,32 +109,21 @@ class HFSpider(HubSpider):
                     continue
         return False
 
-    def listing_done(self) -> None:
-        super().listing_done()
-        resolve_edges(self.store, self.hub)
-        if self.mode == "full":
-            self.totals["deleted"] += mark_unseen_deleted(self.store, self.hub, self.run_id)
-
     # -- follow-ups: cards --------------------------------------------------------------------------------
     def plan_follow_ups(self) -> Iterable[Request]:
-        fam = family_of(self.store, self.hub, self.root_authors, self.architectures)
-        self.family_counts = {"roots": len(fam.roots), "family_models": len(fam.members),
-                              "undeclared": len(fam.undeclared)}
-        if self.card_policy == "none":
+        fam = self.state.family
+        if self.card_policy == "none" or fam is None:
             return []
         wanted = fam.roots | fam.members | (fam.undeclared if self.card_policy == "family+undeclared" else set())
-        m, c = Model.__table__, Card.__table__  # type: ignore[attr-defined]
-        q = (select(m.c.id, m.c.sha, c.c.sha.label("card_sha"), c.c.id.label("card_id"))
-             .select_from(m.outerjoin(c, (c.c.hub == m.c.hub) & (c.c.id == m.c.id)))
-             .where(m.c.hub == self.hub, m.c.deleted_at.is_(None)))
-        with self.store.engine.connect() as conn:
-            todo = sorted((r.id, r.sha) for r in conn.execute(q)
-                          if r.id in wanted and (r.card_id is None or r.card_sha != r.sha))
+        todo = cards_due(self.state.store, self.hub, versions="sha", among=wanted)
         return [Request(hf.card_url(self.endpoint, model_id), callback=self.parse_card,
                         errback=self.follow_up_failed, dont_filter=True,
                         meta={"model_id": model_id, "sha": sha, "handle_httpstatus_list": [401, 404]})
                 for model_id, sha in todo]
 
     def parse_card(self, response: Response) -> Iterator[FetchedCard]:
-        text = response.body.decode("utf-8", "replace") if response.status == 200 else None
-        yield FetchedCard(self.hub, response.meta["model_id"], response.meta["sha"], text, response.status)
+        if response.status == 200:
+            text, error = response.body.decode("utf-8", "replace"), None
+        else:
+            text, error = None, f"no card (HTTP {response.status})"
+        yield FetchedCard(self.hub, response.meta["model_id"], response.meta["sha"], text, error)

@@ -6,9 +6,8 @@ import gzip
 import json
 from pathlib import Path
 
-from crawler.cards import parse_front_matter
 from crawler.family import resolve_edges
-from crawler.ingest import write_page
+from crawler.ingest import card_row, write_page
 from crawler.store import Card, Store, open_store
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
@@ -27,9 +26,7 @@ def load_sample(url: str) -> Store:
     for start in range(0, len(records), 1000):
         write_page(store, "hf", records[start : start + 1000], run_id=1)
     resolve_edges(store, "hf")
-    cards = [{"hub": "hf", "id": r["id"], "sha": r.get("sha"), "fetched_at": None, "text": r["readme"],
-              "truncated": False, "front_matter": parse_front_matter(r["readme"]).data, "error": None}
-             for r in records if r.get("readme")]
+    cards = [card_row("hf", r["id"], r.get("sha"), r["readme"])[0] for r in records if r.get("readme")]
     with store.transaction() as conn:
         store.upsert(conn, Card, cards)
     return store
