@@ -18,8 +18,10 @@ The suffix of rules 4–6 says how the parent was chosen among the stored models
 (the child's own author has it), ``unique`` (the only one), ``ranked`` (several: an official root first, then the
 one with most declared children, the oldest, the smallest id). A parent is never younger than its child nor the
 child itself. The relation comes from :data:`crawler.lineage.RELATION_RULES` on the child's own signals.
-A candidate of a family architecture (or whose name carries one) with no parent found is a family member without
-parent (rules ``arch:<model_type>`` and ``name-arch:<model_type>``), never a guessed edge.
+Besides (parent found or not), a candidate of a family architecture, or whose name carries exactly one family
+architecture's word, gets a membership claim without parent (rules ``arch:<model_type>``, ``name-arch:<word>``,
+``arch+name:<model_type>`` when both agree): a model whose parent cannot be found is a family member with no
+parent, never a guessed edge.
 
 Confidences (:data:`CONFIDENCE`) are calibrated on the five real evaluation sets: per rule, the one-sided 95 %
 lower bound of its measured precision pooled over the sets, capped by its worst precision on any set where it
@@ -54,34 +56,46 @@ DEFAULT_THRESHOLD = 0.9
 #: Rule → (confidence of the exact parent, confidence of the family claim); measured, see docs/inference.md.
 #: A rule missing here abstains (confidence 0). Regenerate with ``python -m hubsim.eval.calibrate``.
 CONFIDENCE: dict[str, tuple[float, float]] = {
+    "arch+name:deepseek_v3": (0.0, 0.86),
+    "arch+name:gemma": (0.0, 0.59),
+    "arch+name:gemma2": (0.0, 0.89),
+    "arch+name:llama": (0.0, 0.97),
+    "arch+name:mistral": (0.0, 0.77),
+    "arch+name:mixtral": (0.0, 0.68),
+    "arch+name:phi": (0.0, 0.52),
+    "arch+name:phi3": (0.0, 0.64),
+    "arch+name:qwen": (0.0, 0.83),
+    "arch+name:qwen2": (0.0, 0.98),
+    "arch+name:qwen2_moe": (0.0, 0.42),
     "arch:bert": (0.0, 0.0),
-    "arch:deepseek_v3": (0.0, 0.59),
-    "arch:gemma": (0.0, 0.26),
-    "arch:gemma2": (0.0, 0.72),
+    "arch:deepseek_v3": (0.0, 0.64),
+    "arch:gemma": (0.0, 0.0),
+    "arch:gemma2": (0.0, 0.52),
     "arch:gpt2": (0.0, 0.0),
-    "arch:llama": (0.0, 0.78),
-    "arch:mistral": (0.0, 0.79),
-    "arch:mixtral": (0.0, 0.43),
-    "arch:phi": (0.0, 0.52),
-    "arch:phi3": (0.0, 0.64),
+    "arch:llama": (0.0, 0.34),
+    "arch:mistral": (0.0, 0.53),
+    "arch:mixtral": (0.0, 0.12),
+    "arch:phi": (0.0, 0.27),
     "arch:qwen": (0.0, 0.43),
-    "arch:qwen2": (0.0, 0.93),
-    "arch:qwen2_moe": (0.0, 0.52),
+    "arch:qwen2": (0.0, 0.89),
+    "arch:qwen2_moe": (0.0, 0.42),
     "card:base-mention:one": (0.6, 0.8),
     "card:base-mention:several": (0.42, 0.42),
-    "name-arch:bert": (0.0, 0.57),
-    "name-arch:deepseek_v2": (0.0, 0.76),
-    "name-arch:distilbert": (0.0, 0.64),
-    "name-arch:falcon": (0.0, 0.26),
-    "name-arch:gemma": (0.0, 0.85),
-    "name-arch:gpt2": (0.0, 0.39),
-    "name-arch:llama": (0.0, 0.95),
-    "name-arch:mistral": (0.0, 0.89),
-    "name-arch:mixtral": (0.0, 0.74),
+    "name-arch:bert": (0.0, 0.68),
+    "name-arch:chatglm": (0.0, 0.42),
+    "name-arch:deepseek": (0.0, 0.97),
+    "name-arch:distilbert": (0.0, 0.76),
+    "name-arch:falcon": (0.0, 0.96),
+    "name-arch:gemma": (0.0, 0.98),
+    "name-arch:gpt": (0.0, 0.4),
+    "name-arch:internlm": (0.0, 0.9),
+    "name-arch:llama": (0.0, 0.93),
+    "name-arch:mistral": (0.0, 0.9),
+    "name-arch:mixtral": (0.0, 0.93),
     "name-arch:paligemma": (0.0, 0.64),
-    "name-arch:phi": (0.0, 0.94),
-    "name-arch:qwen": (0.0, 0.94),
-    "name-arch:roberta": (0.0, 0.72),
+    "name-arch:phi": (0.0, 0.98),
+    "name-arch:qwen": (0.0, 0.99),
+    "name-arch:roberta": (0.0, 0.82),
     "name:base-span:ranked": (0.51, 0.99),
     "name:base-span:same-author": (0.13, 0.97),
     "name:base-span:unique": (0.34, 0.99),
@@ -202,9 +216,15 @@ def _distinctive(name: str, family_words: frozenset[str]) -> bool:
     return len(name) >= 6 and (any(c.isdigit() for c in name) or any(w in name for w in family_words))
 
 
+def _word(name: str) -> str:
+    """The leading letters of an architecture or name token (``qwen2_moe`` → ``qwen``, ``7b`` → ``""``)."""
+    m = _ALPHA.match(name.lower())
+    return m.group(0) if m else ""
+
+
 def family_words(family_architectures: Iterable[str]) -> frozenset[str]:
     """The words a repo name uses for the family architectures (``qwen2_moe`` → ``qwen``), 3+ letters."""
-    return frozenset(m.group(0) for a in family_architectures if (m := _ALPHA.match(a.lower())) and len(m.group(0)) >= 3)
+    return frozenset(w for a in family_architectures if len(w := _word(a)) >= 3)
 
 
 def _name_tokens(model_id: str) -> list[str]:
@@ -381,24 +401,30 @@ def infer_one(ctx: _Context, node: int, feats: Features) -> Inference | None:
         return _edge(ctx, node, [mention[0]], feats, f"card:base-mention:{mention[1]}")
     if hit is not None:
         return _edge(ctx, node, [hit[0]], feats, hit[1])
-    arch = (g.architecture[node] or "").lower()
-    if arch in ctx.family_arch:
-        return Inference(node, [], None, f"arch:{arch}", 0.0, confidences(f"arch:{arch}")[1])
-    named = name_architecture(g.ids[node], ctx.family_arch)
-    if named is not None:
-        return Inference(node, [], None, f"name-arch:{named}", 0.0, confidences(f"name-arch:{named}")[1])
     return None
 
 
+def membership_claim(ctx: _Context, node: int) -> Inference | None:
+    """A family claim from the model's own architecture and name, parent or not: ``arch:<model_type>``,
+    ``name-arch:<word>`` (:func:`name_architecture`), ``arch+name:<model_type>`` when both say the same family word
+    (the architecture wins when they differ)."""
+    arch = (ctx.graph.architecture[node] or "").lower()
+    named = name_architecture(ctx.graph.ids[node], ctx.family_arch)
+    if arch in ctx.family_arch:
+        both = named is not None and named == _word(arch)
+        rule = f"arch+name:{arch}" if both else f"arch:{arch}"
+    elif named is not None:
+        rule = f"name-arch:{named}"
+    else:
+        return None
+    return Inference(node, [], None, rule, 0.0, confidences(rule)[1])
+
+
 def name_architecture(model_id: str, family_arch: set[str]) -> str | None:
-    """The family architecture a repo name spells (``Llama-3-8B-sft`` → ``llama``, ``DeepSeek-R1-x`` →
-    ``deepseek_v2``): the first architecture whose word the name carries, when it carries one such word only."""
-    words = {m.group(0) for t in _name_tokens(model_id) if (m := _ALPHA.match(t))}
-    by_word: dict[str, str] = {}
-    for arch in sorted(family_arch):
-        if (m := _ALPHA.match(arch)) and m.group(0) in words:
-            by_word.setdefault(m.group(0), arch)
-    return next(iter(by_word.values())) if len(by_word) == 1 else None
+    """The family word a repo name carries (``Llama-3-8B-sft`` → ``llama``, ``DeepSeek-R1-x`` → ``deepseek``: the
+    leading letters of a family architecture, 3+), when it carries exactly one."""
+    hits = ({_word(t) for t in _name_tokens(model_id)} & family_words(family_arch))
+    return hits.pop() if len(hits) == 1 else None
 
 
 def id_index(graph: LineageGraph) -> dict[str, int]:
@@ -419,7 +445,8 @@ def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Ite
           root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
           family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> list[Inference]:
     """Inferences for ``candidates`` (default: every model with no declared parent that is not an official root),
-    whatever their confidence (filter with :func:`confident`)."""
+    whatever their confidence (filter with :func:`confident`): per model, at most one with parents and at most one
+    membership claim without (:func:`membership_claim`)."""
     index = NameIndex(graph, root_authors)
     family_arch = {a.lower() for a in family_architectures}
     ctx = _Context(graph, index, id_index(graph), family_arch, family_words(family_arch))
@@ -431,9 +458,7 @@ def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Ite
         feats = features.get(node) or Features([], None, [], None, None)
         if not is_candidate(graph, node, feats, family_arch, ctx.words):
             continue
-        found = infer_one(ctx, node, feats)
-        if found is not None:
-            out.append(found)
+        out += [i for i in (infer_one(ctx, node, feats), membership_claim(ctx, node)) if i is not None]
     return out
 
 
@@ -536,6 +561,7 @@ def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: I
     member[start] = True
     member[declared] = True
     archs = {a.lower() for a in architectures}
+    archs |= family_words(archs)
     by_rule: Counter[str] = Counter()
     claims = [i for i in kept if not i.parents and i.rule.split(":", 1)[-1] in archs]
     edges = [i for i in kept if i.parents]

@@ -71,14 +71,17 @@ def test_name_and_card_rules(tmp_path: Path) -> None:
     with store.transaction() as conn:
         store.upsert(conn, Card, [{"hub": "hf", "id": "c/Qwen2-7B-merged", "text": MERGE_CARD}])
     g = build_graph(store)
-    got = {g.ids[i.child]: ([g.ids[p] for p in i.parents], i.relation, i.rule)
-           for i in infer(g, load_features(store, g))}
+    inferred = infer(g, load_features(store, g))
+    got = {g.ids[i.child]: ([g.ids[p] for p in i.parents], i.relation, i.rule) for i in inferred if i.parents}
+    claims = {g.ids[i.child]: i.rule for i in inferred if not i.parents}
     assert got["bartowski/Qwen2-7B-Instruct-GGUF"] == (["Qwen/Qwen2-7B-Instruct"], "quantized",
                                                        "name:quant-suffix:unique")
     assert got["mlx-community/Qwen2-7B-Instruct-4bit"] == (["Qwen/Qwen2-7B-Instruct"], "quantized",
                                                            "name:quant-suffix:unique")
     assert got["silent666/Qwen-Qwen2-7B-1718997964"] == (["Qwen/Qwen2-7B"], "adapter", "name:owner-embedded")
-    assert got["early/Qwen2-7B-Instruct-AWQ"][0] == []  # only a membership claim from its architecture
+    assert "early/Qwen2-7B-Instruct-AWQ" not in got  # older than any namesake: no parent …
+    assert claims["early/Qwen2-7B-Instruct-AWQ"] == "arch+name:qwen2"  # … only a membership claim
+    assert claims["bartowski/Qwen2-7B-Instruct-GGUF"] == "name-arch:qwen"  # a claim beside the edge
     assert got["c/Qwen2-7B-merged"] == (["a/Qwen2-7B-x", "b/Qwen2-7B-y"], "merge", "card:mergekit")
     assert "d/opaque-name" not in got  # declared: not a candidate
     assert "Qwen/Qwen2-7B-Instruct" not in got  # official roots are never given a parent
@@ -152,19 +155,21 @@ def test_family_counts_declared_and_inferred_side_by_side(tmp_path: Path) -> Non
         hf("a/Qwen2-7B-ft", "2024-06-10", ("Qwen/Qwen2-7B",)),
         hf("RichardErkhov/a_-_Qwen2-7B-ft-gguf", "2024-06-20", tags=("gguf",), library="gguf"),  # owner-embedded
         hf("x/Qwen2-7B-foo-v2", "2024-06-21", tags=("transformers",)),  # a name span: family sure, parent not
-        hf("y/opaque", "2024-06-22"),  # qwen2 architecture only: a membership claim
+        hf("y/opaque-qwen", "2024-06-22"),  # qwen2 architecture and name, no parent: a membership claim
         hf("z/opaque-too", "2024-06-22", tags=("transformers", "llama")),  # llama architecture: under the threshold
     ])
     g = build_graph(store)
     inf = inferred_lineage(store, g, family_architectures=("qwen2", "llama"))
-    rules = {g.ids[i.child]: i.rule for i in inf}
-    assert rules == {"RichardErkhov/a_-_Qwen2-7B-ft-gguf": "name:owner-embedded",
-                     "x/Qwen2-7B-foo-v2": "name:base-span:unique", "y/opaque": "arch:qwen2"}
+    rules = {(g.ids[i.child], i.rule) for i in inf}
+    assert rules == {("RichardErkhov/a_-_Qwen2-7B-ft-gguf", "name:owner-embedded"),
+                     ("RichardErkhov/a_-_Qwen2-7B-ft-gguf", "name-arch:qwen"),
+                     ("x/Qwen2-7B-foo-v2", "name:base-span:unique"), ("x/Qwen2-7B-foo-v2", "name-arch:qwen"),
+                     ("y/opaque-qwen", "arch+name:qwen2")}  # z/opaque-too: llama architecture alone is unsure
     assert confident(inf) == inf and all(i.confidence >= DEFAULT_THRESHOLD or i.family_confidence >= DEFAULT_THRESHOLD
                                          for i in inf)
     counts = family_counts(g, inf, [find(g, "Qwen/Qwen2-7B")], ("qwen2",))
     assert counts == {"declared": 1, "inferred": 3, "with_inferred": 4, "threshold": DEFAULT_THRESHOLD,
-                      "inferred_by_rule": {"name:owner-embedded": 1, "name:base-span:unique": 1, "arch:qwen2": 1}}
+                      "inferred_by_rule": {"name:owner-embedded": 1, "name:base-span:unique": 1, "arch+name:qwen2": 1}}
     assert family_counts(g, inf, [find(g, "Qwen/Qwen2-7B")], ())["inferred"] == 2  # not its architecture: no claim
     gi = with_inferred(g, inf)  # only the sure exact parent becomes an edge
     assert [(gi.ids[c], gi.ids[p]) for c, p, x in zip(gi.child, gi.parent, gi.inferred, strict=True) if x] == [

@@ -15,28 +15,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from analysis import inference
-from hubsim.eval.inference import MIN_SUPPORT, Case, hidden_cases, load_set, score, wilson_low
+from hubsim.eval.inference import (
+    MIN_SUPPORT,
+    Case,
+    Claim,
+    hidden_cases,
+    load_set,
+    rule_counts,
+    score,
+    wilson_low,
+)
 from hubsim.eval.real_sets import real_set_dirs
-
-
-def rule_counts(cases: list[Case]) -> dict[str, Counter]:
-    """Per rule: parent edges and hits, family claims (on models of known family) and right ones."""
-    out: dict[str, Counter] = defaultdict(Counter)
-    for c in cases:
-        if c.rule is None:
-            continue
-        r = out[c.rule]
-        r["edges"] += len(c.parents)
-        r["hits"] += sum(p in c.true_parents for p in c.parents)
-        if c.true_families and c.families:
-            r["claims"] += 1
-            r["right"] += bool(c.families & c.true_families)
-    return out
 
 
 def _bound(per_set: list[tuple[int, int]]) -> float:
@@ -53,16 +47,16 @@ def calibrate(counts: dict[str, dict[str, Counter]]) -> dict[str, tuple[float, f
         sets = [per[rule] for per in counts.values() if rule in per]
         parent = _bound([(c["hits"], c["edges"]) for c in sets]) if any(c["edges"] for c in sets) else 0.0
         family = _bound([(c["right"], c["claims"]) for c in sets])
-        table[rule] = (parent, max(family, parent) if parent else family)
+        table[rule] = (parent, family)
     return table
 
 
 def _with_table(cases: list[Case], table: dict[str, tuple[float, float]]) -> list[Case]:
     out = []
     for c in cases:
-        conf = table.get(c.rule, (0.0, 0.0)) if c.rule else (0.0, 0.0)
-        out.append(Case(c.true_parents, c.true_families, c.parents, c.relation, c.rule, conf[0], conf[1],
-                        c.families))
+        claims = [Claim(k.rule, table.get(k.rule, (0.0, 0.0))[1], k.families) for k in c.claims]
+        conf = table.get(c.rule, (0.0, 0.0))[0] if c.rule else 0.0
+        out.append(Case(c.true_parents, c.true_families, c.parents, c.relation, c.rule, conf, claims))
     return out
 
 

@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 
-from analysis.inference import DEFAULT_THRESHOLD, Features, Inference, infer, load_features
+from analysis.inference import DEFAULT_THRESHOLD, Features, Inference, family_words, infer, load_features
 from analysis.lineage_build import LineageGraph, build_graph, set_edges
 from analysis.lineage_queries import traverse
 from crawler.store.db import open_store
@@ -54,11 +54,13 @@ ORIGINS: dict[str, str] = {
 ARCH_FAMILY: dict[str, str] = {
     **{a: "qwen" for a in ("qwen", "qwen2", "qwen2_moe", "qwen2_vl", "qwen2_audio", "qwen3", "qwen3_moe")},
     **{a: "mistral" for a in ("mistral", "mixtral")}, "llama": "llama", "mllama": "llama",
-    **{a: "google" for a in ("gemma", "gemma2", "gemma3", "recurrent_gemma", "paligemma")},
+    **{a: "google" for a in ("gemma", "gemma2", "gemma3", "paligemma")},
     **{a: "microsoft" for a in ("phi", "phi3", "phi3small", "phimoe", "phi3v")},
     **{a: "deepseek" for a in ("deepseek_v2", "deepseek_v3")}, "falcon": "falcon", "gpt2": "gpt2",
     "bert": "bert", "distilbert": "distilbert", "roberta": "roberta", "internlm2": "internlm", "chatglm": "glm",
 }
+#: A family word of a repo name (``name-arch:<word>`` claims) → its family: the words of :data:`ARCH_FAMILY`.
+WORD_FAMILY: dict[str, str] = {w: f for a, f in ARCH_FAMILY.items() if (w := next(iter(family_words({a})), None))}
 #: Confidence levels of the reliability table (``by_confidence``).
 LEVELS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 MIN_SUPPORT = 20  # a confidence level with fewer predictions than this is not judged for calibration
@@ -111,37 +113,58 @@ def wilson_low(hits: int, n: int, z: float = 1.645) -> float:
 
 
 @dataclass(slots=True)
+class Claim:
+    """One family claim: the families named, by which rule, with what confidence."""
+
+    rule: str
+    confidence: float
+    families: frozenset[str]
+
+
+@dataclass(slots=True)
 class Case:
-    """One evaluated model: its truth and what inference said about it."""
+    """One evaluated model: its truth and what inference said about it (an edge and/or a membership claim)."""
 
     true_parents: dict[str, str]
     true_families: frozenset[str]
     parents: list[str]
     relation: str | None
-    rule: str | None
+    rule: str | None  # of the edge
     confidence: float  # of the exact parents
-    family_confidence: float
-    families: frozenset[str]  # predicted families (of the inferred parents, or of the architecture claim)
+    claims: list[Claim]  # through the edge's parents, and from the model's own architecture/name
 
     def parents_at(self, threshold: float) -> list[str]:
         return self.parents if self.rule is not None and self.confidence >= threshold else []
 
     def families_at(self, threshold: float) -> frozenset[str]:
-        return self.families if self.rule is not None and self.family_confidence >= threshold else frozenset()
+        return frozenset().union(*(c.families for c in self.claims if c.confidence >= threshold))
 
 
-def make_case(pred: Inference | None, graph: LineageGraph, labels: list[frozenset[str]],
+def make_case(preds: list[Inference], graph: LineageGraph, labels: list[frozenset[str]],
               true_parents: dict[str, str], true_families: frozenset[str]) -> Case:
-    """A :class:`Case` from one inference, with families read from the graph the inference saw."""
-    if pred is None:
-        return Case(true_parents, true_families, [], None, None, 0.0, 0.0, frozenset())
-    if pred.parents:
-        fams = frozenset().union(*(labels[p] for p in pred.parents))
-    else:
-        arch = pred.rule.split(":", 1)[1]
-        fams = frozenset({ARCH_FAMILY[arch]}) if arch in ARCH_FAMILY else frozenset()
-    return Case(true_parents, true_families, [graph.ids[p] for p in pred.parents], pred.relation, pred.rule,
-                pred.confidence, pred.family_confidence, fams)
+    """A :class:`Case` from one model's inferences, with families read from the graph the inference saw."""
+    edge = next((i for i in preds if i.parents), None)
+    claims = []
+    for i in preds:
+        if i.parents:
+            fams = frozenset().union(*(labels[p] for p in i.parents))
+        else:
+            kind, what = i.rule.split(":", 1)
+            fam = (WORD_FAMILY if kind == "name-arch" else ARCH_FAMILY).get(what)
+            fams = frozenset({fam}) if fam else frozenset()
+        claims.append(Claim(i.rule, i.family_confidence, fams))
+    if edge is None:
+        return Case(true_parents, true_families, [], None, None, 0.0, claims)
+    return Case(true_parents, true_families, [graph.ids[p] for p in edge.parents], edge.relation, edge.rule,
+                edge.confidence, claims)
+
+
+def by_child(inferences: Iterable[Inference]) -> dict[int, list[Inference]]:
+    """Inferences grouped by model (an edge and a membership claim may both exist)."""
+    out: dict[int, list[Inference]] = defaultdict(list)
+    for i in inferences:
+        out[i.child].append(i)
+    return out
 
 
 def score(cases: list[Case], threshold: float) -> dict[str, Any]:
@@ -185,34 +208,42 @@ def score(cases: list[Case], threshold: float) -> dict[str, Any]:
     }
 
 
-def by_rule(cases: list[Case]) -> dict[str, dict[str, Any]]:
-    """Per rule: parent edges and hits, family claims and right ones, with one-sided 95 % lower bounds."""
+def rule_counts(cases: list[Case]) -> dict[str, Counter]:
+    """Per rule: models, parent edges and hits, family claims (on models of known family) and right ones."""
     acc: dict[str, Counter] = defaultdict(Counter)
     for c in cases:
-        if c.rule is None:
-            continue
-        r = acc[c.rule]
-        r["models"] += 1
-        r["edges"] += len(c.parents)
-        r["hits"] += sum(p in c.true_parents for p in c.parents)
-        if c.true_families and c.families:
-            r["family_claims"] += 1
-            r["family_right"] += bool(c.families & c.true_families)
-    conf = {c.rule: (c.confidence, c.family_confidence) for c in cases if c.rule is not None}
+        if c.rule is not None:
+            r = acc[c.rule]
+            r["edges"] += len(c.parents)
+            r["hits"] += sum(p in c.true_parents for p in c.parents)
+        for claim in c.claims:
+            r = acc[claim.rule]
+            r["models"] += 1
+            if c.true_families and claim.families:
+                r["claims"] += 1
+                r["right"] += bool(claim.families & c.true_families)
+    return acc
+
+
+def by_rule(cases: list[Case]) -> dict[str, dict[str, Any]]:
+    """Per rule: parent edges and hits, family claims and right ones, with one-sided 95 % lower bounds."""
+    conf: dict[str, list[float]] = {}
+    for c in cases:
+        for claim in c.claims:
+            conf.setdefault(claim.rule, [c.confidence if claim.rule == c.rule else 0.0, claim.confidence])
     return {rule: {"models": r["models"], "confidence": conf[rule][0], "family_confidence": conf[rule][1],
                    "edges": r["edges"], "parent_precision": _ratio(r["hits"], r["edges"]),
                    "parent_low": round(wilson_low(r["hits"], r["edges"]), 4),
-                   "family_claims": r["family_claims"], "family_precision": _ratio(r["family_right"],
-                                                                                   r["family_claims"]),
-                   "family_low": round(wilson_low(r["family_right"], r["family_claims"]), 4)}
-            for rule, r in sorted(acc.items())}
+                   "family_claims": r["claims"], "family_precision": _ratio(r["right"], r["claims"]),
+                   "family_low": round(wilson_low(r["right"], r["claims"]), 4)}
+            for rule, r in sorted(rule_counts(cases).items())}
 
 
 def reliability(cases: list[Case]) -> dict[str, Any]:
     """The confidence curve: at each level, how many predictions and how precise; whether precision ≥ level."""
     rows = []
-    levels = sorted({*LEVELS, *(x for c in cases if c.rule is not None for x in (c.confidence,
-                                                                                c.family_confidence))})
+    levels = sorted({*LEVELS, *(c.confidence for c in cases if c.rule is not None),
+                     *(claim.confidence for c in cases for claim in c.claims)})
     for level in levels:
         s = score(cases, level)
         rows.append({"confidence": round(level, 4), "edges": s["parent"]["predicted_edges"],
@@ -262,9 +293,9 @@ def hidden_cases(graph: LineageGraph, features: dict[int, Features], *, folds: i
             continue
         visible = _without_children(graph, hidden)
         labels = family_labels(visible, origins)
-        preds = {i.child: i for i in infer(visible, features, candidates=sorted(hidden), root_authors=roots,
-                                           family_architectures=archs)}
-        cases += [make_case(preds.get(c), visible, labels, truth[c], true_fam[c]) for c in sorted(hidden)]
+        preds = by_child(infer(visible, features, candidates=sorted(hidden), root_authors=roots,
+                               family_architectures=archs))
+        cases += [make_case(preds.get(c, []), visible, labels, truth[c], true_fam[c]) for c in sorted(hidden)]
     return cases
 
 
@@ -292,14 +323,14 @@ def evaluate_undeclared(world: Path, graph: LineageGraph, features: dict[int, Fe
     official = _official(graph, origins)
     node = {m: i for i, m in enumerate(graph.ids)}
     targets = [t for t in lines if t["declared"] == "none" and t["id"] in node and not official[node[t["id"]]]]
-    preds = {i.child: i for i in infer(graph, features, candidates=[node[t["id"]] for t in targets])}
+    preds = by_child(infer(graph, features, candidates=[node[t["id"]] for t in targets]))
     labels = family_labels(graph, origins)
     cases, missing_parent = [], 0
     for t in targets:
         parents = {p["id"]: p["relation"] for p in t["parents"]}
         missing_parent += any(p not in node for p in parents)
         truth = frozenset({"qwen"} if t["family"] else {"other"})
-        cases.append(make_case(preds.get(node[t["id"]]), graph, labels, parents, truth))
+        cases.append(make_case(preds.get(node[t["id"]], []), graph, labels, parents, truth))
     return {**_summary(cases, threshold), "true_parent_not_in_store": missing_parent,
             "declared_wrong_not_evaluated": sum(t["declared"] == "wrong" for t in lines)}
 
