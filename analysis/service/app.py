@@ -43,7 +43,7 @@ from analysis.service.lineage import (
     search,
     tree_of,
 )
-from analysis.service.snapshot import Snapshots
+from analysis.service.snapshot import Snapshot, Snapshots
 
 log = logging.getLogger("hubtree.serve")
 
@@ -159,6 +159,16 @@ def report_dirs(root: Path | None) -> list[dict[str, str]]:
 # --------------------------------------------------------------------------------------------- the app
 
 
+async def answer(snap: Snapshot, request: Request, compute: Callable[[], Any]) -> Response:
+    """The encoded answer to this request from the snapshot's cache of answers, else ``compute()`` run in a worker
+    thread, encoded and kept (a snapshot never changes, so neither do its answers; errors are not kept)."""
+    key = (request.url.path, request.url.query)
+    body = snap.answers.peek(key)
+    if body is None:
+        body = await run_in_threadpool(snap.answers.get, key, lambda: dumps(compute()))
+    return JSONAnswer(body)
+
+
 def create_app(snapshots: Snapshots, settings: Settings | None = None) -> FastAPI:
     """The ASGI app over ``snapshots`` (start their watcher with the app's lifespan)."""
     settings = settings or Settings()
@@ -209,47 +219,47 @@ def create_app(snapshots: Snapshots, settings: Settings | None = None) -> FastAP
 
     @app.get("/api/models/{model_id:path}/descendants", response_class=JSONAnswer, responses=_MODEL_404,
              tags=["lineage"])
-    async def descendants(model_id: str, relation: Annotated[str | None, Query(
+    async def descendants(request: Request, model_id: str, relation: Annotated[str | None, Query(
             description="Comma-separated relations to list (finetune,adapter,quantized,merge); all are traversed.")]
             = None, depth: Depth = None, hub: Hub = None, inferred: Inferred = False, limit: Limit = 100,
             cursor: Cursor = None) -> Response:
         """Every model derived from the model (any depth), one page at a time, ordered by depth then id."""
         snap = snapshots.current
         rels, hub = _param(relations_filter, relation), _param(check_hub, hub)
-        return JSONAnswer(await run_in_threadpool(
-            listing_page, snap, model_id_ok(model_id), "down", relations=rels, depth=depth, hub=hub,
-            include_inferred=inferred, limit=limit, cursor=cursor))
+        return await answer(snap, request, lambda: listing_page(
+            snap, model_id_ok(model_id), "down", relations=rels, depth=depth, hub=hub, include_inferred=inferred,
+            limit=limit, cursor=cursor))
 
     @app.get("/api/models/{model_id:path}/ancestors", response_class=JSONAnswer, responses=_MODEL_404,
              tags=["lineage"])
-    async def ancestors(model_id: str, depth: Depth = None, hub: Hub = None, inferred: Inferred = False,
+    async def ancestors(request: Request, model_id: str, depth: Depth = None, hub: Hub = None, inferred: Inferred = False,
                         limit: Limit = 100, cursor: Cursor = None) -> Response:
         """Every model the model derives from, up to the roots, paged like descendants."""
         snap = snapshots.current
         hub = _param(check_hub, hub)
-        return JSONAnswer(await run_in_threadpool(
-            listing_page, snap, model_id_ok(model_id), "up", depth=depth, hub=hub, include_inferred=inferred,
-            limit=limit, cursor=cursor))
+        return await answer(snap, request, lambda: listing_page(
+            snap, model_id_ok(model_id), "up", depth=depth, hub=hub, include_inferred=inferred, limit=limit,
+            cursor=cursor))
 
     @app.get("/api/models/{model_id:path}/tree", response_class=JSONAnswer, responses=_MODEL_404, tags=["lineage"])
-    async def model_tree(model_id: str, depth: Annotated[int, Query(ge=1, le=MAX_TREE_DEPTH)] = 2,
+    async def model_tree(request: Request, model_id: str, depth: Annotated[int, Query(ge=1, le=MAX_TREE_DEPTH)] = 2,
                          max_children: Annotated[int, Query(ge=1, le=MAX_TREE_CHILDREN)] = 15,
                          inferred: Inferred = False) -> Response:
         """A nested tree under the model with counts of direct children per relation at each node."""
         snap = snapshots.current
-        return JSONAnswer(await run_in_threadpool(tree_of, snap, model_id_ok(model_id), depth=depth,
-                                                  max_children=max_children, include_inferred=inferred))
+        return await answer(snap, request, lambda: tree_of(snap, model_id_ok(model_id), depth=depth,
+                                                           max_children=max_children, include_inferred=inferred))
 
     @app.get("/api/models/{model_id:path}/family", response_class=JSONAnswer, responses=_MODEL_404,
              tags=["lineage"])
-    async def model_family(model_id: str, inferred: Inferred = False) -> Response:
+    async def model_family(request: Request, model_id: str, inferred: Inferred = False) -> Response:
         """The model's root base model(s), generation and depth below the nearest root."""
         snap = snapshots.current
-        return JSONAnswer(await run_in_threadpool(family_of, snap, model_id_ok(model_id), include_inferred=inferred))
+        return await answer(snap, request, lambda: family_of(snap, model_id_ok(model_id), include_inferred=inferred))
 
     @app.get("/api/models/{model_id:path}/children", response_class=JSONAnswer, responses=_MODEL_404,
              tags=["explorer"])
-    async def children(model_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    async def children(request: Request, model_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 50,
                        cursor: Cursor = None) -> Response:
         """Direct children, most downloaded first, with their own child counts, licence and the drift
         classification of the edge from this model (what the explorer's tree shows)."""
@@ -263,15 +273,15 @@ def create_app(snapshots: Snapshots, settings: Settings | None = None) -> FastAP
                 row.update(node_summary(snap, node), **licences[node])
             return out
 
-        return JSONAnswer(await run_in_threadpool(page))
+        return await answer(snap, request, page)
 
     @app.get("/api/models/{model_id:path}", response_class=JSONAnswer, responses=_MODEL_404, tags=["lineage"])
-    async def model(model_id: str) -> Response:
+    async def model(request: Request, model_id: str) -> Response:
         """The model: record, family, generation, depth, licence and its drift findings, deployment signals,
         hubs and mirrors, parents and direct-children counts."""
         snap = snapshots.current
 
-        def answer() -> dict[str, Any]:
+        def page() -> dict[str, Any]:
             g = snap.graph
             node = find(g, model_id_ok(model_id))
             fam = family_of(snap, g.ids[node])
@@ -281,35 +291,35 @@ def create_app(snapshots: Snapshots, settings: Settings | None = None) -> FastAP
                     "depth": fam["depth"], "parents": parents, "merge": len(parents_of(g, node)) > 1,
                     **node_summary(snap, node), **details.model_page(snapshots.store, g, node)}
 
-        return JSONAnswer(await run_in_threadpool(answer))
+        return await answer(snap, request, page)
 
     @app.get("/api/path", response_class=JSONAnswer, responses=_MODEL_404, tags=["lineage"])
-    async def lineage_path(from_: Annotated[str, Query(alias="from", max_length=MAX_ID_LENGTH)],
+    async def lineage_path(request: Request, from_: Annotated[str, Query(alias="from", max_length=MAX_ID_LENGTH)],
                            to: Annotated[str, Query(max_length=MAX_ID_LENGTH)], inferred: Inferred = False) -> Response:
         """The lineage path between two models (down, up, or through a common relative)."""
         snap = snapshots.current
-        return JSONAnswer(await run_in_threadpool(path_between, snap, model_id_ok(from_), model_id_ok(to),
-                                                  include_inferred=inferred))
+        return await answer(snap, request, lambda: path_between(snap, model_id_ok(from_), model_id_ok(to),
+                                                                include_inferred=inferred))
 
     @app.get("/api/search", response_class=JSONAnswer, tags=["lineage"])
-    async def search_models(q: Annotated[str, Query(min_length=1, max_length=MAX_ID_LENGTH)],
+    async def search_models(request: Request, q: Annotated[str, Query(min_length=1, max_length=MAX_ID_LENGTH)],
                             limit: Annotated[int, Query(ge=1, le=50)] = 10) -> Response:
         """Ids containing `q` in any case: exact matches first, then by downloads; close matches when none."""
         snap = snapshots.current
-        return JSONAnswer(await run_in_threadpool(search, snap, model_id_ok(q), limit))
+        return await answer(snap, request, lambda: search(snap, model_id_ok(q), limit))
 
     @app.get("/api/families", response_class=JSONAnswer, tags=["analyses"])
-    async def families() -> Response:
+    async def families(request: Request) -> Response:
         """The families analysis (:mod:`analysis.families`): every family's roots and derivatives, and the share
         of new derivatives per month."""
         snap = snapshots.current
 
-        def compute() -> bytes:
+        def compute() -> dict[str, Any]:
             from analysis.families import analyse_families
 
-            return dumps(analyse_families(snapshots.store).to_json())
+            return analyse_families(snapshots.store).to_json()
 
-        return JSONAnswer(await run_in_threadpool(snap.cache.get, ("families",), compute))
+        return await answer(snap, request, compute)
 
     @app.get("/api/runs", response_class=JSONAnswer, tags=["store"])
     async def runs(hub: Hub = None, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:

@@ -8,6 +8,7 @@ licence and deployment analyses (:mod:`analysis.licensing`, :mod:`analysis.deplo
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import quote
 
@@ -82,17 +83,28 @@ def edges_of(store: Store, children: Iterable[Key]) -> pl.DataFrame:
                         where=_in_keys(tbl, children, "hub", "child") if children else tbl.c.child.is_(None))
 
 
-def classified_edges(store: Store, children: list[Key]) -> tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]:
-    """(edges of ``children`` classified by the drift rules, their findings, licences of children and parents)."""
+@dataclass
+class Classified:
+    """The declared edges of some children classified by the drift rules, with what was read to do it."""
+
+    edges: pl.DataFrame  # classify_edges' columns
+    findings: pl.DataFrame  # non-inherited edges and merge conflicts
+    licences: pl.DataFrame  # model_licences of the children and their parents
+    models: pl.DataFrame  # RECORD_COLUMNS of the children and their parents
+    cards: pl.DataFrame  # their cards (front matter, text)
+
+
+def classified_edges(store: Store, children: list[Key], extra: Iterable[Key] = ()) -> Classified:
+    """Classify the edges of ``children``, reading the records and cards of them, their parents and ``extra``."""
     edges = edges_of(store, children)
     parents = {(h, p) for h, p in edges.select("hub", "parent").iter_rows() if p is not None}
-    keys = set(children) | parents
-    models = records(store, keys, ("hub", "id", "author", "license", "license_name", "license_link"))
+    keys = set(children) | parents | set(extra)
+    models = records(store, keys)
     card_frame = cards(store, keys)
     licences = model_licences(models, card_frame)
     members = pl.DataFrame(children, schema={"hub": pl.String, "id": pl.String}, orient="row")
     classified = classify_edges(licences, edges, members, models, card_frame)
-    return classified, findings(classified, merge_findings(classified)), licences
+    return Classified(classified, findings(classified, merge_findings(classified)), licences, models, card_frame)
 
 
 def _edge_json(row: dict[str, Any]) -> dict[str, Any]:
@@ -123,11 +135,11 @@ def model_page(store: Store, graph: LineageGraph, node: int) -> dict[str, Any]:
     """Record, licence with drift findings, deployment signals, mirrors and links of one node."""
     keys = node_keys(graph, node)
     main = primary_key(graph, node)
-    rows = {(r["hub"], r["id"]): r for r in records(store, keys).iter_rows(named=True)}
-    card_frame = cards(store, keys)
+    c = classified_edges(store, [main], keys)
+    rows = {(r["hub"], r["id"]): r for r in c.models.iter_rows(named=True) if (r["hub"], r["id"]) in keys}
+    card_frame = c.cards
     texts = {(h, i): t for h, i, t in card_frame.select("hub", "id", "text").iter_rows()}
-    classified, found, licences = classified_edges(store, [main])
-    lic = licences.filter((pl.col("hub") == main[0]) & (pl.col("id") == main[1])).to_dicts()
+    lic = c.licences.filter((pl.col("hub") == main[0]) & (pl.col("id") == main[1])).to_dicts()
     signals: list[dict[str, str]] = []
     for key, row in rows.items():
         for group, signal, source in signals_of(row, texts.get(key)):
@@ -143,9 +155,9 @@ def model_page(store: Store, graph: LineageGraph, node: int) -> dict[str, Any]:
                     for h, i in keys if (h, i) in rows},
         "licence": {k: lic[0][k] for k in ("license", "license_class", "license_source", "license_raw")} if lic
         else None,
-        "edges": [_edge_json(r) for r in classified.to_dicts()],
+        "edges": [_edge_json(r) for r in c.edges.to_dicts()],
         "findings": [{k: r[k] for k in ("parents", "kind", "rule", "reason", "evidence", "notice")}
-                     for r in found.to_dicts()],
+                     for r in c.findings.to_dicts()],
         "deployment": signals,
         "mirrors": mirrors_of(store, keys),
         "links": {h: hub_url(h, i) for h, i in keys},
@@ -165,16 +177,16 @@ def _front_matter(card_frame: pl.DataFrame, key: Key) -> dict[str, Any]:
 def edge_licences(store: Store, graph: LineageGraph, parent: int, children: list[int]) -> dict[int, dict[str, Any]]:
     """For each child: its licence and the drift classification of its edge to ``parent`` (for the explorer)."""
     keys = {c: primary_key(graph, c) for c in children}
-    classified, _found, licences = classified_edges(store, list(keys.values()))
-    lic = {(h, i): (v, c) for h, i, v, c in licences.select("hub", "id", "license", "license_class").iter_rows()}
+    c = classified_edges(store, list(keys.values()))
+    lic = {(h, i): (v, k) for h, i, v, k in c.licences.select("hub", "id", "license", "license_class").iter_rows()}
     parent_ids = {graph.ids[parent], graph.ms_ids.get(parent, graph.ids[parent])}
     by_child: dict[Key, dict[str, Any]] = {}
-    for r in classified.iter_rows(named=True):
+    for r in c.edges.iter_rows(named=True):
         if r["parent"] in parent_ids:
             by_child[(r["hub"], r["child"])] = {k: r[k] for k in ("kind", "rule", "reason", "parent_license",
                                                                   "child_license")}
     out = {}
-    for c, key in keys.items():
+    for child, key in keys.items():
         licence, klass = lic.get(key, ("missing", "missing"))
-        out[c] = {"license": licence, "license_class": klass, "edge": by_child.get(key)}
+        out[child] = {"license": licence, "license_class": klass, "edge": by_child.get(key)}
     return out

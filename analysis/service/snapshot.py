@@ -51,6 +51,14 @@ class ResultCache:
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
+    def peek(self, key: Hashable) -> Any:
+        """The cached value of ``key``, or None."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        return None
+
     def get(self, key: Hashable, compute: Callable[[], Any]) -> Any:
         with self._lock:
             if key in self._items:
@@ -106,7 +114,8 @@ class Snapshot:
     loaded_at: str
     downloads: np.ndarray  # per node; -1 when unknown (HF figure for a mirrored pair)
     search: SearchIndex
-    cache: ResultCache = field(default_factory=ResultCache)
+    cache: ResultCache = field(default_factory=ResultCache)  # listings, trees: what several answers share
+    answers: ResultCache = field(default_factory=lambda: ResultCache(512))  # encoded answers by request
 
 
 def node_downloads(store: Store, graph: LineageGraph) -> np.ndarray:
