@@ -27,6 +27,12 @@ MAX_CARD_BYTES = 256 * 1024
 MAX_QUARANTINE_BYTES = 64 * 1024
 
 
+def max_listing_models() -> int:
+    """More models than one listing could hold (the Hub had about 3.0M in September 2026); a ``Link`` chain longer
+    than this many rows is refused. ``HUBTREE_MAX_LISTING_MODELS`` overrides it."""
+    return int(os.environ.get("HUBTREE_MAX_LISTING_MODELS") or 30_000_000)
+
+
 def hf_endpoint(override: str | None = None) -> str:
     """The Hugging Face endpoint: explicit value, else ``HF_ENDPOINT``, else the public Hub."""
     return (override or os.environ.get("HF_ENDPOINT") or HF_DEFAULT_ENDPOINT).rstrip("/")

@@ -6,7 +6,7 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Callable
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from scrapy import Request
 from scrapy.crawler import Crawler
@@ -56,16 +56,14 @@ class AuthMiddleware:
 
 
 class SameHostRedirectMiddleware:
-    """Refuses a redirect to another host (placed before Scrapy's redirect middleware): the request fails with
-    the reason instead of storing a foreign answer as the hub's."""
+    """Refuses a redirect to another host: a request that Scrapy's redirect middleware made from a redirect fails
+    with the reason (before it is sent) instead of storing a foreign answer as the hub's."""
 
-    def process_response(self, request: Request, response: Response) -> Response:
-        location = response.headers.get("Location")
-        if 300 <= response.status < 400 and location:
-            target = urljoin(request.url, location.decode("latin-1"))
-            if not same_origin(target, request.url):
-                raise IgnoreRequest(f"redirect to another host refused: {request.url} → {urlsplit(target).netloc}")
-        return response
+    def process_request(self, request: Request) -> None:
+        chain = request.meta.get("redirect_urls")
+        if chain and not same_origin(request.url, chain[0]):
+            raise IgnoreRequest(f"redirect to another host refused: {chain[0]} → {urlsplit(request.url).netloc}")
+        return None
 
 
 class RateLimitMiddleware:

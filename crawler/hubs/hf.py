@@ -13,8 +13,6 @@ LISTING_EXPAND: tuple[str, ...] = (
     "pipeline_tag", "sha", "tags", "gguf", "config", "inference", "inferenceProviderMapping", "siblings",
 )
 DEFAULT_PAGE_SIZE = 1000
-#: More models than one listing could ever hold (about 3.0M on the Hub in September 2026): bounds a Link chain.
-MAX_LISTING_MODELS = 30_000_000
 
 _LINK_NEXT = re.compile(r'<([^>]+)>\s*;\s*rel="?next"?', re.IGNORECASE)
 
@@ -52,8 +50,8 @@ def same_origin(url: str, endpoint: str) -> bool:
     return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
 
 
-def max_pages(page_size: int, models: int = MAX_LISTING_MODELS) -> int:
-    """The longest ``Link`` chain a listing of ``page_size`` rows could need."""
+def max_pages(page_size: int, models: int) -> int:
+    """The longest ``Link`` chain a listing of ``page_size`` rows could need when the hub holds ``models``."""
     return math.ceil(models / max(1, page_size)) + 1
 
 
