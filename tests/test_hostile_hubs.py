@@ -24,7 +24,7 @@ def test_spent_modelscope_quota_stops_the_crawl_without_retrying(tmp_path) -> No
 
 
 def test_link_guard_follows_an_honest_chain() -> None:
-    guard = LinkGuard("http://hub.test", limit=max_pages(2))
+    guard = LinkGuard("http://hub.test", limit=max_pages(2, 100))
     for n in range(5):
         assert guard.check(f"http://HUB.test/api/models?cursor={n}", [f"m{2 * n}", f"m{2 * n + 1}"])
 
