@@ -19,7 +19,7 @@ from analysis.deployment import DeploymentReport, analyse_deployment
 from analysis.growth import GrowthReport, analyse_growth
 from analysis.licensing import KINDS, LicenceReport, analyse_licences
 from analysis.lineage_queries import is_root_author
-from analysis.months import check_month, month_end, month_start, previous_month
+from analysis.months import check_month, current_month, month_end, month_start, previous_month
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES
 from crawler.store.db import Store
 
@@ -113,10 +113,12 @@ class ReportData:
 
 
 def latest_month(store: Store, members: pl.DataFrame) -> str | None:
-    """The latest month in which the family gained a declared derivative (None when it has none)."""
+    """The latest month, up to the current one, in which the family gained a declared derivative (None when it
+    has none); a date in the future is a hub's error, not a month to report."""
     models = frames.models(store)
-    report = analyse_growth(models, frames.edges(store), members)
-    return report.months["month"].max() if report.months.height else None
+    report = analyse_growth(models, frames.edges(store), members, until=current_month())
+    months = report.months.filter(pl.col("new") > 0)
+    return months["month"].max() if months.height else None
 
 
 def build_report(store: Store, month: str, members: pl.DataFrame, family: str = "Qwen") -> ReportData:

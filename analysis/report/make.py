@@ -10,7 +10,7 @@ from typing import Any
 import polars as pl
 
 from analysis.graph import family_members
-from analysis.months import check_month, previous_calendar_month
+from analysis.months import check_month, current_month, previous_calendar_month
 from analysis.report.build import ReportError, build_report, latest_month
 from analysis.report.render import write_report
 from crawler.lock import RunLock
@@ -27,7 +27,10 @@ def resolve_month(store: Store, month: str, members: pl.DataFrame, family: str) 
         return found
     if month == "previous":
         return previous_calendar_month()
-    return check_month(month)  # type: ignore[return-value]
+    month = check_month(month)  # type: ignore[assignment]
+    if month > current_month():
+        raise ReportError(f"{month} is after the current month ({current_month()}): no data can exist for it yet")
+    return month
 
 
 def make_report(store: Store, month: str, out: Path | Callable[[str], Path] | None, family: str,

@@ -197,11 +197,23 @@ def render_markdown(data: ReportData, figures: dict[str, tuple[str, bytes]]) -> 
     return "\n".join(out) + "\n"
 
 
+#: Cells a spreadsheet would run as a formula start with one of these (OWASP "CSV injection").
+_FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def csv_safe(df: pl.DataFrame) -> pl.DataFrame:
+    """``df`` with every text cell that a spreadsheet would run as a formula prefixed by ``'`` (shown as text)."""
+    text = [c for c, t in df.schema.items() if t == pl.String]
+    return df.with_columns(pl.when(pl.col(c).str.contains(_FORMULA_START)).then(pl.lit("'") + pl.col(c))
+                           .otherwise(pl.col(c)).alias(c) for c in text)
+
+
 def write_tables(tables: dict[str, pl.DataFrame], directory: Path, parquet: bool = True) -> list[Path]:
+    """Each table as CSV (formula-safe, for spreadsheets) and, by default, Parquet (the values as they are)."""
     directory.mkdir(parents=True, exist_ok=True)
     written = []
     for name, df in tables.items():
-        df.write_csv(directory / f"{name}.csv")
+        csv_safe(df).write_csv(directory / f"{name}.csv")
         written.append(directory / f"{name}.csv")
         if parquet:
             df.write_parquet(directory / f"{name}.parquet", statistics=False)
