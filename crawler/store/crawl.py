@@ -43,10 +43,10 @@ def set_deploy_flags(store: Store, hub: str, flags: dict[str, Any]) -> set[str]:
     return known
 
 
-def card_version(hub_versions: str, sha: str | None, last_modified: datetime | None, record_hash: str) -> str | None:
-    """The model version a card is fetched at: its ``sha`` (``hub_versions="sha"``), else its ``last_modified``
-    (else its record hash) for hubs whose records carry no revision."""
-    if hub_versions == "sha":
+def card_version(versions: str, sha: str | None, last_modified: datetime | None, record_hash: str) -> str | None:
+    """The model version a card is fetched at: its ``sha`` (``versions="sha"``); else (``"last_modified"``, for
+    hubs whose records carry no revision) its ``last_modified``, else its record hash."""
+    if versions == "sha":
         return sha
     return last_modified.isoformat() if last_modified is not None else f"hash:{record_hash}"
 
