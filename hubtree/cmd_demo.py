@@ -75,4 +75,6 @@ def command(
     report = make_report(open_store(db_url), "latest", lambda month: out / f"report-{month}", "Qwen")
     _summary(console, db_url, crawls, report)
     console.print(f"done in {time.monotonic() - started:.1f} s")
+    console.print(f"explore the lineage in a browser: hubtree serve --db {db_url} --reports {out}  "
+                  "(then open the URL it prints)")
     raise typer.Exit(EXIT_OK)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shlex
 
+from tests.support.serve import running_service
 from tests.support.store import hubtree
 
 
@@ -24,3 +26,11 @@ def test_demo_crawls_builds_summarises_and_writes_the_latest_report(tmp_path):
     assert (out / "hubtree.db").exists() and (report / "report.md").exists()
     runs = json.loads(hubtree("runs", "--db", f"sqlite:///{out / 'hubtree.db'}", "--json").stdout)["runs"]
     assert sorted((r["hub"], r["status"]) for r in runs) == [("hf", "success"), ("modelscope", "success")]
+    # it ends with the command that opens the explorer on what it wrote, and that command works
+    last = run.stdout.strip().splitlines()[-1]
+    assert last.startswith("explore the lineage in a browser: hubtree serve --db ")
+    args = shlex.split(last.split(": ", 1)[1].split("  (")[0])[2:]
+    db, reports = args[args.index("--db") + 1], args[args.index("--reports") + 1]
+    with running_service(db, "--reports", reports) as service:
+        assert "/reports/report-2024-07/index.html" in service.get("/").body.decode()
+        assert service.get("/reports/report-2024-07/index.html").status == 200
