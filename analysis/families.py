@@ -61,7 +61,7 @@ class StoreView:
     relation: np.ndarray  # per node: index into RELATIONS_SHOWN, -1 without a declared base
     downloads: np.ndarray  # int64 per node (a mirrored model: both hubs' downloads)
     outside: pl.DataFrame  # declared bases that are not a model of the graph: node, base (id), relation
-    data_end: datetime | None  # the newest createdAt / lastModified in the store
+    data_end: datetime | None  # where the data end: the earliest hub's newest createdAt / lastModified
     inferences: list[Inference] | None = None  # confident inferences (None: not computed)
     threshold: float = DEFAULT_THRESHOLD
     alive: np.ndarray | None = None  # bool per node: created by ``as_of`` (None: every model)
@@ -108,14 +108,15 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
                 .agg(pl.col("downloads").fill_null(0).sum()))
     downloads = np.zeros(n, np.int64)
     downloads[per_node["node"].to_numpy()] = per_node["downloads"].to_numpy()
-    ends = [v for v in (models["created_at"].max(), models["last_modified"].max()) if v is not None]
+    newest = models.group_by("hub").agg(pl.max_horizontal(pl.col("created_at").max(), pl.col("last_modified").max()))
+    ends = [v for v in newest.to_series(1).to_list() if v is not None]
     inferences = None
     if threshold is not None:
         inferences = inferred_lineage(store, graph, threshold=threshold,
                                       root_authors=tuple(dict.fromkeys(o for f in families for o in f.orgs)),
                                       family_architectures=tuple(dict.fromkeys(a for f in families
                                                                                for a in f.architectures)))
-    data_end = max(ends) if ends else None
+    data_end = min(ends) if ends else None  # a hub crawled earlier bounds what the store can say
     alive = None
     if as_of is not None:
         alive = (graph.created <= int(as_of.replace(tzinfo=UTC).timestamp())) | (graph.created == _NO_DATE)

@@ -14,6 +14,7 @@ from analysis.graph import family_members
 from analysis.growth import GrowthReport, analyse_growth
 from analysis.licensing import LicenceReport, analyse_licences
 from analysis.months import month_start
+from crawler.families import Family
 from crawler.store.db import Store
 
 
@@ -25,20 +26,20 @@ def created_since(members: pl.DataFrame, models: pl.DataFrame, since: str | None
     return members.join(recent, on=["hub", "id"], how="semi")
 
 
-def licences(store: Store, family: str, since: str | None = None) -> LicenceReport:
-    """Licence mix and drift of ``family`` (members created from ``since`` on)."""
+def licences(store: Store, family: Family | str, since: str | None = None) -> LicenceReport:
+    """Licence mix and drift of ``family`` (a Family or a name of the table; members created from ``since`` on)."""
     models = frames.models(store)
     members = created_since(family_members(store, family), models, since)
     return analyse_licences(models, frames.edges(store), members, frames.cards(store))
 
 
-def growth(store: Store, family: str, since: str | None = None) -> GrowthReport:
+def growth(store: Store, family: Family | str, since: str | None = None) -> GrowthReport:
     """New derivatives of ``family`` per month (months from ``since`` on)."""
     return analyse_growth(frames.models(store), frames.edges(store), family_members(store, family), frames.runs(store),
                           frames.snapshots(store), since=since)
 
 
-def deployment(store: Store, family: str, since: str | None = None) -> DeploymentReport:
+def deployment(store: Store, family: Family | str, since: str | None = None) -> DeploymentReport:
     """Deployment signals of ``family`` (members created from ``since`` on)."""
     models = frames.models(store)
     members = created_since(family_members(store, family), models, since)

@@ -85,12 +85,13 @@ class GrowthReport:
 def analyse_growth(models: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFrame,
                    runs: pl.DataFrame | None = None, snapshots: pl.DataFrame | None = None,
                    since: str | None = None, until: str | None = None) -> GrowthReport:
-    """Growth of the family ``members`` (hub, id, generation): derivatives are members with a declared parent.
+    """Growth of the family ``members`` (hub, id, generation, depth): derivatives are its members below a root
+    (depth > 0: a root that declares another root as its base is no derivative) that declare a base.
 
     ``since`` / ``until`` (``YYYY-MM``) bound the months shown; cumulative totals always count from the start.
     """
     relations = model_relations(edges)
-    fam = (members.select("hub", "id", "generation")
+    fam = (members.filter(pl.col("depth") > 0).select("hub", "id", "generation")
            .join(models.select("hub", "id", "author", "created_at", "deleted_at"), on=["hub", "id"], how="left")
            .join(relations, on=["hub", "id"], how="inner"))
     dated = fam.filter(pl.col("created_at").is_not_null()).with_columns(_month())
@@ -118,7 +119,7 @@ def analyse_growth(models: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFr
     authors = _counts(dated, "author")
     bases = _counts(dated.join(edges.filter(pl.col("parent").is_not_null()).select(
         "hub", pl.col("child").alias("id"), "parent"), on=["hub", "id"]), "parent")
-    caveats.append("Monthly counts include only derivatives that declare a base (undeclared Qwen-architecture "
+    caveats.append("Monthly counts include only derivatives that declare a base (undeclared family-architecture "
                    "repos are not family members).")
     return GrowthReport(
         months=frame.select("month", "new", "cumulative", "mom_growth", "all_new", "family_share", "deleted"),

@@ -1,5 +1,5 @@
-"""One crawl of a hub by name, as the CLI starts it: the hub's endpoint, token and spider, the family's roots, and
-for an incremental run the previous run's watermarks. The crawl itself is :func:`crawler.runner.run_crawl`."""
+"""One crawl of a hub by name, as the CLI starts it: the hub's endpoint, token and spider, the families it follows,
+and for an incremental run the previous run's watermarks. The crawl itself is :func:`crawler.runner.run_crawl`."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from crawler import config
+from crawler.families import Family, default_family
 from crawler.progress import check_progress
 from crawler.runner import CrawlResult, run_crawl
 from crawler.runs import previous_watermarks
@@ -28,13 +29,16 @@ def check_concurrency(n: int) -> int:
     return n
 
 
-def crawl_hub(store: Store, hub: str, mode: str, *, endpoint: str | None = None, roots: Sequence[str] = ("Qwen",),
+def crawl_hub(store: Store, hub: str, mode: str, *, endpoint: str | None = None,
+              families: Sequence[Family] | None = None, roots: Sequence[str] = (),
               spider_kwargs: dict[str, Any] | None = None, progress: str = "auto",
               concurrency: int = 16) -> CrawlResult:
     """One crawl of ``hub`` (``hf`` or ``modelscope``) in ``mode`` (``full`` or ``incremental``) into ``store``.
 
-    ``endpoint`` and the token default as in :mod:`crawler.config`; ``roots`` are the orgs whose models are the
-    family roots. Raises :class:`crawler.lock.LockBusy` when another crawl runs on the store.
+    ``endpoint`` and the token default as in :mod:`crawler.config`. The crawl follows ``families`` (default: the
+    default family): their root organisations (plus the extra ``roots`` orgs), architectures and, on ModelScope,
+    search terms decide what is listed and which cards are fetched. Raises :class:`crawler.lock.LockBusy` when
+    another crawl runs on the store.
     """
     if mode not in MODES:
         raise ValueError(f"mode must be full or incremental, not {mode!r}")
@@ -43,8 +47,13 @@ def crawl_hub(store: Store, hub: str, mode: str, *, endpoint: str | None = None,
     endpoint_of, token_of, spider = HUBS[hub]
     module, name = spider.split(":")
     marks = previous_watermarks(store, hub) if mode == "incremental" else {}
-    kwargs = {"watermarks": marks, "root_authors": list(roots), "architectures": config.DEFAULT_FAMILY_ARCHITECTURES,
-              **(spider_kwargs or {})}
+    families = list(families) if families is not None else [default_family()]
+    kwargs: dict[str, Any] = {"watermarks": marks,
+                              "root_authors": list(dict.fromkeys([o for f in families for o in f.orgs] + list(roots))),
+                              "architectures": list(dict.fromkeys(a for f in families for a in f.architectures))}
+    if hub == "modelscope":
+        kwargs["search_terms"] = list(dict.fromkeys(t for f in families for t in f.search))
+    kwargs.update(spider_kwargs or {})
     result = run_crawl(store, getattr(importlib.import_module(module), name), hub=hub, mode=mode,
                        endpoint=endpoint_of(endpoint), spider_kwargs=kwargs, progress=progress,
                        concurrency=concurrency, token=token_of())

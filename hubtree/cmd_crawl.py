@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from hubtree.errors import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError, friendly_errors
-from hubtree.options import DbOption, JsonOption, checked
+from hubtree.options import DbOption, FamiliesFileOption, JsonOption, checked
 from hubtree.terminal import printable_line
 
 app = typer.Typer(no_args_is_help=True)
@@ -17,7 +18,10 @@ ModeOption = Annotated[str, typer.Option("--mode", help="full: sweep everything 
                                          "incremental: only what changed since the last run.")]
 ProgressOption = Annotated[str, typer.Option("--progress", help="auto (live on a terminal, JSON lines otherwise), "
                                              "log, or none.")]
-RootsOption = Annotated[str, typer.Option("--roots", help="Comma-separated orgs whose models are the family roots.")]
+FamiliesOption = Annotated[str, typer.Option("--family", help="Comma-separated names of the families table whose "
+                                             "roots and members the crawl follows (docs/families.md).")]
+RootsOption = Annotated[str | None, typer.Option("--roots", help="Comma-separated extra organisations whose models "
+                                                 "are also followed as roots.")]
 
 
 def finish(result: object, as_json: bool) -> None:
@@ -39,10 +43,11 @@ def finish(result: object, as_json: bool) -> None:
     raise typer.Exit(code)
 
 
-def run(hub: str, *, db: str | None, mode: str, endpoint: str | None, roots: str, spider_kwargs: dict,
-        progress: str, concurrency: int, as_json: bool) -> None:
+def run(hub: str, *, db: str | None, mode: str, endpoint: str | None, family: str, families_file: Path | None,
+        roots: str | None, spider_kwargs: dict, progress: str, concurrency: int, as_json: bool) -> None:
     """Check the shared options, crawl ``hub`` into the store, print the summary and exit with the run's code."""
     from crawler.crawl_hub import check_concurrency, crawl_hub
+    from crawler.families import select_families
     from crawler.progress import check_progress
     from crawler.store import open_store
 
@@ -50,8 +55,9 @@ def run(hub: str, *, db: str | None, mode: str, endpoint: str | None, roots: str
         raise CliError(f"--mode must be full or incremental, not {mode!r}", EXIT_USAGE)
     checked("--concurrency", check_concurrency, concurrency)
     checked("--progress", check_progress, progress)
-    orgs = [r.strip() for r in roots.split(",") if r.strip()]
-    result = crawl_hub(open_store(db), hub, mode, endpoint=endpoint, roots=orgs,
+    families = select_families(family, families_file)
+    orgs = [r.strip() for r in (roots or "").split(",") if r.strip()]
+    result = crawl_hub(open_store(db), hub, mode, endpoint=endpoint, families=families, roots=orgs,
                        spider_kwargs=spider_kwargs, progress="none" if as_json and progress == "auto" else progress,
                        concurrency=concurrency)
     finish(result, as_json)
@@ -66,7 +72,9 @@ def crawl_hf(
     mode: ModeOption = "full",
     page_size: Annotated[int, typer.Option("--page-size", help="Listing page size.")] = 1000,
     cards: Annotated[str, typer.Option(help="Cards to fetch: family, family+undeclared, none.")] = "family",
-    roots: RootsOption = "Qwen",
+    family: FamiliesOption = "qwen",
+    roots: RootsOption = None,
+    families_file: FamiliesFileOption = None,
     concurrency: Annotated[int, typer.Option(help="Concurrent requests.")] = 16,
     progress: ProgressOption = "auto",
     as_json: JsonOption = False,
@@ -76,8 +84,9 @@ def crawl_hf(
 
     if cards not in CARD_POLICIES:
         raise CliError(f"--cards must be one of {', '.join(CARD_POLICIES)}", EXIT_USAGE)
-    run("hf", db=db, mode=mode, endpoint=endpoint, roots=roots, spider_kwargs={"page_size": page_size, "cards": cards},
-        progress=progress, concurrency=concurrency, as_json=as_json)
+    run("hf", db=db, mode=mode, endpoint=endpoint, family=family, families_file=families_file, roots=roots,
+        spider_kwargs={"page_size": page_size, "cards": cards}, progress=progress, concurrency=concurrency,
+        as_json=as_json)
 
 
 @app.command("modelscope")
@@ -87,8 +96,11 @@ def crawl_modelscope(
                                                  "https://modelscope.cn).")] = None,
     db: DbOption = None,
     mode: ModeOption = "full",
-    roots: RootsOption = "Qwen",
-    search: Annotated[str, typer.Option(help="Comma-separated name terms that also seed the listing.")] = "qwen,qwq",
+    family: FamiliesOption = "qwen",
+    roots: RootsOption = None,
+    families_file: FamiliesFileOption = None,
+    search: Annotated[str | None, typer.Option(help="Comma-separated name terms that also seed the listing "
+                                               "(default: the families' search terms).")] = None,
     dolphin: Annotated[bool, typer.Option("--dolphin/--no-dolphin", help="Read deployment flags from the website "
                                           "search (unstable; its failure is noted, never fatal).")] = True,
     readmes: Annotated[bool, typer.Option("--readmes/--no-readmes", help="Fetch the README (lineage) of models "
@@ -99,6 +111,7 @@ def crawl_modelscope(
 ) -> None:
     """List the family on ModelScope (partitioned below the 3,000-row cap), fetch changed READMEs and deploy flags,
     then match mirrors of Hugging Face repos already in the store."""
-    run("modelscope", db=db, mode=mode, endpoint=endpoint, roots=roots, progress=progress, concurrency=concurrency,
-        as_json=as_json, spider_kwargs={"dolphin": dolphin, "readmes": readmes,
-                                        "search_terms": [s.strip() for s in search.split(",") if s.strip()]})
+    terms = {"search_terms": [s.strip() for s in search.split(",") if s.strip()]} if search is not None else {}
+    run("modelscope", db=db, mode=mode, endpoint=endpoint, family=family, families_file=families_file, roots=roots,
+        progress=progress, concurrency=concurrency, as_json=as_json,
+        spider_kwargs={"dolphin": dolphin, "readmes": readmes, **terms})

@@ -28,7 +28,7 @@ def _summary(console: Any, db_url: str, crawls: list[dict[str, Any]], report: di
     stats = graph_stats(open_graph(db_url))
     edges = ", ".join(f"{k} {v:,}" for k, v in stats["edges"].items())
     console.print(f"graph: {stats['nodes']:,} models, declared edges: {edges}; "
-                  f"{stats['family']['undeclared']:,} Qwen-architecture repos declare no base")
+                  f"{stats['family']['undeclared']:,} {stats['family']['label']}-architecture repos declare no base")
     data = json.loads(Path(report["files"]["json"]).read_text())
     tables = data["tables"]
     fam = Table(title="Family sizes by generation")
@@ -72,7 +72,7 @@ def command(
     db_url = db or f"sqlite:///{(out / 'hubtree.db').resolve()}"
     console.print(f"hubtree demo: serving {world} on loopback, store {db_url}")
     crawls = crawl_world(db_url, world)
-    report = make_report(open_store(db_url), "latest", lambda month: out / f"report-{month}", "Qwen")
+    report = make_report(open_store(db_url), "latest", lambda month: out / f"report-{month}")
     _summary(console, db_url, crawls, report)
     console.print(f"done in {time.monotonic() - started:.1f} s")
     console.print(f"explore the lineage in a browser: hubtree serve --db {db_url} --reports {out}  "

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from hubtree.errors import EXIT_USAGE, CliError, friendly_errors
-from hubtree.options import DbOption, JsonOption, checked
+from hubtree.options import DbOption, FamiliesFileOption, FamilyOption, JsonOption, checked
 from hubtree.terminal import printable_line, rich_cell
 
 app = typer.Typer(no_args_is_help=True)
@@ -91,12 +91,16 @@ def ancestors_cmd(model: ModelArg, depth: DepthOption = None, hub: HubOption = N
 @app.command("family")
 @friendly_errors
 def family_cmd(model: ModelArg, include_inferred: InferredOption = False, db: DbOption = None,
-               json_out: JsonOption = False, no_cache: NoCacheOption = False) -> None:
-    """The root base model(s) of MODEL, its Qwen generation, and its depth below the nearest root."""
+               json_out: JsonOption = False, no_cache: NoCacheOption = False, family_name: FamilyOption = "qwen",
+               families_file: FamiliesFileOption = None) -> None:
+    """The root base model(s) of MODEL, its generation, and its depth below the nearest root; "official" roots are
+    those of --family, whose table names the generations."""
     from analysis.graph import family
+    from crawler.families import get_family
 
+    fam = get_family(family_name, families_file)
     g = _graph(db, include_inferred, no_cache)
-    result = family(g, model, include_inferred=include_inferred)
+    result = family(g, model, include_inferred=include_inferred, of=fam)
     if json_out:
         return _emit(result)
     typer.echo(printable_line(result["id"]))
@@ -194,12 +198,16 @@ def export_cmd(
 @friendly_errors
 def stats_cmd(include_inferred: InferredOption = False,
               top: Annotated[int, typer.Option("--top", min=1, help="Families and authors listed.")] = 10,
-              db: DbOption = None, json_out: JsonOption = False, no_cache: NoCacheOption = False) -> None:
-    """Nodes, edges per relation, depth histogram, largest families, top authors, declared vs inferred parents."""
+              db: DbOption = None, json_out: JsonOption = False, no_cache: NoCacheOption = False,
+              family_name: FamilyOption = "qwen", families_file: FamiliesFileOption = None) -> None:
+    """Nodes, edges per relation, depth histogram, largest families, top authors, declared vs inferred parents,
+    and the roots, members and undeclared models of --family."""
     from analysis.graph import graph_stats
+    from crawler.families import get_family
 
+    chosen = get_family(family_name, families_file)
     g = _graph(db, True, no_cache)  # inferred edges are always computed, and counted apart unless asked
-    s = graph_stats(g, include_inferred=include_inferred, top=top)
+    s = graph_stats(g, include_inferred=include_inferred, top=top, family=chosen)
     if json_out:
         return _emit(s)
     fam = s["family"]
@@ -210,7 +218,7 @@ def stats_cmd(include_inferred: InferredOption = False,
     typer.echo("inferred edges (apart): " + ", ".join(f"{k} {v:,}" for k, v in s["inferred_edges"].items()))
     p = s["parents"]
     typer.echo(f"parents: declared {p['declared']:,}, inferred only {p['inferred_only']:,}, none {p['none']:,}")
-    typer.echo(f"family of {'/'.join(fam['root_authors'])}: roots {fam['roots']:,}, members {fam['members']:,}, "
+    typer.echo(f"family {fam['label']} ({'/'.join(fam['root_authors'])}): roots {fam['roots']:,}, members {fam['members']:,}, "
                f"undeclared family-architecture models {fam['undeclared']:,} "
                f"({fam['undeclared_with_inferred_parent']:,} with an inferred parent)")
     typer.echo("depth histogram: " + ", ".join(f"{d}: {c:,}" for d, c in s["depth_histogram"].items()))

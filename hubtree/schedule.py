@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crawler.families import DEFAULT_FAMILY
 from hubtree.errors import EXIT_FAILURE, EXIT_LOCKED, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError
 
 log = logging.getLogger("hubtree.schedule")
@@ -37,7 +38,7 @@ class ScheduleConfig:
     """The runner's settings; every field has a default, a config file overrides some."""
 
     db: str | None = None  # None: $HUBTREE_DB, else the default store
-    family: str = "Qwen"
+    family: str = DEFAULT_FAMILY
     timezone: str = "UTC"
     report_dir: str = "reports"
     hubs: dict[str, str | None] = field(default_factory=lambda: {"hf": None, "modelscope": None})

@@ -201,3 +201,66 @@ def test_as_of_a_month_end_counts_the_families_as_they_stood(sample_store) -> No
     assert june.months.filter(june.months["month"] == "2024-06")["change"].to_list() == last["change"].to_list()
     qwen = june.family("qwen")
     assert qwen["derivatives"] < now.family("qwen")["derivatives"]
+
+
+@pytest.fixture(scope="module")
+def dirty_world(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A multi-family world with the default dirt: undeclared models, wrong and missing bases."""
+    out = tmp_path_factory.mktemp("dirty")
+    generate_world(out / "world", GeneratorConfig(qwen=500, others=1000, modelscope=0, seed=9))
+    url = f"sqlite:///{out / 'store.db'}"
+    load_world_store(out / "world", open_store(url))
+    return url
+
+
+def test_report_for_llama_lists_only_llamas_roots_members_and_undeclared_models(dirty_world, tmp_path) -> None:
+    from tests.support.store import hubtree
+
+    out = tmp_path / "llama"
+    run = hubtree("report", "--month", "2026-11", "--family", "llama", "--db", dirty_world, "--out", str(out),
+                  "--json")
+    assert run.code == 0, run.stderr
+    assert run.summary["family"] == "llama"
+    data = json.loads((out / "report.json").read_text())
+    store = open_store(dirty_world, create=False)
+    llama = analyse_families(store, include_inferred=False).family("llama")
+    members = family_members(store, "llama")
+    ids = set(members["id"])
+    roots = {i for i, d in zip(members["id"], members["depth"], strict=True) if d == 0}
+    assert roots and all(i.startswith("meta-llama/") for i in roots)
+    h = {x["key"]: x["value"] for x in data["headline"]}
+    assert h["family_models"] == len(ids) == llama["roots"] + llama["derivatives"]
+    assert sum(r["roots"] for r in data["tables"]["families"]) == len(roots)
+    assert all(r["generation"] == "(unknown)" or r["generation"].startswith(("Llama", "CodeLlama"))
+               for r in data["tables"]["families"])
+    for table in ("new_derivatives", "flagged_models"):
+        assert {r["id"] for r in data["tables"][table]} <= ids, table
+    assert data["tables"]["new_derivatives"]
+    undeclared = data["tables"]["undeclared_by_architecture"]
+    assert {r["architecture"] for r in undeclared} <= set(get_family("llama").architectures)
+    assert sum(r["models"] for r in undeclared) == llama["undeclared"] > 0
+    assert data["meta"]["family"] == "Llama" and data["meta"]["sentence"].startswith(
+        f"Llama: {llama['derivatives']:,} derivatives (declared)")
+    compare = {r["family"]: r for r in data["tables"]["families_compare"]}
+    assert set(compare) == {"Qwen", "Llama", "Mistral", "Gemma", "DeepSeek", "Phi"}
+    assert compare["Llama"]["derivatives"] == llama["derivatives"]
+
+
+def test_analyze_families_cli(sample_store) -> None:
+    from tests.support.store import hubtree
+
+    db = ["--db", sample_store.url]
+    run = hubtree("analyze", "families", *db, "--families", "qwen,llama", "--min-downloads", "6", "--no-inferred",
+                  "--json")
+    assert run.code == 0, run.stderr
+    data = json.loads(run.stdout)
+    assert [f["name"] for f in data["families"]] == ["qwen", "llama"]
+    assert {"name", "orgs", "roots", "derivatives", "by_relation", "undeclared", "inferred", "downloads"} <= set(
+        data["families"][0])
+    assert set(data["families"][0]["by_relation"]) == {"finetune", "adapter", "quantized", "merge"}
+    assert {"month", "family", "new", "share", "cumulative"} <= set(data["months"][0])
+    assert set(data["definitions"]) == {"qwen", "llama"} and data["settings"]["min_downloads"] == 6
+    text = hubtree("analyze", "families", *db, "--no-inferred")
+    assert text.code == 0 and "Families as of 2024-07-11 (2024-07 is a partial month)" in text.stdout
+    bad = hubtree("analyze", "families", *db, "--families", "qwen,olmo")
+    assert bad.code == 1 and "unknown family 'olmo'" in bad.stderr and "Traceback" not in bad.stderr

@@ -67,7 +67,7 @@ def test_every_output_is_written(report):
     assert "http://" not in html and "https://" not in html  # self-contained: nothing to fetch
     md = (report / "report.md").read_text()
     assert all(f"(figures/{f})" in md for f in figures)
-    for section in ("Headline", "Growth", "Largest families and depth", "Licence findings", "Deployment signals",
+    for section in ("Headline", "Growth", "Families", "Largest families and depth", "Licence findings", "Deployment signals",
                     "Notable new derivatives", "Data quality", "Method notes"):
         assert f"## {section}" in md and f">{section}</h2>" in html
 
@@ -101,8 +101,18 @@ def test_headline_and_tables_are_the_analyses_output_as_of_the_month_end(sample_
     assert h["flagged_models"]["previous"] == prev["flagged_models"]
     assert h["family_models"]["change"] == lic["models"] - prev["models"]
 
-    assert data["tables"]["growth_months"] == json.loads(growth.months.write_json())
+    # the sample's Hugging Face data end on 2024-07-11: July is partial, so no month-over-month change from it
+    assert data["meta"]["partial"] and data["meta"]["data_to"] == "2024-07-11"
+    assert h["mom_growth"]["value"] is None and h["new_derivatives"]["change"] is None
+    assert h["family_models"]["change"] is not None  # a stock as of the data's end still compares
+    partial = growth.months.with_columns(pl.when(pl.col("month") == MONTH).then(None).otherwise(pl.col("mom_growth"))
+                                         .alias("mom_growth"))
+    assert data["tables"]["growth_months"] == json.loads(partial.write_json())
     assert data["tables"]["growth_months"][-1]["month"] == MONTH
+    assert data["meta"]["sentence"] == (f"Qwen: {h['derivatives']['value']:,} derivatives (declared), "
+                                        f"{data['tables']['families_compare'][0]['inferred']:,} more inferred, on "
+                                        "Hugging Face and ModelScope, mirrors counted once, as of 2024-07-11 (partial "
+                                        "month, data to 2024-07-11).")
     by_kind = {}
     for r in data["tables"]["findings_by_rule"]:
         if r["rule"] != "merge-conflict":
@@ -113,6 +123,7 @@ def test_headline_and_tables_are_the_analyses_output_as_of_the_month_end(sample_
     # the HTML and Markdown show the same numbers
     html, md = (report / "index.html").read_text(), (report / "report.md").read_text()
     assert f"{lic['models']:,}" in html and f"{lic['models']:,}" in md
+    assert "Partial month, data to 2024-07-11" in html and "Partial month, data to 2024-07-11" in md
 
 
 def test_a_past_month_sees_only_data_up_to_its_end(sample_db, tmp_path):

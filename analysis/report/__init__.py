@@ -2,7 +2,7 @@
 :mod:`.make`, which resolves the month and writes the report while holding the store's locks.
 
     from analysis.report import make_report
-    make_report(store, "2024-07", Path("out/2024-07"), "Qwen")   # index.html, report.md, report.json, figures/, tables/
+    make_report(store, "2024-07", Path("out/2024-07"), "qwen")   # index.html, report.md, report.json, figures/, tables/
 
     from analysis.report import build_report, write_report
     data = build_report(store, "2024-07", members)      # members: the family frame (hub, id, generation, depth)

@@ -18,12 +18,14 @@ from analysis import frames
 from analysis.deployment import DeploymentReport, analyse_deployment
 from analysis.growth import GrowthReport, analyse_growth
 from analysis.licensing import KINDS, LicenceReport, analyse_licences
-from analysis.lineage_queries import is_root_author
 from analysis.months import check_month, current_month, month_end, month_start, previous_month
-from crawler.config import DEFAULT_FAMILY_ARCHITECTURES
+from analysis.report.families import FamiliesSection, families_section
+from crawler.families import Family, get_family
 from crawler.store.db import Store
 
 TOP = 20
+#: Headline figures that count what happened *during* the month: no change is computed for a partial month.
+FLOWS = ("new_derivatives", "mom_growth", "family_share")
 #: (key, label, kind) of the headline figures; kind ``count``, ``share`` or ``ratio`` decides formatting.
 HEADLINE = (
     ("family_models", "Family models (roots + declared derivatives)", "count"),
@@ -48,6 +50,7 @@ class ReportError(ValueError):
 class MonthView:
     """The family and the three analyses as of one month's end."""
 
+    family: Family
     month: str
     end: datetime
     models: pl.DataFrame
@@ -67,9 +70,8 @@ class MonthView:
         """The headline figures, each read from an analysis output."""
         lic = self.licences.summary()
         dep = self.deployment.to_json()["summary"]
-        roles = dict(self.licences.models.group_by(pl.col("relation") == "root").agg(pl.len()).iter_rows())
         row = self.growth_row()
-        return {"family_models": lic["models"], "derivatives": roles.get(False, 0),
+        return {"family_models": lic["models"], "derivatives": int((self.members["depth"] > 0).sum()),
                 "new_derivatives": row["new"], "mom_growth": row["mom_growth"], "family_share": row["family_share"],
                 "max_depth": int(self.members["depth"].max() or 0) if self.members.height else 0,
                 "violations": lic["edges_by_kind"]["violation"], "flagged_models": lic["flagged_models"],
@@ -77,8 +79,8 @@ class MonthView:
                 "alibaba_cloud_share": dep["share_by_group"].get("alibaba-cloud")}
 
 
-def analyse_month(store: Store, month: str, members: pl.DataFrame, *, edges: pl.DataFrame, cards: pl.DataFrame,
-                  runs: pl.DataFrame, snapshots: pl.DataFrame) -> MonthView:
+def analyse_month(store: Store, family: Family, month: str, members: pl.DataFrame, *, edges: pl.DataFrame,
+                  cards: pl.DataFrame, runs: pl.DataFrame, snapshots: pl.DataFrame) -> MonthView:
     """Run the three analyses on the store as of the end of ``month`` (``members``: the family today)."""
     end = month_end(month)
     models = frames.models(store, as_of=end)
@@ -88,7 +90,7 @@ def analyse_month(store: Store, month: str, members: pl.DataFrame, *, edges: pl.
     cards_m = cards.join(keys, on=["hub", "id"], how="semi")
     snaps_m = snapshots.filter(pl.col("taken_at") <= end)
     return MonthView(
-        month=month, end=end, models=models, members=members_m, edges=edges_m, cards=cards_m,
+        family=family, month=month, end=end, models=models, members=members_m, edges=edges_m, cards=cards_m,
         licences=analyse_licences(models, edges_m, members_m, cards_m),
         growth=analyse_growth(models, edges_m, members_m, runs, snaps_m, until=month),
         deployment=analyse_deployment(models, members_m, edges_m, cards_m))
@@ -121,34 +123,47 @@ def latest_month(store: Store, members: pl.DataFrame) -> str | None:
     return months["month"].max() if months.height else None
 
 
-def build_report(store: Store, month: str, members: pl.DataFrame, family: str = "Qwen") -> ReportData:
-    """The report of ``month`` (``YYYY-MM``) for the family ``members`` (hub, id, generation, depth)."""
+def build_report(store: Store, month: str, members: pl.DataFrame, family: Family | str | None = None) -> ReportData:
+    """The report of ``month`` (``YYYY-MM``) for ``family`` (a name of the families table, default the default
+    family) whose members are ``members`` (hub, id, generation, depth).
+
+    When the data end before the month does (a partial month), the headline says so and no change of a figure
+    counting the month's events (:data:`FLOWS`) is computed from it.
+    """
+    fam = family if isinstance(family, Family) else get_family(family)
     month = check_month(month)  # type: ignore[assignment]
     edges, cards = frames.edges(store), frames.cards(store)
     runs, snapshots = frames.runs(store), frames.snapshots(store)
-    now = analyse_month(store, month, members, edges=edges, cards=cards, runs=runs, snapshots=snapshots)
+    now = analyse_month(store, fam, month, members, edges=edges, cards=cards, runs=runs, snapshots=snapshots)
     prev_month = previous_month(month)
-    before = analyse_month(store, prev_month, members, edges=edges, cards=cards, runs=runs, snapshots=snapshots)
+    before = analyse_month(store, fam, prev_month, members, edges=edges, cards=cards, runs=runs, snapshots=snapshots)
     if now.members.is_empty():
-        raise ReportError(f"no model of the {family} family existed by the end of {month}")
+        raise ReportError(f"no model of the {fam.label} family existed by the end of {month}")
+    section = families_section(store, month, fam, now.end)
     cur, old = now.headline(), before.headline()
+    if section.partial:
+        cur["mom_growth"] = None
     headline = [{"key": k, "label": label, "kind": kind, "value": cur[k], "previous": old[k],
-                 "change": None if kind == "ratio" else _change(cur[k], old[k])} for k, label, kind in HEADLINE]
+                 "change": None if kind == "ratio" or (section.partial and k in FLOWS) else _change(cur[k], old[k])}
+                for k, label, kind in HEADLINE]
     used_runs, runs_label = runs_for_month(runs, month)
     tables = {
-        **growth_tables(now),
+        **growth_tables(now, section.partial),
+        **section.tables(),
         **family_tables(now),
         **licence_tables(now),
         **deployment_tables(now),
         "new_derivatives": new_derivatives(now),
-        **quality_tables(store, now, used_runs),
+        **quality_tables(store, now, used_runs, section),
     }
-    meta = {"month": month, "family": family, "as_of": now.end.isoformat(), "previous_month": prev_month,
-            "runs_label": runs_label}
+    data_to = section.report.data_end
+    meta = {"month": month, "family": fam.label, "family_name": fam.name, "as_of": now.end.isoformat(),
+            "previous_month": prev_month, "runs_label": runs_label, "partial": section.partial,
+            "data_to": f"{data_to:%Y-%m-%d}" if data_to is not None else None, "sentence": section.sentence()}
     return ReportData(meta=meta, headline=headline, tables=tables, quality=quality_figures(now, tables, used_runs),
-                      notes=method_notes(now), caveats={"growth": now.growth.caveats,
-                                                        "licences": now.licences.caveats,
-                                                        "deployment": now.deployment.caveats})
+                      notes=method_notes(now) + [section.note()],
+                      caveats={"growth": now.growth.caveats, "licences": now.licences.caveats,
+                               "deployment": now.deployment.caveats, "families": section.report.caveats})
 
 
 def _change(value: Any, previous: Any) -> Any:
@@ -166,11 +181,16 @@ def _long(counts: dict[str, dict[str, int]], dim: str) -> pl.DataFrame:
     return pl.DataFrame(rows, schema={"month": pl.String, dim: pl.String, "new": pl.Int64})
 
 
-def growth_tables(v: MonthView) -> dict[str, pl.DataFrame]:
-    """Monthly growth rows and their breakdowns up to the month (from :class:`GrowthReport`)."""
+def growth_tables(v: MonthView, partial: bool = False) -> dict[str, pl.DataFrame]:
+    """Monthly growth rows and their breakdowns up to the month (from :class:`GrowthReport`); a ``partial`` report
+    month has no month-over-month growth."""
     g = v.growth
     top = {"top_bases_month": ("base", g.top_bases), "top_authors_month": ("author", g.top_authors)}
-    out = {"growth_months": g.months, "growth_by_relation": _long(g.by_relation, "relation"),
+    months = g.months
+    if partial and months.height:
+        months = months.with_columns(pl.when(pl.col("month") == v.month).then(None).otherwise(pl.col("mom_growth"))
+                                     .alias("mom_growth"))
+    out = {"growth_months": months, "growth_by_relation": _long(g.by_relation, "relation"),
            "growth_by_generation": _long(g.by_generation, "generation"), "growth_by_hub": _long(g.by_hub, "hub")}
     for name, (dim, counts) in top.items():
         items = counts.get(v.month, {})
@@ -184,8 +204,8 @@ def family_tables(v: MonthView) -> dict[str, pl.DataFrame]:
     fam = v.licences.models.join(v.members.select("hub", "id", "depth"), on=["hub", "id"], how="left")
     families = (fam.with_columns(pl.col("generation").fill_null("(unknown)"))
                 .group_by("generation")
-                .agg(pl.len().alias("models"), (pl.col("relation") == "root").sum().alias("roots"),
-                     (pl.col("relation") != "root").sum().alias("derivatives"), pl.col("depth").max().alias("max_depth"))
+                .agg(pl.len().alias("models"), (pl.col("depth") == 0).sum().alias("roots"),
+                     (pl.col("depth") > 0).sum().alias("derivatives"), pl.col("depth").max().alias("max_depth"))
                 .sort(["models", "generation"], descending=[True, False]))
     depth = fam.group_by("depth").agg(pl.len().alias("models")).sort("depth")
     child_edges = v.licences.edges.filter(pl.col("parent").is_not_null())
@@ -230,8 +250,9 @@ def deployment_tables(v: MonthView) -> dict[str, pl.DataFrame]:
 
 def new_derivatives(v: MonthView) -> pl.DataFrame:
     """The month's new declared derivatives, most downloaded first, with relation, bases, licence and signals."""
-    lic = v.licences.models.filter(pl.col("relation") != "root").select("hub", "id", "generation", "relation",
-                                                                          "license")
+    derived = v.members.filter(pl.col("depth") > 0).select("hub", "id")
+    lic = v.licences.models.join(derived, on=["hub", "id"], how="semi").select("hub", "id", "generation", "relation",
+                                                                                 "license")
     created = v.models.filter(pl.col("created_at") >= month_start(v.month)).select(
         "hub", "id", "author", "created_at", "downloads", "likes")
     bases = (v.edges.group_by("hub", "child").agg(pl.coalesce("parent", "parent_raw").sort().alias("bases"))
@@ -258,8 +279,10 @@ def runs_for_month(runs: pl.DataFrame, month: str) -> tuple[pl.DataFrame, str]:
     return later, f"No crawl run is recorded for {month} or after it"
 
 
-def quality_tables(store: Store, v: MonthView, used_runs: pl.DataFrame) -> dict[str, pl.DataFrame]:
-    """Unresolved bases, undeclared Qwen-architecture repos, quarantined records and the crawl runs."""
+def quality_tables(store: Store, v: MonthView, used_runs: pl.DataFrame,
+                   section: FamiliesSection) -> dict[str, pl.DataFrame]:
+    """Unresolved bases (and the family's missing root-organisation bases its derivatives declare), undeclared
+    repos of the family's architectures, quarantined records and the crawl runs."""
     unresolved = (v.edges.filter(pl.col("parent").is_null())
                   .group_by("hub", "parent_raw", "reason").agg(pl.col("child").n_unique().alias("children"))
                   .sort(["children", "parent_raw"], descending=[True, False]))
@@ -269,21 +292,12 @@ def quality_tables(store: Store, v: MonthView, used_runs: pl.DataFrame) -> dict[
     runs = used_runs.select("run_id", "hub", "mode", "status", "started_at", "ended_at", "records", "changed",
                             "family_models", "cards_fetched", "requests_api", "retries", "rate_limit_waits",
                             "quarantined", "errors", "resumes")
-    arch = undeclared_models(v)
-    undeclared = (arch.group_by("architecture").agg(pl.len().alias("models"))
-                  .sort(["models", "architecture"], descending=[True, False]))
-    return {"unresolved_bases": unresolved.head(TOP), "undeclared_by_architecture": undeclared,
-            "quarantine": quarantine, "crawl_runs": runs}
-
-
-def undeclared_models(v: MonthView) -> pl.DataFrame:
-    """Qwen-architecture repos (not the family's own) that declare no base, as of the month's end."""
-    fam_arch = [a.lower() for a in DEFAULT_FAMILY_ARCHITECTURES]
-    children = v.edges.select("hub", pl.col("child").alias("id"))
-    qwen = v.models.filter(pl.col("architecture").str.to_lowercase().is_in(fam_arch))
-    qwen = qwen.filter(~pl.struct("author", "id").map_elements(
-        lambda r: is_root_author(r["author"], r["id"]), return_dtype=pl.Boolean))
-    return qwen.join(children, on=["hub", "id"], how="anti").select("hub", "id", "architecture")
+    undeclared = (section.report.models(v.family.name, "undeclared").group_by("architecture")
+                  .agg(pl.len().alias("models")).sort(["models", "architecture"], descending=[True, False]))
+    missing = pl.DataFrame([{"base": u["base"], "children": u["children"]} for u in section.report.unresolved_bases
+                            if u["family"] == v.family.name], schema={"base": pl.String, "children": pl.Int64})
+    return {"unresolved_bases": unresolved.head(TOP), "missing_root_bases": missing,
+            "undeclared_by_architecture": undeclared, "quarantine": quarantine, "crawl_runs": runs}
 
 
 def quality_figures(v: MonthView, tables: dict[str, pl.DataFrame], used_runs: pl.DataFrame) -> dict[str, Any]:
@@ -292,7 +306,8 @@ def quality_figures(v: MonthView, tables: dict[str, pl.DataFrame], used_runs: pl
         "edges": v.edges.height,
         "unresolved_edges": unresolved.height,
         "unresolved_bases": unresolved["parent_raw"].n_unique(),
-        "undeclared_qwen_architecture": int(tables["undeclared_by_architecture"]["models"].sum()),
+        "missing_root_bases": tables["missing_root_bases"].height,
+        "undeclared_family_architecture": int(tables["undeclared_by_architecture"]["models"].sum()),
         "family_cards_fetched": v.cards.filter(pl.col("text").is_not_null())
         .join(v.members, on=["hub", "id"], how="semi").height,
         "family_models": v.members.height,
@@ -308,19 +323,22 @@ def quality_figures(v: MonthView, tables: dict[str, pl.DataFrame], used_runs: pl
 
 def method_notes(v: MonthView) -> list[dict[str, str]]:
     """The definitions every reader needs, in plain words."""
+    fam = v.family
     return [
         {"title": "As of the month's end",
          "text": f"Only repos created by {v.end:%Y-%m-%d} and not deleted by then are counted. Licences, tags, cards "
                  "and downloads are those of the latest crawl (the store keeps each repo's latest state), so for a "
                  "past month they describe the repo as crawled, not as it was then."},
         {"title": "Family",
-         "text": "The family is every model owned by the root organisation plus every model that declares one of "
-                 "them as a base, directly or through other derivatives. A merge belongs to the family of each of "
-                 "its parents."},
+         "text": f"The {fam.label} family is every model of its root organisations ({', '.join(fam.orgs)}"
+                 f"{', repo names matching ' + repr(fam.pattern) if fam.pattern else ''}) plus every model that "
+                 "declares one of them as a base, directly or through other derivatives — also when that base is "
+                 "missing from the store (listed in data quality). A merge belongs to the family of each of its "
+                 "parents. Definitions and the families table: docs/families.md."},
         {"title": "Declared vs inferred lineage",
          "text": "All counts use declared lineage only: base_model tags, the card's base_model field and README "
                  "front matter. Parents inferred from names or configs are kept apart and never counted here; "
-                 "Qwen-architecture repos without a declared base are reported in data quality."},
+                 f"repos of {fam.label} architectures without a declared base are reported in data quality."},
         {"title": "Mirrors",
          "text": "A ModelScope repo matched to its Hugging Face original is one node of the graph and is counted "
                  "once, under Hugging Face."},

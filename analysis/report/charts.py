@@ -97,6 +97,51 @@ def growth_generation(t: Tables) -> Figure | None:
                            "New declared derivatives per month, by generation")
 
 
+def _family_months(t: Tables) -> tuple[list[str], pl.DataFrame]:
+    """The last :data:`MONTHS_SHOWN` months of ``families_months`` in calendar order."""
+    df = t["families_months"]
+    months = sorted(set(df["month"].to_list()))[-MONTHS_SHOWN:]
+    return months, df.filter(pl.col("month").is_in(months))
+
+
+def families_share(t: Tables) -> Figure | None:
+    """Each family's share of the new declared derivatives of all families, per month (stacked to 1)."""
+    months, df = _family_months(t)
+    if not months or df["new"].sum() == 0:
+        return None
+    fig, ax = plt.subplots(figsize=(9, 3.4))
+    bottom = [0.0] * len(months)
+    for i, name in enumerate(dict.fromkeys(df["family"].to_list())):
+        share = dict(df.filter(pl.col("family") == name).select("month", "share").iter_rows())
+        values = [share.get(m) or 0.0 for m in months]
+        ax.bar(months, values, bottom=bottom, label=_short(name, 20), color=COLORS[i % len(COLORS)])
+        bottom = [a + b for a, b in zip(bottom, values, strict=True)]
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("share of new derivatives")
+    ax.set_title("Share of new declared derivatives by family")
+    ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.tick_params(axis="x", labelrotation=60)
+    return fig
+
+
+def families_cumulative(t: Tables) -> Figure | None:
+    """Cumulative declared derivatives per family (log scale: families differ by orders of magnitude)."""
+    months, df = _family_months(t)
+    if not months or df["cumulative"].max() in (None, 0):
+        return None
+    fig, ax = plt.subplots(figsize=(9, 3.2))
+    for i, name in enumerate(dict.fromkeys(df["family"].to_list())):
+        cum = dict(df.filter(pl.col("family") == name).select("month", "cumulative").iter_rows())
+        ax.plot(months, [cum.get(m) or float("nan") for m in months], marker="o", markersize=3,
+                color=COLORS[i % len(COLORS)], label=_short(name, 20))
+    ax.set_yscale("log")
+    ax.set_ylabel("declared derivatives (cumulative)")
+    ax.set_title("Cumulative declared derivatives by family")
+    ax.legend(frameon=False, fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
+    ax.tick_params(axis="x", labelrotation=60)
+    return fig
+
+
 def _barh(labels: list[str], values: list[float], title: str, xlabel: str) -> Figure:
     fig, ax = plt.subplots(figsize=(8, 0.6 + 0.28 * max(len(labels), 1)))
     ax.barh([_short(x) for x in labels][::-1], values[::-1], color=COLORS[0])
@@ -177,6 +222,8 @@ CHARTS: tuple[tuple[str, str, Callable[[Tables], Figure | None]], ...] = (
     ("growth_new", "New derivatives per month by relation", growth_new),
     ("growth_cumulative", "Cumulative derivatives and family share", growth_cumulative),
     ("growth_generation", "New derivatives per month by generation", growth_generation),
+    ("families_share", "Share of new derivatives by family", families_share),
+    ("families_cumulative", "Cumulative derivatives by family", families_cumulative),
     ("families", "Family size by generation", families),
     ("depth", "Depth histogram", depth),
     ("top_bases", "Most-derived bases", top_bases),

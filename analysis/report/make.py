@@ -13,17 +13,18 @@ from analysis.graph import family_members
 from analysis.months import check_month, current_month, previous_calendar_month
 from analysis.report.build import ReportError, build_report, latest_month
 from analysis.report.render import write_report
+from crawler.families import Family, get_family
 from crawler.lock import RunLock
 from crawler.store.db import Store
 
 
-def resolve_month(store: Store, month: str, members: pl.DataFrame, family: str) -> str:
+def resolve_month(store: Store, month: str, members: pl.DataFrame, family: Family) -> str:
     """``YYYY-MM`` for ``month``, which may also be ``latest`` (the latest month with a new declared derivative)
     or ``previous`` (the previous calendar month)."""
     if month == "latest":
         found = latest_month(store, members)
         if found is None:
-            raise ReportError(f"the {family} family has no declared derivative in the store yet")
+            raise ReportError(f"the {family.label} family has no declared derivative in the store yet")
         return found
     if month == "previous":
         return previous_calendar_month()
@@ -33,23 +34,25 @@ def resolve_month(store: Store, month: str, members: pl.DataFrame, family: str) 
     return month
 
 
-def make_report(store: Store, month: str, out: Path | Callable[[str], Path] | None, family: str,
+def make_report(store: Store, month: str, out: Path | Callable[[str], Path] | None, family: Family | str | None = None,
                 figure_format: str = "svg") -> dict[str, Any]:
     """Build and write the report while holding the report lock and the crawl lock (a consistent store).
 
-    ``month`` as in :func:`resolve_month`; ``out`` may be a function of the resolved month (default
+    ``family`` is a :class:`~crawler.families.Family` or a name of the families table (default: the default
+    family); ``month`` as in :func:`resolve_month`; ``out`` may be a function of the resolved month (default
     ``reports/YYYY-MM``). Returns the summary (month, files, headline, counts, elapsed seconds). Raises
     :class:`crawler.lock.LockBusy` when another report or a crawl is running on the store, :class:`ReportError`
     when there is nothing to report.
     """
     started = time.monotonic()
+    fam = family if isinstance(family, Family) else get_family(family)
     with RunLock(store, "report"), RunLock(store, "crawl"):
-        members = family_members(store, family)
-        month = resolve_month(store, month, members, family)
-        data = build_report(store, month, members, family)
+        members = family_members(store, fam)
+        month = resolve_month(store, month, members, fam)
+        data = build_report(store, month, members, fam)
         target = out(month) if callable(out) else out or Path("reports") / month
         paths = write_report(data, target, figure_format=figure_format)
-    return {"month": month, "family": family, "out": str(target), "files": {k: str(v) for k, v in paths.items()},
+    return {"month": month, "family": fam.name, "out": str(target), "files": {k: str(v) for k, v in paths.items()},
             "headline": {h["key"]: h["value"] for h in data.headline},
             "figures": len(list(paths["figures"].iterdir())), "tables": len(data.tables),
             "elapsed_s": round(time.monotonic() - started, 3)}

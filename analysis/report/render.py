@@ -41,6 +41,14 @@ SECTIONS: tuple[Section, ...] = (
             (("growth_months", "Months (new, cumulative, month-over-month growth, share of all new models)"),
              ("top_bases_month", "Most-derived bases this month"), ("top_authors_month", "Most active authors this "
                                                                                            "month"))),
+    Section("compare", "Families", "The report's family next to every family of the families table, as of the "
+            "month's end: the share of new declared derivatives by family (the families' shares of a month add up "
+            "to 1), cumulative derivatives, and the month-over-month change (none from a partial month).",
+            ("families_share", "families_cumulative"),
+            (("families_compare", "Families side by side (declared derivatives by relation; inferred and undeclared "
+                                  "apart; shared = members of several families)"),
+             ("families_months", "New derivatives by family and month, share, cumulative and month-over-month change"),
+             ("organisations", "Derived models per publishing organisation (Hugging Face's way of counting)"))),
     Section("families", "Largest families and depth", "Family members grouped by the generation of their root; "
             "depth is the number of declared steps below the nearest root.", ("families", "depth", "top_bases"),
             (("families", "Families by generation"), ("top_bases", "Most-derived bases (all time, as of the month's "
@@ -59,7 +67,9 @@ SECTIONS: tuple[Section, ...] = (
             "first (downloads as of the latest crawl).", (), (("new_derivatives", "New derivatives"),)),
     Section("quality", "Data quality", "What the figures above cannot see, and how the crawls went.", (),
             (("crawl_runs", "Crawl runs"), ("unresolved_bases", "Unresolved declared bases"),
-             ("undeclared_by_architecture", "Qwen-architecture repos without a declared base"),
+             ("missing_root_bases", "Declared bases in the family's root organisations missing from the store "
+                                    "(their children are counted)"),
+             ("undeclared_by_architecture", "Repos of the family's architectures without a declared base"),
              ("quarantine", "Quarantined records"))),
 )
 
@@ -67,7 +77,9 @@ QUALITY_LABELS = {
     "edges": "Declared edges (as of the month's end)",
     "unresolved_edges": "Edges whose declared base names no stored repo",
     "unresolved_bases": "Distinct unresolved base names",
-    "undeclared_qwen_architecture": "Qwen-architecture repos without a declared base (not counted in the family)",
+    "missing_root_bases": "Missing root-organisation bases declared by family models (children counted)",
+    "undeclared_family_architecture": "Repos of the family's architectures without a declared base (not counted in "
+                                      "the family)",
     "family_cards_fetched": "Family models with a fetched card",
     "family_models": "Family models",
     "quarantined": "Quarantined records in these runs",
@@ -94,6 +106,14 @@ def cell(value: Any) -> str:
     if isinstance(value, list):
         return ", ".join(cell(v) for v in value)
     return str(value)
+
+
+def data_line(meta: dict[str, Any]) -> str:
+    """When the data end, and what the headline compares with."""
+    if meta.get("partial"):
+        return (f"Partial month, data to {meta['data_to']}; compared with {meta['previous_month']} (no change is "
+                "computed from the partial month's own events).")
+    return f"Data as of {meta['as_of'][:10]} (end of month); compared with {meta['previous_month']}."
 
 
 def headline_value(value: Any, kind: str) -> str:
@@ -163,14 +183,15 @@ def render_html(data: ReportData, figures: dict[str, tuple[str, bytes]]) -> str:
                  "tables": [_table_view(n, c, data.tables[n]) for n, c in s.tables]} for s in SECTIONS]
     quality = [(QUALITY_LABELS.get(k, k), v) for k, v in data.quality.items()]
     return _environment().get_template("report.html.j2").render(
-        data=data, meta=data.meta, headline=data.headline, sections=sections, quality=quality)
+        data=data, meta=data.meta, headline=data.headline, sections=sections, quality=quality,
+        data_line=data_line(data.meta))
 
 
 def render_markdown(data: ReportData, figures: dict[str, tuple[str, bytes]]) -> str:
     """The same report in Markdown (figures linked as files beside it)."""
     m = data.meta
-    out = [f"# {md_escape(m['family'])} family report — {m['month']}\n",
-           f"Data as of {m['as_of'][:10]} (end of month); compared with {m['previous_month']}.\n",
+    out = [f"# {md_escape(m['family'])} family report — {m['month']}\n", f"{data_line(m)}\n",
+           f"**{md_escape(m['sentence'])}**\n",
            "## Headline\n", "| figure | value | previous month | change |", "| --- | --- | --- | --- |"]
     for h in data.headline:
         out.append(f"| {md_escape(h['label'])} | {headline_value(h['value'], h['kind'])} | "
