@@ -14,7 +14,7 @@ from urllib.parse import quote
 
 import orjson
 import polars as pl
-from sqlalchemy import or_, select, tuple_
+from sqlalchemy import and_, or_, select
 
 from analysis import frames
 from analysis.deployment import signals_of
@@ -59,7 +59,12 @@ def primary_key(graph: LineageGraph, node: int) -> Key:
 
 
 def _in_keys(tbl: Any, keys: Iterable[Key], hub_col: str = "hub", id_col: str = "id") -> Any:
-    return tuple_(tbl.c[hub_col], tbl.c[id_col]).in_(list(keys))
+    """``(hub, id) in keys`` as one ``hub = ? AND id IN (…)`` per hub, which uses the primary-key index (SQLite
+    scans the whole table for a row-value IN)."""
+    by_hub: dict[str, list[str]] = {}
+    for hub, model_id in keys:
+        by_hub.setdefault(hub, []).append(model_id)
+    return or_(*(and_(tbl.c[hub_col] == hub, tbl.c[id_col].in_(ids)) for hub, ids in sorted(by_hub.items())))
 
 
 def records(store: Store, keys: Iterable[Key], columns: tuple[str, ...] = RECORD_COLUMNS) -> pl.DataFrame:

@@ -289,23 +289,24 @@ function svg(tag, attrs, text) {
   return node;
 }
 
-function raceChart(box, months) {
+// One line per family over the months: ``key`` is the figure drawn (cumulative, share), ``fmt`` its label.
+function raceChart(box, months, key, fmt) {
   const names = [...new Set(months.map((m) => m.family))];
   const periods = [...new Set(months.map((m) => m.month))].sort();
   if (!periods.length) {
     box.append(el("p", { class: "muted" }, "No months with new derivatives."));
     return;
   }
-  const value = new Map(months.map((m) => [m.family + "|" + m.month, m.cumulative]));
-  const top = Math.max(1, ...months.map((m) => m.cumulative));
+  const value = new Map(months.map((m) => [m.family + "|" + m.month, m[key] || 0]));
+  const top = Math.max(key === "share" ? 0.01 : 1, ...months.map((m) => m[key] || 0));
   const W = 760, H = 320, L = 60, R = 140, T = 10, B = 30;
   const x = (i) => L + (periods.length === 1 ? 0 : (i * (W - L - R)) / (periods.length - 1));
   const y = (v) => T + (H - T - B) * (1 - v / top);
   const chart = svg("svg", { viewBox: `0 0 ${W} ${H}`, role: "img", class: "race" });
-  chart.append(svg("title", {}, "Cumulative derivatives by family, per month"));
+  chart.append(svg("title", {}, (key === "share" ? "Share of new derivatives" : "Cumulative derivatives") + " by family, per month"));
   for (const frac of [0, 0.25, 0.5, 0.75, 1]) {
     chart.append(svg("line", { x1: L, x2: W - R, y1: y(top * frac), y2: y(top * frac), class: "gridline" }),
-      svg("text", { x: L - 6, y: y(top * frac) + 4, class: "axis", "text-anchor": "end" }, Math.round(top * frac).toLocaleString("en")));
+      svg("text", { x: L - 6, y: y(top * frac) + 4, class: "axis", "text-anchor": "end" }, fmt(top * frac)));
   }
   const step = Math.max(1, Math.ceil(periods.length / 8));
   periods.forEach((p, i) => {
@@ -315,20 +316,22 @@ function raceChart(box, months) {
   names.forEach((name, n) => {
     let last = 0;
     const points = periods.map((p, i) => {
-      last = value.has(name + "|" + p) ? value.get(name + "|" + p) : last;
+      last = value.has(name + "|" + p) ? value.get(name + "|" + p) : key === "share" ? 0 : last;
       return `${x(i).toFixed(1)},${y(last).toFixed(1)}`;
     });
     chart.append(svg("polyline", { points: points.join(" "), class: "series s" + (n % 8) }));
-    labels.push({ y: y(last) + 4, text: name + " " + last.toLocaleString("en"), cls: "label s" + (n % 8) });
+    labels.push({ y: y(last) + 4, text: name + " " + fmt(last), cls: "label s" + (n % 8) });
   });
   labels.sort((a, b) => a.y - b.y);  // end labels, spread apart so that none overlaps another
   labels.forEach((label, i) => {
     if (i && label.y < labels[i - 1].y + 14) label.y = labels[i - 1].y + 14;
   });
-  const overflow = labels.length ? labels[labels.length - 1].y - (H - 2) : 0;
-  labels.forEach((label) => {
-    chart.append(svg("text", { x: W - R + 6, y: label.y - Math.max(0, overflow), class: label.cls }, label.text));
-  });
+  let limit = H - 2;  // those pushed below the chart move up, just as far as needed
+  for (const label of labels.slice().reverse()) {
+    label.y = Math.min(label.y, limit);
+    limit = label.y - 14;
+  }
+  labels.forEach((label) => chart.append(svg("text", { x: W - R + 6, y: label.y, class: label.cls }, label.text)));
   box.append(chart);
 }
 
@@ -340,7 +343,10 @@ async function familiesPage() {
     showError(document.getElementById("families-error"), error);
     return;
   }
-  raceChart(document.getElementById("race"), data.months || []);
+  const count = (v) => Math.round(v).toLocaleString("en");
+  const percent = (v) => (100 * v).toFixed(v < 0.1 ? 1 : 0) + " %";
+  raceChart(document.getElementById("race"), data.months || [], "cumulative", count);
+  raceChart(document.getElementById("share"), data.months || [], "share", percent);
   const cols = ["name", "orgs", "roots", "derivatives", "finetune", "adapter", "quantized", "merge", "undeclared", "inferred", "downloads"];
   const table = document.getElementById("families");
   table.append(el("thead", {}, el("tr", {}, cols.map((c) => el("th", {}, c)))));
