@@ -9,6 +9,7 @@ import orjson
 import polars as pl
 import typer
 
+from crawler.families import DEFAULT_FAMILY
 from hubtree.errors import friendly_errors
 from hubtree.options import DbOption, FamiliesFileOption, FamilyOption, JsonOption, checked
 
@@ -53,7 +54,7 @@ def _caveats(caveats: list[str]) -> None:
 
 @app.command("licenses")
 @friendly_errors
-def licenses(db: DbOption = None, family: FamilyOption = "qwen", since: SinceOption = None,
+def licenses(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: SinceOption = None,
              as_json: JsonOption = False, limit: LimitOption = 15, families_file: FamiliesFileOption = None) -> None:
     """Licence mix and drift along the family tree: every edge classified, findings with reasons."""
     from analysis.family_analyses import licences as analyse
@@ -82,7 +83,7 @@ def licenses(db: DbOption = None, family: FamilyOption = "qwen", since: SinceOpt
 
 @app.command("growth")
 @friendly_errors
-def growth(db: DbOption = None, family: FamilyOption = "qwen", since: SinceOption = None,
+def growth(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: SinceOption = None,
            as_json: JsonOption = False, limit: LimitOption = 24, families_file: FamiliesFileOption = None) -> None:
     """New derivatives per month (by generation, relation, hub, author), cumulative and month-over-month."""
     from analysis.family_analyses import growth as analyse
@@ -110,7 +111,7 @@ def growth(db: DbOption = None, family: FamilyOption = "qwen", since: SinceOptio
 
 @app.command("deployment")
 @friendly_errors
-def deployment(db: DbOption = None, family: FamilyOption = "qwen", since: SinceOption = None,
+def deployment(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: SinceOption = None,
                as_json: JsonOption = False, limit: LimitOption = 30, families_file: FamiliesFileOption = None) -> None:
     """Deployment signals per model (tags, providers, formats, card text, ModelScope flags) and their shares."""
     from analysis.family_analyses import deployment as analyse

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from crawler.families import DEFAULT_FAMILY
 from hubtree.errors import EXIT_FAILURE, EXIT_OK, EXIT_PARTIAL, EXIT_USAGE, CliError, friendly_errors
 from hubtree.options import DbOption, FamiliesFileOption, JsonOption, checked
 from hubtree.terminal import printable_line
@@ -72,7 +73,7 @@ def crawl_hf(
     mode: ModeOption = "full",
     page_size: Annotated[int, typer.Option("--page-size", help="Listing page size.")] = 1000,
     cards: Annotated[str, typer.Option(help="Cards to fetch: family, family+undeclared, none.")] = "family",
-    family: FamiliesOption = "qwen",
+    family: FamiliesOption = DEFAULT_FAMILY,
     roots: RootsOption = None,
     families_file: FamiliesFileOption = None,
     concurrency: Annotated[int, typer.Option(help="Concurrent requests.")] = 16,
@@ -96,7 +97,7 @@ def crawl_modelscope(
                                                  "https://modelscope.cn).")] = None,
     db: DbOption = None,
     mode: ModeOption = "full",
-    family: FamiliesOption = "qwen",
+    family: FamiliesOption = DEFAULT_FAMILY,
     roots: RootsOption = None,
     families_file: FamiliesFileOption = None,
     search: Annotated[str | None, typer.Option(help="Comma-separated name terms that also seed the listing "

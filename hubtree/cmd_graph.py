@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from crawler.families import DEFAULT_FAMILY
 from hubtree.errors import EXIT_USAGE, CliError, friendly_errors
 from hubtree.options import DbOption, FamiliesFileOption, FamilyOption, JsonOption, checked
 from hubtree.terminal import printable_line, rich_cell
@@ -91,7 +92,7 @@ def ancestors_cmd(model: ModelArg, depth: DepthOption = None, hub: HubOption = N
 @app.command("family")
 @friendly_errors
 def family_cmd(model: ModelArg, include_inferred: InferredOption = False, db: DbOption = None,
-               json_out: JsonOption = False, no_cache: NoCacheOption = False, family_name: FamilyOption = "qwen",
+               json_out: JsonOption = False, no_cache: NoCacheOption = False, family_name: FamilyOption = DEFAULT_FAMILY,
                families_file: FamiliesFileOption = None) -> None:
     """The root base model(s) of MODEL, its generation, and its depth below the nearest root; "official" roots are
     those of --family, whose table names the generations."""
@@ -199,7 +200,7 @@ def export_cmd(
 def stats_cmd(include_inferred: InferredOption = False,
               top: Annotated[int, typer.Option("--top", min=1, help="Families and authors listed.")] = 10,
               db: DbOption = None, json_out: JsonOption = False, no_cache: NoCacheOption = False,
-              family_name: FamilyOption = "qwen", families_file: FamiliesFileOption = None) -> None:
+              family_name: FamilyOption = DEFAULT_FAMILY, families_file: FamiliesFileOption = None) -> None:
     """Nodes, edges per relation, depth histogram, largest families, top authors, declared vs inferred parents,
     and the roots, members and undeclared models of --family."""
     from analysis.graph import graph_stats

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from crawler.families import DEFAULT_FAMILY
 from hubtree.errors import EXIT_USAGE, CliError, friendly_errors
 from hubtree.options import DbOption, FamiliesFileOption, FamilyOption, JsonOption, checked
 
@@ -18,7 +19,7 @@ FormatOption = Annotated[str, typer.Option("--figures", help="Figure file format
 
 
 @friendly_errors
-def command(month: MonthOption, out: OutOption = None, db: DbOption = None, family: FamilyOption = "qwen",
+def command(month: MonthOption, out: OutOption = None, db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY,
             figures: FormatOption = "svg", as_json: JsonOption = False,
             families_file: FamiliesFileOption = None) -> None:
     """Write the monthly report: headline vs the previous month, growth, families, licences, deployment,
