@@ -5,9 +5,10 @@ Two measurements (method and caveats in docs/inference.md):
 * ``hidden_declared``: k-fold cross-validation over the models whose parent *is* declared and stored. For each
   fold, the fold's declared edges are removed from the graph and every declared signal of the fold's models is
   stripped (``base_model`` tags and card keys, the card's front matter); the other folds stay visible, as the
-  declared part of the Hub does in production. Truth: the declared parents; family truth: the families
-  (:data:`ORIGINS`) whose publishers' models the declared lineage reaches. A model whose declared lineage reaches
-  no publisher of the table has an unknown family and is left out of the family figures (counted apart).
+  declared part of the Hub does in production. Truth: the declared parents; family truth: the families of the
+  table (:mod:`crawler.families`) and the other publishers (:data:`OTHER_PUBLISHERS`) whose roots the declared
+  lineage reaches. A model whose declared lineage reaches none has an unknown family and is left out of the family
+  figures (its claims are counted apart).
 * ``undeclared_truth`` (generated worlds only): inference in production mode (the whole declared graph visible)
   on the models that declare nothing, scored against the generator's ``_truth/hf_lineage.jsonl``.
 
@@ -36,41 +37,65 @@ import polars as pl
 from analysis.inference import DEFAULT_THRESHOLD, Features, Inference, family_words, infer, load_features
 from analysis.lineage_build import LineageGraph, build_graph, set_edges
 from analysis.lineage_queries import traverse
+from crawler.families import Family, get_family, load_families
 from crawler.store.db import open_store
 from crawler.store.schema import RELATIONS
 from hubsim.eval.world_store import load_world_store
 
-#: Publishing organisations whose models start a family, with the family's label (evaluation truth only).
-ORIGINS: dict[str, str] = {
-    "qwen": "qwen", "meta-llama": "llama", "mistralai": "mistral", "google": "google", "deepseek-ai": "deepseek",
-    "microsoft": "microsoft", "01-ai": "yi", "tiiuae": "falcon", "eleutherai": "eleutherai",
-    "stabilityai": "stabilityai", "bigscience": "bigscience", "openai-community": "gpt2", "openai": "openai",
-    "google-bert": "bert", "distilbert": "distilbert", "facebookai": "roberta", "facebook": "facebook",
-    "allenai": "allenai", "internlm": "internlm", "thudm": "glm", "baichuan-inc": "baichuan", "huggingfacetb":
-    "smollm", "nvidia": "nvidia", "ibm-granite": "granite", "apple": "apple", "intfloat": "intfloat",
-    "baai": "baai", "sentence-transformers": "sentence-transformers", "mosaicml": "mpt", "cohereforai": "cohere",
-}
-#: Architecture (``config.model_type`` / ``gguf.architecture`` / tag) → the family its repos belong to.
-ARCH_FAMILY: dict[str, str] = {
-    **{a: "qwen" for a in ("qwen", "qwen2", "qwen2_moe", "qwen2_vl", "qwen2_audio", "qwen3", "qwen3_moe")},
-    **{a: "mistral" for a in ("mistral", "mixtral")}, "llama": "llama", "mllama": "llama",
-    **{a: "google" for a in ("gemma", "gemma2", "gemma3", "paligemma")},
-    **{a: "microsoft" for a in ("phi", "phi3", "phi3small", "phimoe", "phi3v")},
-    **{a: "deepseek" for a in ("deepseek_v2", "deepseek_v3")}, "falcon": "falcon", "gpt2": "gpt2",
-    "bert": "bert", "distilbert": "distilbert", "roberta": "roberta", "internlm2": "internlm", "chatglm": "glm",
-}
-#: A family word of a repo name (``name-arch:<word>`` claims) → its family: the words of :data:`ARCH_FAMILY`.
-WORD_FAMILY: dict[str, str] = {w: f for a, f in ARCH_FAMILY.items() if (w := next(iter(family_words({a})), None))}
+#: Publishers outside the families table whose models start lineages too: their derivatives have a *known*
+#: family (the publisher's own label), so a family claim on them can be judged wrong (evaluation truth only).
+OTHER_PUBLISHERS: frozenset[str] = frozenset({
+    "google", "microsoft", "01-ai", "tiiuae", "eleutherai", "stabilityai", "bigscience", "openai-community", "openai",
+    "google-bert", "distilbert", "facebookai", "facebook", "allenai", "internlm", "thudm", "baichuan-inc",
+    "huggingfacetb", "nvidia", "ibm-granite", "apple", "intfloat", "baai", "sentence-transformers", "mosaicml",
+    "cohereforai"})
+
+
+@dataclass(frozen=True, slots=True)
+class Origins:
+    """Who starts a lineage: the families of the table (:mod:`crawler.families`, roots by org and pattern) and the
+    other publishers; with the families' architectures and the words a repo name uses for them."""
+
+    families: tuple[Family, ...]
+    others: frozenset[str] = OTHER_PUBLISHERS
+
+    def of(self, author: str | None, model_id: str) -> str | None:
+        """The family (or other publisher) whose root ``model_id`` is, else None."""
+        for f in self.families:
+            if f.is_root(author, model_id):
+                return f.name
+        owner = (author or model_id.split("/", 1)[0]).lower()
+        return owner if owner in self.others else None
+
+    @property
+    def arch_family(self) -> dict[str, str]:
+        return {a: f.name for f in self.families for a in sorted(f.architecture_set)}
+
+    @property
+    def word_family(self) -> dict[str, str]:
+        return {w: fam for a, fam in self.arch_family.items() for w in family_words({a})}
+
+    def family_of_claim(self, rule: str) -> str | None:
+        """The family a membership-claim rule names (``arch:qwen2`` → qwen, ``name-arch:llama`` → llama)."""
+        kind, what = rule.split(":", 1)
+        return (self.word_family if kind == "name-arch" else self.arch_family).get(what)
+
+
+def builtin_origins() -> Origins:
+    """The families table as the evaluation uses it (built-in, plus ``$HUBTREE_FAMILIES`` when set)."""
+    return Origins(tuple(load_families().values()))
+
+
 #: Confidence levels of the reliability table (``by_confidence``).
 LEVELS = (0.0, 0.5, 0.6, 0.7, 0.8, 0.85, 0.9, 0.95)
 MIN_SUPPORT = 20  # a confidence level with fewer predictions than this is not judged for calibration
 
 
-def family_labels(graph: LineageGraph, origins: dict[str, str] = ORIGINS) -> list[frozenset[str]]:
-    """Per node, the families its declared lineage reaches (a publisher's own models carry its family)."""
+def family_labels(graph: LineageGraph, origins: Origins) -> list[frozenset[str]]:
+    """Per node, the families its declared lineage reaches (a root carries its own family)."""
     by_label: dict[str, list[int]] = defaultdict(list)
     for node, (a, m) in enumerate(zip(graph.authors, graph.ids, strict=True)):
-        label = origins.get((a or m.split("/", 1)[0]).lower())
+        label = origins.of(a, m)
         if label:
             by_label[label].append(node)
     out: list[set[str]] = [set() for _ in range(graph.n_nodes)]
@@ -82,9 +107,8 @@ def family_labels(graph: LineageGraph, origins: dict[str, str] = ORIGINS) -> lis
     return [frozenset(s) for s in out]
 
 
-def _official(graph: LineageGraph, origins: dict[str, str]) -> np.ndarray:
-    return np.array([(a or m.split("/", 1)[0]).lower() in origins for a, m in zip(graph.authors, graph.ids,
-                                                                                    strict=True)], bool)
+def _official(graph: LineageGraph, origins: Origins) -> np.ndarray:
+    return np.array([origins.of(a, m) is not None for a, m in zip(graph.authors, graph.ids, strict=True)], bool)
 
 
 def _without_children(graph: LineageGraph, hidden: set[int]) -> LineageGraph:
@@ -140,7 +164,7 @@ class Case:
         return frozenset().union(*(c.families for c in self.claims if c.confidence >= threshold))
 
 
-def make_case(preds: list[Inference], graph: LineageGraph, labels: list[frozenset[str]],
+def make_case(preds: list[Inference], graph: LineageGraph, labels: list[frozenset[str]], origins: Origins,
               true_parents: dict[str, str], true_families: frozenset[str]) -> Case:
     """A :class:`Case` from one model's inferences, with families read from the graph the inference saw."""
     edge = next((i for i in preds if i.parents), None)
@@ -149,8 +173,7 @@ def make_case(preds: list[Inference], graph: LineageGraph, labels: list[frozense
         if i.parents:
             fams = frozenset().union(*(labels[p] for p in i.parents))
         else:
-            kind, what = i.rule.split(":", 1)
-            fam = (WORD_FAMILY if kind == "name-arch" else ARCH_FAMILY).get(what)
+            fam = origins.family_of_claim(i.rule)
             fams = frozenset({fam}) if fam else frozenset()
         claims.append(Claim(i.rule, i.family_confidence, fams))
     if edge is None:
@@ -273,8 +296,9 @@ def _summary(cases: list[Case], threshold: float) -> dict[str, Any]:
 
 
 def hidden_cases(graph: LineageGraph, features: dict[int, Features], *, folds: int = 5,
-                 origins: dict[str, str] = ORIGINS) -> list[Case]:
+                 origins: Origins | None = None) -> list[Case]:
     """k-fold over models with declared, stored parents (see the module docstring)."""
+    origins = origins or builtin_origins()
     official = _official(graph, origins)
     true_fam = family_labels(graph, origins)
     truth: dict[int, dict[str, str]] = defaultdict(dict)
@@ -285,7 +309,7 @@ def hidden_cases(graph: LineageGraph, features: dict[int, Features], *, folds: i
     fold_of = {c: zlib.crc32(graph.ids[c].encode()) % folds for c in truth}
     roots = tuple(sorted({(a or m.split("/", 1)[0]) for a, m, o in zip(graph.authors, graph.ids, official,
                                                                         strict=True) if o}))
-    archs = tuple(ARCH_FAMILY)
+    archs = tuple(origins.arch_family)
     cases = []
     for k in range(folds):
         hidden = {c for c, f in fold_of.items() if f == k}
@@ -295,12 +319,12 @@ def hidden_cases(graph: LineageGraph, features: dict[int, Features], *, folds: i
         labels = family_labels(visible, origins)
         preds = by_child(infer(visible, features, candidates=sorted(hidden), root_authors=roots,
                                family_architectures=archs))
-        cases += [make_case(preds.get(c, []), visible, labels, truth[c], true_fam[c]) for c in sorted(hidden)]
+        cases += [make_case(preds.get(c, []), visible, labels, origins, truth[c], true_fam[c]) for c in sorted(hidden)]
     return cases
 
 
 def evaluate_hidden(graph: LineageGraph, features: dict[int, Features], *, folds: int = 5,
-                    threshold: float = DEFAULT_THRESHOLD, origins: dict[str, str] = ORIGINS) -> dict[str, Any]:
+                    threshold: float = DEFAULT_THRESHOLD, origins: Origins | None = None) -> dict[str, Any]:
     """The hidden-declared measurement of one graph at ``threshold`` (with the whole confidence curve)."""
     return {"folds": folds, **_summary(hidden_cases(graph, features, folds=folds, origins=origins), threshold)}
 
@@ -319,7 +343,7 @@ def evaluate_undeclared(world: Path, graph: LineageGraph, features: dict[int, Fe
     lines = _truth_lines(world)
     if not lines:
         return None
-    origins = {"qwen": "qwen"}
+    origins = Origins((get_family("qwen"),), frozenset())
     official = _official(graph, origins)
     node = {m: i for i, m in enumerate(graph.ids)}
     targets = [t for t in lines if t["declared"] == "none" and t["id"] in node and not official[node[t["id"]]]]
@@ -330,7 +354,7 @@ def evaluate_undeclared(world: Path, graph: LineageGraph, features: dict[int, Fe
         parents = {p["id"]: p["relation"] for p in t["parents"]}
         missing_parent += any(p not in node for p in parents)
         truth = frozenset({"qwen"} if t["family"] else {"other"})
-        cases.append(make_case(preds.get(node[t["id"]], []), graph, labels, parents, truth))
+        cases.append(make_case(preds.get(node[t["id"]], []), graph, labels, origins, parents, truth))
     return {**_summary(cases, threshold), "true_parent_not_in_store": missing_parent,
             "declared_wrong_not_evaluated": sum(t["declared"] == "wrong" for t in lines)}
 
