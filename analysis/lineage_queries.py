@@ -31,18 +31,20 @@ class UnknownModelError(LookupError):
         self.suggestions = suggestions
 
 
-def suggestions(graph: LineageGraph, model_id: str, limit: int = 5) -> list[str]:
-    """Close matches for a mistyped id: same id in another case first, then difflib over ids of similar authors."""
+def suggestions(graph: LineageGraph, model_id: str, limit: int = 5, pool: list[str] | None = None) -> list[str]:
+    """Close matches for a mistyped id: same id in another case first, then difflib over ``pool`` (by default the
+    ids of similar authors or names; a caller with a faster index of candidates passes them)."""
     low = model_id.lower()
-    exact_case = [m for m in graph.ids if m.lower() == low]
+    exact_case = [m for m in (graph.ids if pool is None else pool) if m.lower() == low]
     if exact_case:
         return exact_case[:limit]
-    author = low.split("/", 1)[0] if "/" in low else ""
-    name = low.rsplit("/", 1)[-1]
-    pool = [m for m in graph.ids if (author and m.lower().startswith(author[:3]))
-            or name[:4] in m.lower()]
-    if len(pool) < limit:
-        pool = graph.ids
+    if pool is None:
+        author = low.split("/", 1)[0] if "/" in low else ""
+        name = low.rsplit("/", 1)[-1]
+        pool = [m for m in graph.ids if (author and m.lower().startswith(author[:3]))
+                or name[:4] in m.lower()]
+        if len(pool) < limit:
+            pool = graph.ids
     return difflib.get_close_matches(model_id, pool[:200_000], n=limit, cutoff=0.6)
 
 

@@ -137,7 +137,7 @@ def search(snap: Snapshot, query: str, limit: int = 10) -> dict[str, Any]:
     nodes = snap.search.search(query, limit)
     models = [{"id": g.ids[n], "hub": "hf" if g.present[n] & 1 else "modelscope", "hubs": g.hubs_of(n),
                "downloads": int(snap.downloads[n]) if snap.downloads[n] >= 0 else None} for n in nodes]
-    close = [] if models else snap.cache.get(("suggest", query.lower()), lambda: suggestions(g, query))
+    close = [] if models else suggestions(g, query, pool=[g.ids[n] for n in snap.search.candidates(query)])
     return {"query": query, "models": models, "suggestions": close}
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import bisect
 import logging
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -102,6 +103,17 @@ class SearchIndex:
             nxt = entry + 1
             pos = self.text.find(q, self.starts[nxt]) if nxt < len(self.starts) else -1
         return (exact + hits)[:limit]
+
+
+    def candidates(self, query: str, per_token: int = 300) -> list[int]:
+        """Nodes sharing a word (3+ characters) of ``query``, most downloaded first: the pool close matches of a
+        query that matches nothing are looked for in (bounded, so a typo costs milliseconds, not a pass over every
+        id)."""
+        words = sorted({w for w in re.split(r"[^0-9a-z]+", query.lower()) if len(w) >= 3}, key=len, reverse=True)
+        out: dict[int, None] = {}
+        for word in words[:4]:
+            out.update(dict.fromkeys(self.search(word, per_token)))
+        return list(out)
 
 
 @dataclass
