@@ -57,6 +57,7 @@ class StoreView:
 
     graph: LineageGraph
     owners: np.ndarray  # lower-case owner per node (author, else the id's owner)
+    architectures: np.ndarray  # lower-case architecture per node ("" when unknown)
     declares: np.ndarray  # bool: the model declares at least one base (resolved or not)
     relation: np.ndarray  # per node: index into RELATIONS_SHOWN, -1 without a declared base
     downloads: np.ndarray  # int64 per node (a mirrored model: both hubs' downloads)
@@ -123,7 +124,8 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
         data_end = min(data_end, as_of) if data_end is not None else None
         if inferences is not None:
             inferences = [i for i in inferences if alive[i.child]]
-    return StoreView(graph, owners_of(graph), declares, relation, downloads, outside, data_end,
+    architectures = np.array([(a or "").lower() for a in graph.architecture], dtype=object)
+    return StoreView(graph, owners_of(graph), architectures, declares, relation, downloads, outside, data_end,
                      inferences, DEFAULT_THRESHOLD if threshold is None else threshold, alive)
 
 
@@ -174,7 +176,7 @@ def membership(view: StoreView, family: Family, *, with_inferred: bool = True) -
     if view.inferences is not None and with_inferred:
         inferred = family_counts(view.graph, view.inferences, start.tolist(), family.architectures,
                                  threshold=view.threshold)
-    arch = np.array([family.has_architecture(a) for a in view.graph.architecture], bool)
+    arch = np.isin(view.architectures, list(family.architecture_set))
     undeclared = arch & ~roots & ~derivatives & ~view.declares & alive
     missing = hits.filter(pl.col("node").is_in(np.flatnonzero(seeds).tolist())).group_by("base").agg(
         pl.col("node").n_unique().alias("children"))
