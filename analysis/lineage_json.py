@@ -32,5 +32,11 @@ def check_hub(hub: str | None) -> str | None:
 
 
 def dumps(data: Any, *, pretty: bool = False) -> bytes:
-    """The JSON of a query answer (UTF-8, non-ASCII kept as is; indented when ``pretty``)."""
-    return orjson.dumps(data, option=orjson.OPT_INDENT_2 if pretty else 0)
+    """The JSON of a query answer (UTF-8, non-ASCII kept as is; indented when ``pretty``); an answer nested deeper
+    than JSON encoding allows (a tree of hundreds of levels) is a ``ValueError``."""
+    try:
+        return orjson.dumps(data, option=orjson.OPT_NON_STR_KEYS | (orjson.OPT_INDENT_2 if pretty else 0))
+    except orjson.JSONEncodeError as exc:
+        if "recursion" in str(exc).lower():
+            raise ValueError("the answer nests too deeply for JSON") from None
+        raise

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -30,11 +29,15 @@ def _graph(db: str | None, include_inferred: bool, no_cache: bool) -> Any:
 
 
 def _emit(data: Any) -> None:
+    """``--json``: the answer as the lineage service encodes it (:func:`analysis.lineage_json.dumps`), indented."""
+    from analysis.lineage_json import dumps
+
     try:
-        text = json.dumps(data, ensure_ascii=False, indent=2)
-    except RecursionError:
-        raise CliError("the answer nests too deeply for --json; ask for fewer levels (--depth)", EXIT_USAGE) from None
-    sys.stdout.write(text + "\n")
+        text = dumps(data, pretty=True)
+    except ValueError as exc:
+        raise CliError(f"{exc}; ask for fewer levels (--depth)", EXIT_USAGE) from None
+    sys.stdout.buffer.write(text + b"\n")
+    sys.stdout.flush()
 
 
 def _print_models(result: dict[str, Any], title: str, limit: int) -> None:
