@@ -224,12 +224,22 @@ def _name_tokens(model_id: str) -> list[str]:
     return [t for t in _TOKEN_SPLIT.split(model_id.rsplit("/", 1)[-1].lower()) if t]
 
 
+def _quant_stem_end(tokens: list[str]) -> int:
+    """How many leading tokens remain once trailing quantization tokens are stripped (at least one)."""
+    end = len(tokens)
+    while end > 1 and _QUANT_TOKEN.match(tokens[end - 1]):
+        end -= 1
+    return end
+
+
 def match_owner_embedded(index: NameIndex, child: int) -> int | None:
-    """The stored model whose full id the child's name spells, owner included (``A_-_B-gguf`` → ``A/B``)."""
+    """The stored model whose full id the child's name spells, owner included (``A_-_B-gguf`` → ``A/B``); spans
+    without the trailing quantization tokens first, so ``Qwen_-_X-gguf`` is ``Qwen/X``, not ``Qwen/X-GGUF``."""
     tokens = _name_tokens(index.graph.ids[child])
+    stem = _quant_stem_end(tokens)
     for i in range(1, len(tokens)):
         owner = "-".join(tokens[:i])
-        for j in range(len(tokens), i, -1):
+        for j in [*range(stem, i, -1), *range(len(tokens), max(stem, i), -1)]:
             node = index.by_id.get(f"{owner}/{'-'.join(tokens[i:j])}")
             if node is not None and index.older(child, node):
                 return node
@@ -250,9 +260,7 @@ def match_name(index: NameIndex, child: int, words: frozenset[str] = frozenset({
     embedded = match_owner_embedded(index, child)
     if embedded is not None:
         return embedded, "name:owner-embedded"
-    end = len(tokens)  # quant suffix: strip trailing quantization tokens, then the stem must be a stored name
-    while end > 1 and _QUANT_TOKEN.match(tokens[end - 1]):
-        end -= 1
+    end = _quant_stem_end(tokens)  # quant suffix: strip trailing quantization tokens, the stem must be a stored name
     if any(_STRONG_TOKEN.match(t) for t in tokens[end:]) or mid.lower().startswith("mlx-community/"):
         hit = index.pick(child, index.by_name.get("-".join(tokens[:end]), []))
         if hit is not None:
