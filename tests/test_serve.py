@@ -165,6 +165,58 @@ def test_reports_are_linked_and_served_only_from_their_directory(service):
         assert answer.status == 404 and b"not for the web" not in answer.body
 
 
+def test_a_request_over_the_time_limit_answers_503_with_the_headers():
+    import asyncio
+
+    from analysis.service.app import Guard
+
+    async def slow_route(scope, receive, send):
+        await asyncio.sleep(5)
+
+    sent: list[dict] = []
+
+    async def send(message):
+        sent.append(message)
+
+    async def receive():
+        return {"type": "http.request"}
+
+    asyncio.run(Guard(slow_route, timeout_s=0.05)({"type": "http", "path": "/api/search"}, receive, send))
+    assert sent[0]["status"] == 503 and dict(sent[0]["headers"])[b"content-security-policy"].startswith(b"default-src")
+    assert json.loads(sent[1]["body"])["detail"].startswith("request took longer than 0.05 s")
+
+
+def _write_refused(store) -> bool:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with store.engine.begin() as conn:
+            conn.execute(text("UPDATE model SET likes = 1 WHERE id = :i"), {"i": ROOT})
+    except DBAPIError as exc:
+        return "read" in str(exc).lower()  # "readonly database" / "read-only transaction"
+    return False
+
+
+def test_the_store_is_opened_read_only(sample_store):
+    from analysis.service import Snapshots
+
+    assert _write_refused(Snapshots(sample_store.url).store)
+
+
+@pytest.mark.postgres
+def test_a_postgresql_store_is_served_read_only_with_the_same_answers(pg_url, sample_store):
+    from analysis.service import Snapshots
+    from tests.support.sample import load_sample
+
+    load_sample(pg_url).engine.dispose()
+    assert _write_refused(Snapshots(pg_url).store)
+    with running_service(pg_url) as svc:
+        rows, count, _ = all_pages(svc, ROOT, "descendants", limit=500)
+        assert rows == cli_json(sample_store, "descendants", ROOT)["models"]
+        assert svc.get(f"/api/models/{model_path(ROOT)}").json()["licence"]["license"] == "apache-2.0"
+
+
 # ------------------------------------------------------------------------------------ a crawled hostile world
 
 
