@@ -61,6 +61,8 @@ def test_name_and_card_rules(tmp_path: Path) -> None:
         hf("Qwen/Qwen2-7B-Instruct", "2024-06-06"),
         hf("Qwen/Qwen2-7B", "2024-06-05"),
         hf("bartowski/Qwen2-7B-Instruct-GGUF", "2024-06-07", tags=("gguf",), library="gguf"),
+        hf("Qwen/Qwen2-7B-Instruct-GGUF", "2024-06-07", tags=("gguf",), library="gguf"),
+        hf("RichardErkhov/Qwen_-_Qwen2-7B-Instruct-gguf", "2024-06-09", tags=("gguf",), library="gguf"),
         hf("mlx-community/Qwen2-7B-Instruct-4bit", "2024-06-08", tags=("mlx",), library="mlx"),
         hf("silent666/Qwen-Qwen2-7B-1718997964", "2024-06-20", tags=("peft",), library="peft"),
         hf("early/Qwen2-7B-Instruct-AWQ", "2024-01-01", tags=("awq", "qwen2")),  # older than any namesake: no parent
@@ -79,6 +81,8 @@ def test_name_and_card_rules(tmp_path: Path) -> None:
     assert got["mlx-community/Qwen2-7B-Instruct-4bit"] == (["Qwen/Qwen2-7B-Instruct"], "quantized",
                                                            "name:quant-suffix:unique")
     assert got["silent666/Qwen-Qwen2-7B-1718997964"] == (["Qwen/Qwen2-7B"], "adapter", "name:owner-embedded")
+    assert got["RichardErkhov/Qwen_-_Qwen2-7B-Instruct-gguf"] == (["Qwen/Qwen2-7B-Instruct"], "quantized",
+                                                                  "name:owner-embedded")  # not Qwen's own GGUF
     assert "early/Qwen2-7B-Instruct-AWQ" not in got  # older than any namesake: no parent …
     assert claims["early/Qwen2-7B-Instruct-AWQ"] == "arch+name:qwen2"  # … only a membership claim
     assert claims["bartowski/Qwen2-7B-Instruct-GGUF"] == "name-arch:qwen"  # a claim beside the edge
