@@ -197,13 +197,14 @@ def analyse_deployment(models: pl.DataFrame, members: pl.DataFrame, edges: pl.Da
     given overall, per role (root / derivative), per generation and per creation month (``since`` bounds the
     months shown).
     """
-    derived = set() if edges is None else set(edges.select("hub", "child").iter_rows())
+    derived = pl.DataFrame(schema={"hub": pl.String, "id": pl.String}) if edges is None else (
+        edges.select("hub", pl.col("child").alias("id")).unique())
     fam = (members.select("hub", "id", "generation")
            .join(models.select("hub", "id", "created_at"), on=["hub", "id"], how="left")
+           .join(derived.with_columns(pl.lit("derivative").alias("role")), on=["hub", "id"], how="left")
            .with_columns(pl.col("created_at").dt.strftime("%Y-%m").alias("month"),
-                         pl.struct("hub", "id").map_elements(lambda k: "derivative" if (k["hub"], k["id"])
-                                                             in derived else "root", return_dtype=pl.String)
-                         .alias("role")))
+                         pl.col("role").fill_null("root"))
+           .select("hub", "id", "generation", "created_at", "month", "role"))
     fam_models = models.join(fam.select("hub", "id"), on=["hub", "id"], how="semi")
     signals = model_signals(fam_models, cards)
     by_month = signal_shares(signals, fam.filter(pl.col("month").is_not_null()), "month")

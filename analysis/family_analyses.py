@@ -1,4 +1,5 @@
-"""The licence, growth and deployment analyses of one family, straight from the store.
+"""The licence, growth and deployment analyses of one family, straight from the store (the rows of the family's
+models only, :func:`analysis.frames.family_frames`).
 
 One call each for the CLI, the notebooks and the service; the analyses themselves take frames
 (:mod:`analysis.licensing`, :mod:`analysis.growth`, :mod:`analysis.deployment`).
@@ -28,19 +29,23 @@ def created_since(members: pl.DataFrame, models: pl.DataFrame, since: str | None
 
 def licences(store: Store, family: Family | str, since: str | None = None) -> LicenceReport:
     """Licence mix and drift of ``family`` (a Family or a name of the table; members created from ``since`` on)."""
-    models = frames.models(store)
-    members = created_since(family_members(store, family), models, since)
-    return analyse_licences(models, frames.edges(store), members, frames.cards(store))
+    members = family_members(store, family)
+    fam = frames.family_frames(store, members)
+    members = created_since(members, fam.models, since)
+    return analyse_licences(fam.models, fam.edges, members, fam.cards)
 
 
 def growth(store: Store, family: Family | str, since: str | None = None) -> GrowthReport:
     """New derivatives of ``family`` per month (months from ``since`` on)."""
-    return analyse_growth(frames.models(store), frames.edges(store), family_members(store, family), frames.runs(store),
-                          frames.snapshots(store), since=since)
+    members = family_members(store, family)
+    fam = frames.family_frames(store, members, with_cards=False, with_snapshots=True)
+    return analyse_growth(fam.models, fam.edges, members, frames.runs(store), fam.snapshots, since=since,
+                          all_new=frames.new_per_month(store))
 
 
 def deployment(store: Store, family: Family | str, since: str | None = None) -> DeploymentReport:
     """Deployment signals of ``family`` (members created from ``since`` on)."""
-    models = frames.models(store)
-    members = created_since(family_members(store, family), models, since)
-    return analyse_deployment(models, members, frames.edges(store), frames.cards(store), since=since)
+    members = family_members(store, family)
+    fam = frames.family_frames(store, members)
+    members = created_since(members, fam.models, since)
+    return analyse_deployment(fam.models, members, fam.edges, fam.cards, since=since)

@@ -2,17 +2,21 @@
 
 Every analysis starts from these frames so that every figure is reproducible from the store alone.
 Datetimes are naive UTC. Deleted models are included with ``deleted_at`` set; filter them where needed.
+An analysis of one family reads :func:`family_frames`: the rows of its models only, filtered while the table is
+scanned, so its memory grows with the family and not with the hub.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import orjson
 import polars as pl
-from sqlalchemy import String, Text, cast, select, type_coerce
+from sqlalchemy import String, Text, and_, cast, distinct, func, or_, select, type_coerce
 
+from crawler.licenses import link_repo
 from crawler.store.db import Store
 from crawler.store.schema import Card, CrawlRun, Edge, MetricSnapshot, Mirror, Model, Quarantine
 
@@ -26,11 +30,15 @@ _JSON_COLUMNS = {"card_data", "deploy_flags", "front_matter", "checkpoint"}
 _JSON_TEXT_COLUMNS = {"front_matter"}
 
 
-def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = None) -> pl.DataFrame:
+def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = None,
+          keys: pl.DataFrame | None = None) -> pl.DataFrame:
     """Columns of a store table as a frame, typed from the schema.
 
     Datetime and JSON columns skip SQLAlchemy's per-value processing (``type_coerce``) and are parsed by polars /
-    orjson in bulk: at a million rows this is the difference between minutes and seconds.
+    orjson in bulk: at a million rows this is the difference between minutes and seconds. ``keys`` (a frame of
+    ``hub`` and one id column named as in ``columns``, e.g. ``id`` or ``child``) keeps only the rows with those
+    keys: a few thousand are asked for by id, more are filtered while the table is scanned, so the rows left out
+    are never decoded nor held.
     """
     tbl = model.__table__
     def column(c: str) -> Any:
@@ -43,11 +51,40 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
     q = select(*(column(c) for c in columns))
     if where is not None:
         q = q.where(where)
+    wanted, positions = None, ()
+    if keys is not None:
+        hub_col, id_col = keys.columns[:2]
+        wanted = set(keys.select(hub_col, id_col).iter_rows())
+        positions = (columns.index(hub_col), columns.index(id_col))
+        if len(wanted) <= _BY_ID_MAX:
+            ids = sorted({i for _, i in wanted})
+            return _concat(tbl, columns, [part for n in range(0, len(ids), _IN_BATCH) for part in _read(
+                store, q.where(tbl.c[id_col].in_(ids[n:n + _IN_BATCH])), tbl, columns, wanted, positions)])
+    return _concat(tbl, columns, _read(store, q, tbl, columns, wanted, positions))
+
+
+#: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more by filtering a scan.
+_BY_ID_MAX, _IN_BATCH = 5_000, 500
+
+
+def _read(store: Store, q: Any, tbl: Any, columns: tuple[str, ...], wanted: set[tuple[str, str]] | None,
+          positions: tuple[int, ...]) -> list[pl.DataFrame]:
+    """The query's rows as frames of at most ``_CHUNK_ROWS`` rows, keeping only ``wanted`` keys when given.
+
+    A server-side cursor where the driver has one (PostgreSQL): the client never holds the whole result."""
     parts = []
     with store.engine.connect() as conn:
-        result = conn.execute(q)
+        result = conn.execution_options(stream_results=True, max_row_buffer=_CHUNK_ROWS).execute(q)
         while rows := result.fetchmany(_CHUNK_ROWS):  # bounded Python objects: peak memory is the frame's
-            parts.append(_chunk(tbl, columns, rows))
+            if wanted is not None:
+                h, i = positions
+                rows = [r for r in rows if (r[h], r[i]) in wanted]
+            if rows:
+                parts.append(_chunk(tbl, columns, rows))
+    return parts
+
+
+def _concat(tbl: Any, columns: tuple[str, ...], parts: list[pl.DataFrame]) -> pl.DataFrame:
     if not parts:
         return _chunk(tbl, columns, [])
     return pl.concat(parts, how="vertical") if len(parts) > 1 else parts[0]
@@ -93,31 +130,81 @@ def _datetimes(name: str, values: list[Any]) -> pl.Series:
 
 
 def models(store: Store, *, hub: str | None = None, include_card_data: bool = False,
-           as_of: datetime | None = None) -> pl.DataFrame:
-    """All models (one row per hub and id). ``as_of`` keeps models created up to that time and not deleted then."""
+           as_of: datetime | None = None, keys: pl.DataFrame | None = None) -> pl.DataFrame:
+    """All models (one row per hub and id), or those of ``keys`` (hub, id). ``as_of`` keeps models created up to
+    that time and not deleted then."""
     cols = tuple(c for c in _MODEL_COLUMNS if include_card_data or c != "card_data")
     tbl = Model.__table__  # type: ignore[attr-defined]
     where = tbl.c.hub == hub if hub else None
-    df = table(store, Model, cols, where=where)
-    if as_of is not None:
-        df = df.filter((pl.col("created_at").is_null() | (pl.col("created_at") <= as_of))
-                       & (pl.col("deleted_at").is_null() | (pl.col("deleted_at") > as_of)))
-    return df
+    df = table(store, Model, cols, where=where, keys=keys)
+    return existing(df, as_of) if as_of is not None else df
 
 
-def edges(store: Store, *, hub: str | None = None) -> pl.DataFrame:
-    """Declared lineage edges: hub, child, parent (None when unresolved), parent_raw, relation, rule, status, reason."""
+def existing(models: pl.DataFrame, as_of: datetime) -> pl.DataFrame:
+    """The ``models`` created up to ``as_of`` (or of unknown creation) and not deleted by then."""
+    return models.filter((pl.col("created_at").is_null() | (pl.col("created_at") <= as_of))
+                         & (pl.col("deleted_at").is_null() | (pl.col("deleted_at") > as_of)))
+
+
+@dataclass(slots=True)
+class StoreCounts:
+    """Whole-store figures of a report's data quality, counted by the database: models and declared edges of the
+    models that existed at a time, and the unresolved bases (hub, parent_raw, reason, children, edges)."""
+
+    models: int
+    edges: int
+    unresolved: pl.DataFrame
+
+
+def store_counts(store: Store, as_of: datetime) -> StoreCounts:
+    """:class:`StoreCounts` as of a time (the models :func:`existing` keeps, and the edges of their children)."""
+    m, e = Model.__table__, Edge.__table__  # type: ignore[attr-defined]
+    alive = and_(or_(m.c.created_at.is_(None), m.c.created_at <= as_of),
+                 or_(m.c.deleted_at.is_(None), m.c.deleted_at > as_of))
+    joined = e.join(m, and_(e.c.hub == m.c.hub, e.c.child == m.c.id))
+    unresolved = (select(e.c.hub, e.c.parent_raw, e.c.reason, func.count(distinct(e.c.child)), func.count())
+                  .select_from(joined).where(alive, e.c.parent.is_(None)).group_by(e.c.hub, e.c.parent_raw, e.c.reason))
+    with store.engine.connect() as conn:
+        models_n = conn.execute(select(func.count()).select_from(m).where(alive)).scalar_one()
+        edges_n = conn.execute(select(func.count()).select_from(joined).where(alive)).scalar_one()
+        rows = [tuple(r) for r in conn.execute(unresolved)]
+    frame = pl.DataFrame(rows, schema={"hub": pl.String, "parent_raw": pl.String, "reason": pl.String,
+                                       "children": pl.UInt32, "edges": pl.Int64}, orient="row")
+    return StoreCounts(int(models_n), int(edges_n), frame)
+
+
+def new_per_month(store: Store, as_of: datetime | None = None) -> pl.DataFrame:
+    """Models created per month over the whole store (month ``YYYY-MM``, all_new), as of a time: scanned in chunks,
+    only the counts are held."""
+    counts: list[pl.DataFrame] = []
+    for part in _read(store, select(*(type_coerce(Model.__table__.c[c], String).label(c)  # type: ignore[attr-defined]
+                                      for c in ("created_at", "deleted_at"))),
+                      Model.__table__, ("created_at", "deleted_at"), None, ()):  # type: ignore[attr-defined]
+        part = existing(part, as_of) if as_of is not None else part
+        counts.append(part.filter(pl.col("created_at").is_not_null())
+                      .group_by(pl.col("created_at").dt.strftime("%Y-%m").alias("month")).len())
+    if not counts:
+        return pl.DataFrame(schema={"month": pl.String, "all_new": pl.Int64})
+    return (pl.concat(counts).group_by("month").agg(pl.col("len").sum().cast(pl.Int64).alias("all_new"))
+            .sort("month"))
+
+
+def edges(store: Store, *, hub: str | None = None, children: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Declared lineage edges: hub, child, parent (None when unresolved), parent_raw, relation, rule, status, reason.
+    ``children`` (hub, id) keeps the edges of those children only."""
     cols = ("hub", "child", "parent_raw", "parent", "relation", "declared", "rule", "status", "reason")
     tbl = Edge.__table__  # type: ignore[attr-defined]
-    return table(store, Edge, cols, where=tbl.c.hub == hub if hub else None)
+    keys = None if children is None else children.select("hub", pl.col("id").alias("child"))
+    return table(store, Edge, cols, where=tbl.c.hub == hub if hub else None, keys=keys)
 
 
-def cards(store: Store, *, hub: str | None = None, with_text: bool = True) -> pl.DataFrame:
+def cards(store: Store, *, hub: str | None = None, with_text: bool = True,
+          keys: pl.DataFrame | None = None) -> pl.DataFrame:
     """Fetched model cards (text bounded by the crawler), their fetch sha, parsed front matter (as JSON text) and
-    any error."""
+    any error; of the models ``keys`` (hub, id) only when given."""
     cols = ("hub", "id", "sha", "fetched_at", "truncated", "error", "front_matter") + (("text",) if with_text else ())
     tbl = Card.__table__  # type: ignore[attr-defined]
-    return table(store, Card, cols, where=tbl.c.hub == hub if hub else None)
+    return table(store, Card, cols, where=tbl.c.hub == hub if hub else None, keys=keys)
 
 
 def runs(store: Store) -> pl.DataFrame:
@@ -128,11 +215,12 @@ def runs(store: Store) -> pl.DataFrame:
     return table(store, CrawlRun, cols).sort("run_id")
 
 
-def snapshots(store: Store, *, hub: str | None = None) -> pl.DataFrame:
-    """Per-run metric snapshots (downloads, likes) joined with the run's start time."""
+def snapshots(store: Store, *, hub: str | None = None, keys: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Per-run metric snapshots (downloads, likes) joined with the run's start time; of ``keys`` (hub, id) only
+    when given."""
     tbl = MetricSnapshot.__table__  # type: ignore[attr-defined]
     cols = ("run_id", "hub", "id", "taken_at", "downloads", "downloads_all_time", "likes")
-    return table(store, MetricSnapshot, cols, where=tbl.c.hub == hub if hub else None)
+    return table(store, MetricSnapshot, cols, where=tbl.c.hub == hub if hub else None, keys=keys)
 
 
 def quarantine(store: Store) -> pl.DataFrame:
@@ -144,3 +232,33 @@ def quarantine(store: Store) -> pl.DataFrame:
 def mirrors(store: Store) -> pl.DataFrame:
     """ModelScope → Hugging Face mirror links with rule and confidence."""
     return table(store, Mirror, ("modelscope_id", "hf_id", "rule", "confidence"))
+
+
+@dataclass(slots=True)
+class FamilyFrames:
+    """What the analyses of one family read: its members' edges, the models they name (members, declared bases,
+    repos whose licence file a member's ``license_link`` points at), those models' cards, and optionally the
+    members' metric snapshots."""
+
+    models: pl.DataFrame
+    edges: pl.DataFrame
+    cards: pl.DataFrame
+    snapshots: pl.DataFrame | None = None
+
+
+def family_frames(store: Store, members: pl.DataFrame, *, with_cards: bool = True,
+                  with_snapshots: bool = False) -> FamilyFrames:
+    """The frames of the family ``members`` (hub, id, …), each filtered while its table is scanned."""
+    keys = members.select("hub", "id").unique()
+    fam_edges = edges(store, children=keys)
+    bases = fam_edges.filter(pl.col("parent").is_not_null()).select("hub", pl.col("parent").alias("id"))
+    named = pl.concat([keys, bases]).unique()
+    fam_models = models(store, keys=named)
+    linked = (fam_models.select("hub", pl.col("license_link").map_elements(link_repo, return_dtype=pl.String)
+                                .alias("id")).drop_nulls().unique().join(named, on=["hub", "id"], how="anti"))
+    if linked.height:
+        fam_models = pl.concat([fam_models, models(store, keys=linked)], how="vertical")
+        named = pl.concat([named, linked])
+    return FamilyFrames(models=fam_models, edges=fam_edges,
+                        cards=cards(store, keys=named) if with_cards else cards(store, keys=named.head(0)),
+                        snapshots=snapshots(store, keys=keys) if with_snapshots else None)

@@ -84,11 +84,14 @@ class GrowthReport:
 
 def analyse_growth(models: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFrame,
                    runs: pl.DataFrame | None = None, snapshots: pl.DataFrame | None = None,
-                   since: str | None = None, until: str | None = None) -> GrowthReport:
+                   since: str | None = None, until: str | None = None,
+                   all_new: pl.DataFrame | None = None) -> GrowthReport:
     """Growth of the family ``members`` (hub, id, generation, depth): derivatives are its members below a root
     (depth > 0: a root that declares another root as its base is no derivative) that declare a base.
 
     ``since`` / ``until`` (``YYYY-MM``) bound the months shown; cumulative totals always count from the start.
+    ``all_new`` (month, all_new: every model of the hub, :func:`analysis.frames.new_per_month`) lets ``models``
+    hold the family's models only; without it they are counted from ``models``.
     """
     relations = model_relations(edges)
     fam = (members.filter(pl.col("depth") > 0).select("hub", "id", "generation")
@@ -113,7 +116,7 @@ def analyse_growth(models: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFr
              .with_columns(pl.when(pl.col("new").shift(1) > 0)
                            .then(((pl.col("new") - pl.col("new").shift(1)) / pl.col("new").shift(1)).round(4))
                            .otherwise(None).alias("mom_growth")))
-    frame = frame.join(_family_share(models, per_month, runs, caveats), on="month", how="left")
+    frame = frame.join(_family_share(models, per_month, runs, caveats, all_new), on="month", how="left")
     if since is not None:
         frame = frame.filter(pl.col("month") >= since)
     authors = _counts(dated, "author")
@@ -130,7 +133,7 @@ def analyse_growth(models: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFr
 
 
 def _family_share(models: pl.DataFrame, per_month: pl.DataFrame, runs: pl.DataFrame | None,
-                  caveats: list[str]) -> pl.DataFrame:
+                  caveats: list[str], all_new: pl.DataFrame | None = None) -> pl.DataFrame:
     """All new models per month and the family's share of them — only when a full sweep saw every model."""
     swept = runs is not None and not runs.filter((pl.col("mode") == "full")
                                                 & pl.col("status").is_in(["success", "partial"])).is_empty()
@@ -138,8 +141,9 @@ def _family_share(models: pl.DataFrame, per_month: pl.DataFrame, runs: pl.DataFr
         caveats.append("No full sweep is recorded, so the family's share of all new models is not computed.")
         return pl.DataFrame({"month": per_month["month"]}).with_columns(
             pl.lit(None, pl.Int64).alias("all_new"), pl.lit(None, pl.Float64).alias("family_share"))
-    all_new = (models.filter(pl.col("created_at").is_not_null()).with_columns(_month())
-               .group_by("month").agg(pl.len().cast(pl.Int64).alias("all_new")))
+    if all_new is None:
+        all_new = (models.filter(pl.col("created_at").is_not_null()).with_columns(_month())
+                   .group_by("month").agg(pl.len().cast(pl.Int64).alias("all_new")))
     return (all_new.join(per_month.select("month", "new"), on="month", how="left")
             .with_columns((pl.col("new").fill_null(0) / pl.col("all_new")).round(4).alias("family_share"))
             .select("month", "all_new", "family_share"))

@@ -29,26 +29,25 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 RESULTS = ROOT / "bench" / "results"
-#: Scale name → (Qwen-family models, other models) of the generated world.
-SCALES = {"200k": (40_000, 160_000), "1m": (200_000, 800_000)}
+#: Scale names of the generated worlds (``hubsim.generate.SCALES``: 200k, 1m, 3m).
+SCALES = ("200k", "1m", "3m")
 SEED = 8
 WORK = Path(os.environ.get("HUBTREE_BENCH_DIR", tempfile.gettempdir()))
 SIM_START_TIMEOUT = 900.0  # loading a 1M world takes minutes on a busy machine
 
 
 def add_scale_argument(parser: Any) -> None:
-    parser.add_argument("--scale", choices=sorted(SCALES), default="200k", help="World size (generated if missing).")
+    parser.add_argument("--scale", choices=SCALES, default="200k", help="World size (generated if missing).")
 
 
 def world_dir(scale: str) -> Path:
     """The generated world of ``scale`` (generated on first use, reused afterwards)."""
     out = WORK / f"bench-w{scale}"
     if not (out / "world.json").exists():
-        from hubsim.generate import GeneratorConfig, generate_world
+        from hubsim.generate import generate_world, scale_config
 
-        qwen, others = SCALES[scale]
         shutil.rmtree(out, ignore_errors=True)
-        generate_world(out, GeneratorConfig(qwen=qwen, others=others, seed=SEED))
+        generate_world(out, scale_config(scale, SEED))
     return out
 
 

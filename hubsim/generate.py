@@ -29,7 +29,8 @@ from hubsim.gen_modelscope import choose_mirrors, make_modelscope
 from hubsim.gen_tree import END, FLOOR_CREATED, Namer, Node, TreeBuilder, draw_times, truth_entry
 
 GENERATED_AT = "2026-12-01T00:00:00Z"
-__all__ = ["EvolveSummary", "GeneratorConfig", "WorldSummary", "evolve_world", "generate_world"]
+__all__ = ["SCALES", "EvolveSummary", "GeneratorConfig", "WorldSummary", "evolve_world", "generate_world",
+           "scale_config"]
 _QUANT_SUFFIX = {"GGUF": "gguf", "AWQ": "awq", "GPTQ-Int4": "gptq", "GPTQ-Int8": "gptq", "Int4": "gptq", "FP8": "fp8"}
 #: Generations whose official models declared no base in their cards (as in the real 2024 records).
 _UNDECLARED_GENERATIONS = {"Qwen", "Qwen-VL", "Qwen-Audio", "Qwen1.5", "CodeQwen1.5", "Qwen2"}
@@ -127,6 +128,21 @@ def standalone_nodes(rng: random.Random, nodes: list[Node], namer: Namer, count:
         created = FLOOR_CREATED + int(rng.random() * span)
         nodes.append(Node(len(nodes), model_id, author, "standalone", created, arch, "0.3B", len(nodes),
                           stem=model_id.split("/")[1], pipeline=pipeline, kind="none"))
+
+
+#: Benchmark worlds (``bench/``, docs/PERFORMANCE.md): scale → (Qwen family, other models, standalone share).
+#: 200k and 1m keep the earlier measurements comparable (85 % of the others in no family). 3m is the real Hub's
+#: size (about 3.0M models, Sep 2026; docs landscape: ~200K Qwen derivatives in spring 2026, by publishing
+#: organisation Google 72K, Meta 46K): 200K Qwen family (≈ 200K derivatives), and 95 % of the 2.8M others in no
+#: family, which leaves ≈ 140K derivatives of the other families (Llama, Mistral, Gemma, DeepSeek, …).
+SCALES: dict[str, tuple[int, int, float]] = {"200k": (40_000, 160_000, 0.85), "1m": (200_000, 800_000, 0.85),
+                                             "3m": (200_000, 2_800_000, 0.95)}
+
+
+def scale_config(scale: str, seed: int = 8) -> GeneratorConfig:
+    """The :class:`GeneratorConfig` of a benchmark scale (a key of :data:`SCALES`)."""
+    qwen, others, standalone = SCALES[scale]
+    return GeneratorConfig(qwen=qwen, others=others, seed=seed, standalone_share=standalone)
 
 
 def build_nodes(cfg: GeneratorConfig, rng: random.Random) -> tuple[list[Node], dict[str, int]]:

@@ -1,7 +1,7 @@
 """Everything a monthly report shows, computed by the analyses on the store as it stood at the month's end.
 
-``as of`` means: models created after the month's end or deleted by then are left out (:func:`analysis.frames.models`
-with ``as_of``), and so are their edges, cards and metric snapshots taken later. Every number comes from the
+``as of`` means: models created after the month's end or deleted by then are left out (:func:`analysis.frames.existing`
+on the family's frames), and so are their edges, cards and metric snapshots taken later. Every number comes from the
 outputs of :mod:`analysis.licensing`, :mod:`analysis.growth` and :mod:`analysis.deployment` run on those frames;
 the headline compares them with the same analyses as of the previous month's end.
 """
@@ -53,10 +53,11 @@ class MonthView:
     family: Family
     month: str
     end: datetime
-    models: pl.DataFrame
+    models: pl.DataFrame  # the family's models and the models they name (bases, licence links)
     members: pl.DataFrame
     edges: pl.DataFrame
     cards: pl.DataFrame
+    store: frames.StoreCounts  # the whole store's models and edges as of the month's end
     licences: LicenceReport
     growth: GrowthReport
     deployment: DeploymentReport
@@ -79,11 +80,12 @@ class MonthView:
                 "alibaba_cloud_share": dep["share_by_group"].get("alibaba-cloud")}
 
 
-def analyse_month(store: Store, family: Family, month: str, members: pl.DataFrame, *, edges: pl.DataFrame,
-                  cards: pl.DataFrame, runs: pl.DataFrame, snapshots: pl.DataFrame) -> MonthView:
-    """Run the three analyses on the store as of the end of ``month`` (``members``: the family today)."""
+def analyse_month(store: Store, family: Family, month: str, members: pl.DataFrame, *, models: pl.DataFrame,
+                  edges: pl.DataFrame, cards: pl.DataFrame, runs: pl.DataFrame, snapshots: pl.DataFrame) -> MonthView:
+    """Run the three analyses on the store as of the end of ``month`` (``members``: the family today; ``models``
+    … ``snapshots``: the family's frames, :func:`analysis.frames.family_frames`)."""
     end = month_end(month)
-    models = frames.models(store, as_of=end)
+    models = frames.existing(models, end)
     keys = models.select("hub", "id")
     members_m = members.join(keys, on=["hub", "id"], how="semi")
     edges_m = edges.join(keys.rename({"id": "child"}), on=["hub", "child"], how="semi")
@@ -91,8 +93,10 @@ def analyse_month(store: Store, family: Family, month: str, members: pl.DataFram
     snaps_m = snapshots.filter(pl.col("taken_at") <= end)
     return MonthView(
         family=family, month=month, end=end, models=models, members=members_m, edges=edges_m, cards=cards_m,
+        store=frames.store_counts(store, end),
         licences=analyse_licences(models, edges_m, members_m, cards_m),
-        growth=analyse_growth(models, edges_m, members_m, runs, snaps_m, until=month),
+        growth=analyse_growth(models, edges_m, members_m, runs, snaps_m, until=month,
+                              all_new=frames.new_per_month(store, end)),
         deployment=analyse_deployment(models, members_m, edges_m, cards_m))
 
 
@@ -117,8 +121,8 @@ class ReportData:
 def latest_month(store: Store, members: pl.DataFrame) -> str | None:
     """The latest month, up to the current one, in which the family gained a declared derivative (None when it
     has none); a date in the future is a hub's error, not a month to report."""
-    models = frames.models(store)
-    report = analyse_growth(models, frames.edges(store), members, until=current_month())
+    fam = frames.family_frames(store, members, with_cards=False)
+    report = analyse_growth(fam.models, fam.edges, members, until=current_month())
     months = report.months.filter(pl.col("new") > 0)
     return months["month"].max() if months.height else None
 
@@ -132,11 +136,12 @@ def build_report(store: Store, month: str, members: pl.DataFrame, family: Family
     """
     fam = family if isinstance(family, Family) else get_family(family)
     month = check_month(month)  # type: ignore[assignment]
-    edges, cards = frames.edges(store), frames.cards(store)
-    runs, snapshots = frames.runs(store), frames.snapshots(store)
-    now = analyse_month(store, fam, month, members, edges=edges, cards=cards, runs=runs, snapshots=snapshots)
+    data, runs = frames.family_frames(store, members, with_snapshots=True), frames.runs(store)  # once, both months
+    loaded = {"models": data.models, "edges": data.edges, "cards": data.cards, "snapshots": data.snapshots,
+              "runs": runs}
+    now = analyse_month(store, fam, month, members, **loaded)
     prev_month = previous_month(month)
-    before = analyse_month(store, fam, prev_month, members, edges=edges, cards=cards, runs=runs, snapshots=snapshots)
+    before = analyse_month(store, fam, prev_month, members, **loaded)
     if now.members.is_empty():
         raise ReportError(f"no model of the {fam.label} family existed by the end of {month}")
     section = families_section(store, month, fam, now.end)
@@ -283,8 +288,7 @@ def quality_tables(store: Store, v: MonthView, used_runs: pl.DataFrame,
                    section: FamiliesSection) -> dict[str, pl.DataFrame]:
     """Unresolved bases (and the family's missing root-organisation bases its derivatives declare), undeclared
     repos of the family's architectures, quarantined records and the crawl runs."""
-    unresolved = (v.edges.filter(pl.col("parent").is_null())
-                  .group_by("hub", "parent_raw", "reason").agg(pl.col("child").n_unique().alias("children"))
+    unresolved = (v.store.unresolved.select("hub", "parent_raw", "reason", "children")
                   .sort(["children", "parent_raw"], descending=[True, False]))
     quarantine = (frames.quarantine(store).join(used_runs.select("run_id"), on="run_id", how="semi")
                   .group_by("hub", "kind", "reason").agg(pl.len().alias("records"))
@@ -301,10 +305,10 @@ def quality_tables(store: Store, v: MonthView, used_runs: pl.DataFrame,
 
 
 def quality_figures(v: MonthView, tables: dict[str, pl.DataFrame], used_runs: pl.DataFrame) -> dict[str, Any]:
-    unresolved = v.edges.filter(pl.col("parent").is_null())
+    unresolved = v.store.unresolved
     return {
-        "edges": v.edges.height,
-        "unresolved_edges": unresolved.height,
+        "edges": v.store.edges,
+        "unresolved_edges": int(unresolved["edges"].sum()),
         "unresolved_bases": unresolved["parent_raw"].n_unique(),
         "missing_root_bases": tables["missing_root_bases"].height,
         "undeclared_family_architecture": int(tables["undeclared_by_architecture"]["models"].sum()),
@@ -317,7 +321,7 @@ def quality_figures(v: MonthView, tables: dict[str, pl.DataFrame], used_runs: pl
         "runs_partial": used_runs.filter(pl.col("status") == "partial").height,
         "run_errors": int(used_runs["errors"].sum() or 0),
         "undated_derivatives": v.growth.undated,
-        "models_in_store_as_of": v.models.height,
+        "models_in_store_as_of": v.store.models,
     }
 
 
