@@ -34,7 +34,8 @@ from crawler.store.schema import Model
 RELATIONS_SHOWN = ("finetune", "adapter", "quantized", "merge")
 SHARED_LIST = 50  # models in several families listed in the JSON (most downloaded first)
 
-#: The published counts hubtree's figures are read next to (docs/families.md, "Published figures").
+#: The published counts hubtree's figures are read next to (docs/families.md, "How hubtree's count relates to the
+#: published ones").
 PUBLISHED = (
     "Hugging Face counts, per publishing organisation, every model whose declared model tree leads to one of the "
     "organisation's models: 113K+ Qwen-derived models by mid-2025, against about 27K for Llama and 6K for DeepSeek "
@@ -76,9 +77,10 @@ class StoreView:
 
 
 def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequence[Family] = (),
-              threshold: float | None = None, as_of: datetime | None = None) -> StoreView:
+              threshold: float | None = None, as_of: datetime | None = None, metrics: bool = True) -> StoreView:
     """Read the store once: the declared graph, edges, downloads, and — when ``threshold`` is given — the
     inferences of at least that confidence for the models of ``families`` (one inference pass for all of them).
+    Without ``metrics`` (membership only) relations, downloads and the data's end are not read.
 
     With ``as_of`` the families are counted as they stood then: models created later are left out (models deleted
     since are not in the store, as in every analysis: survivor bias), and the data end at ``as_of`` at the latest.
@@ -90,11 +92,12 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     declares = np.zeros(n, bool)
     declares[edges["node"].to_numpy()] = True
     relation = np.full(n, -1, np.int8)
-    rel = (model_relations(edges.drop("node")).join(keys, on=["hub", "id"], how="inner")
-           .sort(["node", "hub"]).unique("node", keep="first"))
-    codes = rel["relation"].replace_strict({r: i for i, r in enumerate(RELATIONS_SHOWN)}, default=0,
-                                           return_dtype=pl.Int8)
-    relation[rel["node"].to_numpy()] = codes.to_numpy()
+    if metrics:
+        rel = (model_relations(edges.drop("node")).join(keys, on=["hub", "id"], how="inner")
+               .sort(["node", "hub"]).unique("node", keep="first"))
+        codes = rel["relation"].replace_strict({r: i for i, r in enumerate(RELATIONS_SHOWN)}, default=0,
+                                               return_dtype=pl.Int8)
+        relation[rel["node"].to_numpy()] = codes.to_numpy()
     live = keys.select("hub", pl.col("id").alias("parent"), pl.lit(True).alias("_live"))
     out = (edges.join(live, on=["hub", "parent"], how="left").filter(pl.col("_live").is_null())
            .select("node", "child", "parent", "parent_raw", "relation"))
@@ -102,15 +105,17 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
              for child, p, raw in out.select("child", "parent", "parent_raw").iter_rows()]
     outside = (out.with_columns(pl.Series("base", bases, dtype=pl.String)).filter(pl.col("base").is_not_null())
                .select("node", "base", "relation"))
-    m = Model.__table__  # type: ignore[attr-defined]
-    models = frames.table(store, Model, ("hub", "id", "downloads", "created_at", "last_modified"),
-                          where=m.c.deleted_at.is_(None))
-    per_node = (models.join(keys, on=["hub", "id"], how="inner").group_by("node")
-                .agg(pl.col("downloads").fill_null(0).sum()))
-    downloads = np.zeros(n, np.int64)
-    downloads[per_node["node"].to_numpy()] = per_node["downloads"].to_numpy()
-    newest = models.group_by("hub").agg(pl.max_horizontal(pl.col("created_at").max(), pl.col("last_modified").max()))
-    ends = [v for v in newest.to_series(1).to_list() if v is not None]
+    downloads, ends = np.zeros(n, np.int64), []
+    if metrics:
+        m = Model.__table__  # type: ignore[attr-defined]
+        models = frames.table(store, Model, ("hub", "id", "downloads", "created_at", "last_modified"),
+                              where=m.c.deleted_at.is_(None))
+        per_node = (models.join(keys, on=["hub", "id"], how="inner").group_by("node")
+                    .agg(pl.col("downloads").fill_null(0).sum()))
+        downloads[per_node["node"].to_numpy()] = per_node["downloads"].to_numpy()
+        newest = models.group_by("hub").agg(pl.max_horizontal(pl.col("created_at").max(),
+                                                              pl.col("last_modified").max()))
+        ends = [v for v in newest.to_series(1).to_list() if v is not None]
     inferences = None
     if threshold is not None:
         inferences = inferred_lineage(store, graph, threshold=threshold,
@@ -192,7 +197,7 @@ def family_members(store: Store, family: Family | str, *, view: StoreView | None
     Raises :class:`UnknownFamilyError` when the store holds no root of ``family`` (FamilyError for an unknown name).
     """
     fam = family if isinstance(family, Family) else get_family(family)
-    view = view or load_view(store)
+    view = view or load_view(store, metrics=False)
     graph = view.graph
     mem = membership(view, fam)
     roots = np.flatnonzero(mem.roots)
