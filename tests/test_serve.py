@@ -143,6 +143,23 @@ def test_errors_are_one_json_line(service, path, params, status):
         assert ROOT in body["suggestions"]
 
 
+def test_families_equal_the_cli_and_wait_politely_while_computed(sample_store):
+    run = hubtree("analyze", "families", "--db", sample_store.url, "--json")
+    assert run.code == 0, run.stderr
+    expected = json.loads(run.stdout)
+    with running_service(sample_store.url, "--timeout", "1") as svc:  # waits at most 0.5 s for the analysis
+        answer = svc.get("/api/families")
+        deadline = time.monotonic() + 120
+        while answer.status == 503 and time.monotonic() < deadline:
+            assert int(answer.headers["Retry-After"]) > 0 and "being computed" in answer.json()["detail"]
+            time.sleep(1)
+            answer = svc.get("/api/families")
+        assert answer.status == 200
+        got = answer.json()
+    assert got["families"] == expected["families"] and got["months"] == expected["months"]
+    assert {f["name"] for f in got["families"]} >= {"qwen", "llama"}
+
+
 def test_pages_are_locked_down(service):
     for path in ("/", f"/models/{model_path(ROOT)}", "/families", "/docs"):
         answer = service.get(path)

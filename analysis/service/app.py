@@ -51,6 +51,7 @@ MAX_ID_LENGTH = 300
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _MONTH = re.compile(r"(\d{4}-\d{2})")
 REPORTS_LINKED = 12
+FAMILIES_RETRY_S = 5
 
 #: Pages and API: nothing but this origin; no inline script or style.
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -311,15 +312,22 @@ def create_app(snapshots: Snapshots, settings: Settings | None = None) -> FastAP
     @app.get("/api/families", response_class=JSONAnswer, tags=["analyses"])
     async def families(request: Request) -> Response:
         """The families analysis (:mod:`analysis.families`): every family's roots and derivatives, and the share
-        of new derivatives per month."""
+        of new derivatives per month. Computed once per state of the store (a minute at 200K models): until it is
+        ready the answer is 503 with ``Retry-After``."""
         snap = snapshots.current
 
-        def compute() -> dict[str, Any]:
+        def compute() -> bytes:
             from analysis.families import analyse_families
 
-            return analyse_families(snapshots.store).to_json()
+            return dumps(analyse_families(snapshots.store).to_json())
 
-        return await answer(snap, request, compute)
+        job = snap.jobs.start("families", compute)
+        try:
+            return JSONAnswer(await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(job)),
+                                                     settings.request_timeout_s / 2))
+        except TimeoutError:
+            return JSONAnswer({"detail": "the families analysis of this store is being computed; ask again in a "
+                                         "moment"}, status_code=503, headers={"Retry-After": str(FAMILIES_RETRY_S)})
 
     @app.get("/api/runs", response_class=JSONAnswer, tags=["store"])
     async def runs(hub: Hub = None, limit: Annotated[int, Query(ge=1, le=500)] = 20) -> Response:

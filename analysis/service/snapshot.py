@@ -15,6 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -116,6 +117,32 @@ class SearchIndex:
         return list(out)
 
 
+class Jobs:
+    """Long computations of one snapshot (the families analysis), each started once in a daemon thread; a request
+    waits for the result only as long as it may, and the next request finds it done."""
+
+    def __init__(self) -> None:
+        self._jobs: dict[Hashable, Future[Any]] = {}
+        self._lock = threading.Lock()
+
+    def start(self, key: Hashable, compute: Callable[[], Any]) -> Future[Any]:
+        with self._lock:
+            if key in self._jobs:
+                return self._jobs[key]
+            future: Future[Any] = Future()
+            self._jobs[key] = future
+        future.set_running_or_notify_cancel()
+
+        def run() -> None:
+            try:
+                future.set_result(compute())
+            except Exception as exc:  # noqa: BLE001 - handed to whoever waits for the result
+                future.set_exception(exc)
+
+        threading.Thread(target=run, name=f"hubtree-job-{key}", daemon=True).start()
+        return future
+
+
 @dataclass
 class Snapshot:
     """The graph of one state of the store, with downloads per node and the search index."""
@@ -128,6 +155,7 @@ class Snapshot:
     search: SearchIndex
     cache: ResultCache = field(default_factory=ResultCache)  # listings, trees: what several answers share
     answers: ResultCache = field(default_factory=lambda: ResultCache(512))  # encoded answers by request
+    jobs: Jobs = field(default_factory=Jobs)
 
 
 def node_downloads(store: Store, graph: LineageGraph) -> np.ndarray:

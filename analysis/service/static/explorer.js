@@ -336,13 +336,23 @@ function raceChart(box, months, key, fmt) {
 }
 
 async function familiesPage() {
+  const box = document.getElementById("families-error");
   let data;
   try {
     data = await api("/api/families");
   } catch (error) {
-    showError(document.getElementById("families-error"), error);
+    if (error.status === 503) {  // computed once per state of the store: wait for it
+      box.hidden = false;
+      box.className = "notice";
+      box.replaceChildren(el("p", {}, error.message + " (this page reloads the figures by itself)"));
+      setTimeout(familiesPage, 5000);
+      return;
+    }
+    box.className = "error";
+    showError(box, error);
     return;
   }
+  box.hidden = true;
   const count = (v) => Math.round(v).toLocaleString("en");
   const percent = (v) => (100 * v).toFixed(v < 0.1 ? 1 : 0) + " %";
   raceChart(document.getElementById("race"), data.months || [], "cumulative", count);
