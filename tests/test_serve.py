@@ -279,6 +279,16 @@ def test_a_script_id_is_text_in_the_page(hostile):
         assert missing.status == 404 and b"<b>nope" not in missing.body
 
 
+def test_runs_equal_the_cli(hostile):
+    db, _world, _sim = hostile
+    run = hubtree("runs", "--db", db, "--json")
+    assert run.code == 0, run.stderr
+    with running_service(db) as svc:
+        runs = svc.get("/api/runs").json()
+        assert runs == json.loads(run.stdout) and runs["runs"][0]["hub"] == "hf"
+        assert svc.get("/api/runs", {"hub": "modelscope"}).json() == {"runs": []}
+
+
 def test_the_server_reloads_after_a_crawl(hostile):
     db, world, sim = hostile
     with running_service(db, "--poll", "0.5") as svc:
