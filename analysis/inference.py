@@ -95,7 +95,7 @@ CONFIDENCE: dict[str, tuple[float, float]] = {
     "name:owner-embedded": (0.98, 0.99),
     "name:quant-suffix:ranked": (0.71, 0.99),
     "name:quant-suffix:same-author": (0.58, 0.93),
-    "name:quant-suffix:unique": (0.83, 0.98),
+    "name:quant-suffix:unique": (0.83, 0.99),
 }
 MAX_CARD_SCAN = 64 * 1024  # characters of card body searched for a mergekit config or model ids
 

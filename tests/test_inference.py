@@ -148,7 +148,7 @@ def test_evaluation_on_a_generated_world_with_truth(tmp_path: Path) -> None:
     r = evaluate_world(tmp_path / "w", folds=3)
     for part in (r["hidden_declared"], r["undeclared_truth"]):
         fam = part["family"]
-        assert fam["tp"] + fam["fn"] == fam["known"] <= part["models"] and part["models"] > 50
+        assert fam["tp"] + fam["fn"] == fam["members"] <= fam["known"] <= part["models"] and part["models"] > 50
         assert part["parent"]["hits"] <= min(part["parent"]["predicted_edges"], part["parent"]["true_edges"])
         assert part["parent"]["precision"] > 0.5  # inference that guesses at random would be far below
 

@@ -56,7 +56,7 @@ def _with_table(cases: list[Case], table: dict[str, tuple[float, float]]) -> lis
     for c in cases:
         claims = [Claim(k.rule, table.get(k.rule, (0.0, 0.0))[1], k.families) for k in c.claims]
         conf = table.get(c.rule, (0.0, 0.0))[0] if c.rule else 0.0
-        out.append(Case(c.true_parents, c.true_families, c.parents, c.relation, c.rule, conf, claims))
+        out.append(Case(c.true_parents, c.true_families, c.known, c.parents, c.relation, c.rule, conf, claims))
     return out
 
 

@@ -75,6 +75,10 @@ class Origins:
     def word_family(self) -> dict[str, str]:
         return {w: fam for a, fam in self.arch_family.items() for w in family_words({a})}
 
+    @property
+    def table(self) -> frozenset[str]:
+        return frozenset(f.name for f in self.families)
+
     def family_of_claim(self, rule: str) -> str | None:
         """The family a membership-claim rule names (``arch:qwen2`` → qwen, ``name-arch:llama`` → llama)."""
         kind, what = rule.split(":", 1)
@@ -150,7 +154,8 @@ class Case:
     """One evaluated model: its truth and what inference said about it (an edge and/or a membership claim)."""
 
     true_parents: dict[str, str]
-    true_families: frozenset[str]
+    true_families: frozenset[str]  # families of the table the model belongs to
+    known: bool  # whether its declared lineage reaches any root (a family's or another publisher's)
     parents: list[str]
     relation: str | None
     rule: str | None  # of the edge
@@ -165,8 +170,9 @@ class Case:
 
 
 def make_case(preds: list[Inference], graph: LineageGraph, labels: list[frozenset[str]], origins: Origins,
-              true_parents: dict[str, str], true_families: frozenset[str]) -> Case:
-    """A :class:`Case` from one model's inferences, with families read from the graph the inference saw."""
+              true_parents: dict[str, str], truth: frozenset[str]) -> Case:
+    """A :class:`Case` from one model's inferences, with families read from the graph the inference saw; only
+    families of the table are claimed or expected (another publisher's lineage is known, in no family)."""
     edge = next((i for i in preds if i.parents), None)
     claims = []
     for i in preds:
@@ -175,10 +181,11 @@ def make_case(preds: list[Inference], graph: LineageGraph, labels: list[frozense
         else:
             fam = origins.family_of_claim(i.rule)
             fams = frozenset({fam}) if fam else frozenset()
-        claims.append(Claim(i.rule, i.family_confidence, fams))
+        claims.append(Claim(i.rule, i.family_confidence, fams & origins.table))
+    fams, known = truth & origins.table, bool(truth)
     if edge is None:
-        return Case(true_parents, true_families, [], None, None, 0.0, claims)
-    return Case(true_parents, true_families, [graph.ids[p] for p in edge.parents], edge.relation, edge.rule,
+        return Case(true_parents, fams, known, [], None, None, 0.0, claims)
+    return Case(true_parents, fams, known, [graph.ids[p] for p in edge.parents], edge.relation, edge.rule,
                 edge.confidence, claims)
 
 
@@ -194,7 +201,7 @@ def score(cases: list[Case], threshold: float) -> dict[str, Any]:
     """Family and exact-parent figures of the predictions with confidence ≥ ``threshold``."""
     pred_edges = hits = rel_ok = models_hit = fam_tp = fam_fp = unknown_claims = 0
     true_edges = sum(len(c.true_parents) for c in cases)
-    known = [c for c in cases if c.true_families]
+    members = sum(bool(c.true_families) for c in cases)
     per: dict[str, Counter] = defaultdict(Counter)
     for c in cases:
         parents = c.parents_at(threshold)
@@ -206,7 +213,7 @@ def score(cases: list[Case], threshold: float) -> dict[str, Any]:
                 models_hit += 1
                 rel_ok += c.relation == c.true_parents[got[0]]
         claim = c.families_at(threshold)
-        if not c.true_families:
+        if not c.known:
             unknown_claims += bool(claim)
             continue
         if claim:
@@ -218,9 +225,9 @@ def score(cases: list[Case], threshold: float) -> dict[str, Any]:
             per[f]["tp" if f in claim and f in c.true_families else "fp" if f in claim else "fn"] += 1
     return {
         "models": len(cases),
-        "family": {"precision": _ratio(fam_tp, fam_tp + fam_fp), "recall": _ratio(fam_tp, len(known)),
-                   "tp": fam_tp, "fp": fam_fp, "fn": len(known) - fam_tp, "known": len(known),
-                   "claims_on_unknown_family": unknown_claims},
+        "family": {"precision": _ratio(fam_tp, fam_tp + fam_fp), "recall": _ratio(fam_tp, members),
+                   "tp": fam_tp, "fp": fam_fp, "fn": members - fam_tp, "members": members,
+                   "known": sum(c.known for c in cases), "claims_on_unknown_family": unknown_claims},
         "parent": {"precision": _ratio(hits, pred_edges), "recall": _ratio(hits, true_edges),
                    "predicted_edges": pred_edges, "true_edges": true_edges, "hits": hits,
                    "models_with_a_right_parent": models_hit,
@@ -242,7 +249,7 @@ def rule_counts(cases: list[Case]) -> dict[str, Counter]:
         for claim in c.claims:
             r = acc[claim.rule]
             r["models"] += 1
-            if c.true_families and claim.families:
+            if c.known and claim.families:
                 r["claims"] += 1
                 r["right"] += bool(claim.families & c.true_families)
     return acc
@@ -402,8 +409,9 @@ def render_markdown(result: dict[str, Any]) -> str:
                    f"| {pct(s['parent']['precision'])} | {pct(s['parent']['recall'])} "
                    f"| {pct(s['parent']['relation_right_when_parent_right'])} |")
     fam = h["family"]
-    out += ["", f"Family truth known for {fam['known']:,} models (declared lineage reaches a publisher of the "
-            f"table); {fam['claims_on_unknown_family']:,} family claims on models of unknown family are not judged.",
+    out += ["", f"Family truth known for {fam['known']:,} models (declared lineage reaches a root), "
+            f"{fam['members']:,} of them in a family of the table; {fam['claims_on_unknown_family']:,} family claims "
+            "on models of unknown family are not judged.",
             "", "Reliability (hidden declared; a level is calibrated when precision ≥ level): "
             + ("**calibrated**" if h["by_confidence"]["calibrated"] else
                f"**not calibrated** at {h['by_confidence']['miscalibrated_at']}"), "",
