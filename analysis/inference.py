@@ -45,7 +45,7 @@ from sqlalchemy import String, cast, select
 
 from analysis import frames
 from analysis.lineage_build import HUB_BITS, LineageGraph, set_edges
-from analysis.lineage_queries import is_root_author, traverse
+from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.lineage import RELATION_RULES, Signals, normalise_base
 from crawler.store.db import Store
@@ -605,7 +605,3 @@ def with_inferred(graph: LineageGraph, inferences: list[Inference], threshold: f
             for i in inferences if i.confidence >= threshold for p in i.parents]  # membership claims add no edge
     set_edges(new, pl.concat([base, pl.DataFrame(rows, schema=schema, orient="row")]))
     return new
-
-
-def is_official(graph: LineageGraph, node: int, root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS) -> bool:
-    return is_root_author(graph.authors[node], graph.ids[node], root_authors)
