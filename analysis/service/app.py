@@ -37,6 +37,7 @@ from analysis.service.lineage import (
     BadParameter,
     children_nodes,
     family_of,
+    known,
     listing_page,
     node_summary,
     path_between,
@@ -284,7 +285,7 @@ def create_app(snapshots: Snapshots, settings: Settings | None = None) -> FastAP
 
         def page() -> dict[str, Any]:
             g = snap.graph
-            node = find(g, model_id_ok(model_id))
+            node = find(g, known(snap, model_id_ok(model_id)))
             fam = family_of(snap, g.ids[node])
             parents = listing_page(snap, g.ids[node], "up", depth=1, limit=MAX_PAGE)["models"]
             return {"id": g.ids[node], "hub": details.primary_key(g, node)[0], "hubs": g.hubs_of(node),
@@ -373,7 +374,7 @@ def create_app(snapshots: Snapshots, settings: Settings | None = None) -> FastAP
     async def model_page(model_id: str) -> HTMLResponse:
         snap = snapshots.current
         try:
-            node = find(snap.graph, model_id_ok(model_id))
+            node = find(snap.graph, known(snap, model_id_ok(model_id)))
         except UnknownModelError as exc:
             return page("missing.html.j2", 404, model_id=model_id, suggestions=exc.suggestions)
         except BadParameter as exc:

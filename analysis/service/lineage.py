@@ -51,6 +51,16 @@ def decode_cursor(cursor: str) -> tuple[int, str]:
     return depth, model_id
 
 
+def known(snap: Snapshot, model_id: str) -> str:
+    """``model_id`` when the graph has it, else :class:`UnknownModelError` with close matches found among the ids
+    sharing a word with it (bounded: the query functions' own suggestions scan every id)."""
+    if model_id not in snap.graph.nodes_by_id:
+        g = snap.graph
+        raise UnknownModelError(model_id, suggestions(g, model_id, pool=[g.ids[n] for n in
+                                                                         snap.search.candidates(model_id)]))
+    return model_id
+
+
 def _inferred(snap: Snapshot, include_inferred: bool) -> bool:
     if include_inferred and not snap.include_inferred:
         raise BadParameter("this server was started without --include-inferred: inferred edges are not loaded")
@@ -63,7 +73,7 @@ def listing_page(snap: Snapshot, model_id: str, direction: str, *, relations: se
     """One page of the descendants (``direction="down"``) or ancestors (``"up"``) of ``model_id``."""
     g = snap.graph
     inferred = _inferred(snap, include_inferred)
-    node = find(g, model_id)
+    node = find(g, known(snap, model_id))
     key = ("listing", direction, node, frozenset(relations or ()), depth, hub, inferred)
     listed = snap.cache.get(key, lambda: listing(
         g, traverse(g, node, direction, include_inferred=inferred, max_depth=depth), relations=relations, hub=hub))
@@ -88,7 +98,7 @@ def children_nodes(snap: Snapshot, model_id: str, *, limit: int = 50,
     Rows are those of :func:`listing_page` at depth 1; the cursor names the last row's downloads and id.
     """
     g = snap.graph
-    node = find(g, model_id)
+    node = find(g, known(snap, model_id))
 
     def ordered() -> tuple[list[int], dict[int, int]]:
         edges = g.down_edges[g.down_ptr[node]: g.down_ptr[node + 1]]
@@ -111,17 +121,17 @@ def tree_of(snap: Snapshot, model_id: str, *, depth: int = 2, max_children: int 
             include_inferred: bool = False) -> dict[str, Any]:
     """:func:`analysis.lineage_queries.tree` (kept in the snapshot's cache)."""
     inferred = _inferred(snap, include_inferred)
-    node = find(snap.graph, model_id)
+    node = find(snap.graph, known(snap, model_id))
     return snap.cache.get(("tree", node, depth, max_children, inferred), lambda: tree(
         snap.graph, model_id, depth=depth, max_children=max_children, include_inferred=inferred))
 
 
 def family_of(snap: Snapshot, model_id: str, *, include_inferred: bool = False) -> dict[str, Any]:
-    return family(snap.graph, model_id, include_inferred=_inferred(snap, include_inferred))
+    return family(snap.graph, known(snap, model_id), include_inferred=_inferred(snap, include_inferred))
 
 
 def path_between(snap: Snapshot, a: str, b: str, *, include_inferred: bool = False) -> dict[str, Any]:
-    return path(snap.graph, a, b, include_inferred=_inferred(snap, include_inferred))
+    return path(snap.graph, known(snap, a), known(snap, b), include_inferred=_inferred(snap, include_inferred))
 
 
 def node_summary(snap: Snapshot, node: int) -> dict[str, Any]:
@@ -141,5 +151,5 @@ def search(snap: Snapshot, query: str, limit: int = 10) -> dict[str, Any]:
     return {"query": query, "models": models, "suggestions": close}
 
 
-__all__ = ["MAX_PAGE", "BadParameter", "UnknownModelError", "children_nodes", "family_of", "listing_page", "node_summary",
+__all__ = ["MAX_PAGE", "BadParameter", "UnknownModelError", "children_nodes", "family_of", "known", "listing_page", "node_summary",
            "path_between", "search", "tree_of"]

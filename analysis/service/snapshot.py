@@ -111,7 +111,7 @@ class SearchIndex:
         query that matches nothing are looked for in (bounded, so a typo costs milliseconds, not a pass over every
         id)."""
         words = sorted({w for w in re.split(r"[^0-9a-z]+", query.lower()) if len(w) >= 3}, key=len, reverse=True)
-        out: dict[int, None] = {}
+        out: dict[int, None] = dict.fromkeys(self.search(query, 5))  # the same id in another case first
         for word in words[:4]:
             out.update(dict.fromkeys(self.search(word, per_token)))
         return list(out)
