@@ -203,6 +203,15 @@ def test_a_request_over_the_time_limit_answers_503_with_the_headers():
     assert json.loads(sent[1]["body"])["detail"].startswith("request took longer than 0.05 s")
 
 
+def test_a_host_other_than_loopback_is_warned_about_and_a_missing_store_is_one_line(tmp_path):
+    run = hubtree("serve", "--host", "192.0.2.1", "--port", "0", "--db", str(tmp_path / "none.db"))  # TEST-NET-1
+    assert "warning: listening on 192.0.2.1, not loopback" in run.stderr
+    assert run.code == 2 and "cannot listen on 192.0.2.1:0" in run.stderr and "Traceback" not in run.stderr
+    run = hubtree("serve", "--port", "0", "--db", str(tmp_path / "none.db"))
+    assert run.code == 1 and "no store at this path" in run.stderr and "warning" not in run.stderr
+    assert not (tmp_path / "none.db").exists()
+
+
 def _write_refused(store) -> bool:
     from sqlalchemy import text
     from sqlalchemy.exc import DBAPIError
