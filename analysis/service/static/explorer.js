@@ -174,7 +174,8 @@ function renderLicence(m) {
   }
   if (m.findings.length) {
     box.append(el("h3", {}, "Findings"), el("ul", { class: "findings" }, m.findings.map((f) =>
-      el("li", { class: "finding drift-" + f.kind }, el("strong", {}, f.kind), " (" + f.rule + "): ", f.reason))));
+      el("li", { class: "finding drift-" + f.kind }, el("strong", {}, f.kind), " (" + f.rule + ", base ",
+        ...(f.parents || []).flatMap((id, i) => (i ? [", ", id] : [id])), "): ", f.reason))));
   }
 }
 
