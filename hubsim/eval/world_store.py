@@ -1,4 +1,6 @@
-"""Write a world's Hugging Face records (and their ``readme`` cards) into a store as a crawl would, no network."""
+"""Write a world's Hugging Face records (and their ``readme`` cards) into a store as a crawl would, no network:
+records through :func:`crawler.ingest.write_page`, cards through :func:`crawler.ingest.card_row` (a broken front
+matter quarantined), then the crawler's base resolution."""
 
 from __future__ import annotations
 
