@@ -1,6 +1,6 @@
 """Run every benchmark at one scale, one after the other, each in its own interpreter.
 
-    python bench/run_all.py --scale 200k|1m [--only crawl,profile,faults,bfs,ingest,graph,cli,analysis] [--keep]
+    python bench/run_all.py --scale 200k|1m [--only crawl,profile,faults,bfs,ingest,graph,cli,analysis,snapshots,serve] [--keep]
 
 Results go to ``bench/results/<benchmark>-<scale>.json``. PostgreSQL ingest runs under
 ``scripts/with-test-services.sh`` (a throwaway server) when the script can start one. The faults scenario runs
@@ -19,10 +19,10 @@ import time
 from common import ROOT, WORK, world_dir
 
 BENCH = ROOT / "bench"
-ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "graph", "cli", "analysis", "snapshots")
+ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "graph", "cli", "analysis", "snapshots", "serve")
 SCRIPTS = {"crawl": "crawl_bench.py", "profile": "profile_crawl.py", "faults": "faults_bench.py", "bfs": "bfs_bench.py",
            "ingest": "ingest_bench.py", "graph": "graph_results.py", "cli": "cli_bench.py",
-           "analysis": "analysis_bench.py", "snapshots": "snapshots_bench.py"}
+           "analysis": "analysis_bench.py", "snapshots": "snapshots_bench.py", "serve": "serve_bench.py"}
 
 
 def command(name: str, scale: str) -> list[str]:
