@@ -44,7 +44,7 @@ def main() -> None:
     for scale in ("200k", "1m"):
         for line in crawl_rows(scale):
             print(line)
-        for name in ("bfs", "faults", "ingest", "graph", "analysis"):
+        for name in ("bfs", "faults", "ingest", "graph", "analysis", "serve"):
             doc = _load(f"{name}-{scale}")
             if doc:
                 doc.pop("machine", None)
