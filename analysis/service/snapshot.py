@@ -46,10 +46,13 @@ def readonly_url(url: str) -> str:
 
 
 class ResultCache:
-    """A small thread-safe LRU of computed answers (listings, trees) of one snapshot."""
+    """A small thread-safe LRU of computed answers (listings, trees, encoded answers) of one snapshot: at most
+    ``size`` entries and, for byte strings, ``max_bytes`` in all."""
 
-    def __init__(self, size: int = 32):
+    def __init__(self, size: int = 32, max_bytes: int | None = None):
         self._size = size
+        self._max_bytes = max_bytes
+        self._bytes = 0
         self._items: OrderedDict[Hashable, Any] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -68,9 +71,13 @@ class ResultCache:
                 return self._items[key]
         value = compute()  # outside the lock: two requests may compute the same answer once each
         with self._lock:
-            self._items[key] = value
-            while len(self._items) > self._size:
-                self._items.popitem(last=False)
+            if key not in self._items:
+                self._items[key] = value
+                self._bytes += len(value) if isinstance(value, bytes) else 0
+            while len(self._items) > self._size or (self._max_bytes is not None and self._bytes > self._max_bytes
+                                                    and len(self._items) > 1):
+                _, old = self._items.popitem(last=False)
+                self._bytes -= len(old) if isinstance(old, bytes) else 0
         return value
 
 
@@ -154,7 +161,7 @@ class Snapshot:
     downloads: np.ndarray  # per node; -1 when unknown (HF figure for a mirrored pair)
     search: SearchIndex
     cache: ResultCache = field(default_factory=ResultCache)  # listings, trees: what several answers share
-    answers: ResultCache = field(default_factory=lambda: ResultCache(512))  # encoded answers by request
+    answers: ResultCache = field(default_factory=lambda: ResultCache(1024, 64 << 20))  # encoded, by request
     jobs: Jobs = field(default_factory=Jobs)
 
 
