@@ -30,7 +30,7 @@ FUTURE_TOLERANCE = timedelta(days=1)
 _TEXT_COLUMNS = ("author", "sha", "license", "license_name", "license_link", "library_name", "pipeline_tag",
                  "architecture", "inference")
 _LIST_COLUMNS = ("tags", "files", "inference_providers")
-_COUNTERS = ("downloads", "downloads_all_time", "likes")
+_COUNTERS = ("downloads", "downloads_all_time", "likes", "params", "context_length")  # 64-bit integer columns
 _KNOWN_ARCH_TAGS = builtin_architectures() | {
     "llama", "mistral", "mixtral", "gemma", "gemma2", "gemma3", "phi", "phi3", "deepseek_v2", "deepseek_v3",
     "falcon", "gpt2", "gpt_neox", "bert", "t5", "internlm2", "chatglm", "baichuan", "yi", "olmo", "starcoder2"}
@@ -87,6 +87,15 @@ def architecture_of(tags: list[str], config: dict[str, Any] | None, gguf: dict[s
     for tag in tags:
         if tag in _KNOWN_ARCH_TAGS:
             return tag
+    return None
+
+
+def params_of(safetensors: Any, gguf: dict[str, Any] | None) -> int | float | None:
+    """The exact parameter count as listed: ``safetensors.total``, else ``gguf.total`` (checked by storable_row)."""
+    for source in (safetensors, gguf):
+        value = _int_or_none(source.get("total")) if isinstance(source, dict) else None
+        if value is not None:
+            return value
     return None
 
 
@@ -222,6 +231,8 @@ def parse_hf(raw: Any) -> ParsedModel:
         "library_name": library_name,
         "pipeline_tag": _str_or_none(raw.get("pipeline_tag")),
         "architecture": architecture_of(tags, config, gguf),
+        "params": params_of(raw.get("safetensors"), gguf),
+        "context_length": _int_or_none(gguf.get("context_length")) if gguf else None,
         "tags": tags,
         "card_data": card,
         "files": files,

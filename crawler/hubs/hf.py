@@ -10,7 +10,8 @@ from urllib.parse import quote, urlencode, urlsplit
 #: Properties the sweep asks for: one call per page sees every declared edge (hub-apis.md §1.5).
 LISTING_EXPAND: tuple[str, ...] = (
     "author", "cardData", "createdAt", "lastModified", "downloads", "downloadsAllTime", "likes", "library_name",
-    "pipeline_tag", "sha", "tags", "gguf", "config", "inference", "inferenceProviderMapping", "siblings",
+    "pipeline_tag", "sha", "tags", "gguf", "config", "safetensors", "inference", "inferenceProviderMapping",
+    "siblings",
 )
 DEFAULT_PAGE_SIZE = 1000
 

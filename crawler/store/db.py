@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, Connection, DateTime, Engine, delete, event, func, select, tuple_
+from sqlalchemy import JSON, Connection, DateTime, Engine, delete, event, func, inspect, select, text, tuple_
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, create_engine
 
@@ -152,9 +152,28 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
             event.listen(engine, "connect", _sqlite_pragmas)
         if create:
             SQLModel.metadata.create_all(engine)
+            _add_missing_columns(engine)
     except Exception as exc:  # noqa: BLE001 - turned into one clear line by the CLI
         raise StoreError(f"cannot open store {redact_url(url)}: {exc.__class__.__name__}: {exc}") from exc
     return Store(url, engine)
+
+
+def _add_missing_columns(engine: Engine) -> None:
+    """``ALTER TABLE … ADD COLUMN`` for each nullable schema column an existing store lacks (added by a later
+    version). When ``model`` gains one, its record hashes are cleared: the next crawl rewrites every row and fills
+    the new columns (an unchanged record is otherwise skipped)."""
+    found = inspect(engine)
+    with engine.begin() as conn:
+        for table in SQLModel.metadata.sorted_tables:
+            if not found.has_table(table.name):
+                continue
+            have = {c["name"] for c in found.get_columns(table.name)}
+            added = [c for c in table.columns if c.name not in have and c.nullable and not c.primary_key]
+            for column in added:  # names and types from the schema, never from input
+                conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} "
+                                  f"{column.type.compile(engine.dialect)}"))
+            if added and table.name == "model":
+                conn.execute(text("UPDATE model SET record_hash = ''"))
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
 HUBS = ("hf", "modelscope")
@@ -40,6 +40,8 @@ class Model(SQLModel, table=True):
     library_name: str | None = None
     pipeline_tag: str | None = None
     architecture: str | None = None  # config.model_type, gguf.architecture or an architecture tag
+    params: int | None = Field(default=None, sa_type=BigInteger)  # exact parameter count: safetensors.total, gguf.total
+    context_length: int | None = Field(default=None, sa_type=BigInteger)  # gguf.context_length
     tags: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     card_data: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
     files: list[str] = Field(default_factory=list, sa_column=Column(JSON))
