@@ -7,7 +7,6 @@ invocation of the same hub and mode, from the checkpoint committed with its last
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +20,7 @@ from crawler.lock import RunLock
 from crawler.pipelines import LISTING_STORED
 from crawler.progress import Progress, make_progress
 from crawler.run_state import RunState
+from crawler.runs import CrawlResult
 from crawler.store.db import Store
 from crawler.store.schema import CrawlRun, Model
 
@@ -28,31 +28,6 @@ RESUMABLE = ("running", "partial")
 #: Run-record counters a resumed run continues from.
 RUN_COUNTERS = ("records", "changed", "quarantined", "errors", "cards_fetched", "deleted", "requests_api",
                 "requests_resolvers", "retries", "rate_limit_waits")
-SUMMARY_KEYS = ("records", "changed", "family_models", "roots", "undeclared", "deleted", "cards_fetched",
-                "retries", "rate_limit_waits", "quarantined", "errors")
-
-
-@dataclass
-class CrawlResult:
-    """What a crawl did; ``as_json()`` is the machine-readable summary scripts rely on."""
-
-    hub: str
-    mode: str
-    run_id: int
-    status: str
-    values: dict[str, Any] = field(default_factory=dict)
-    resumed: bool = False
-    elapsed_s: float = 0.0
-    notes: list[str] = field(default_factory=list)
-
-    def as_json(self) -> dict[str, Any]:
-        v = self.values
-        return {"hub": self.hub, "mode": self.mode, "run_id": self.run_id, "status": self.status,
-                **{k: int(v.get(k, 0) or 0) for k in SUMMARY_KEYS},
-                "requests": {"api": int(v.get("requests_api", 0)), "resolvers": int(v.get("requests_resolvers", 0))},
-                "resumed": self.resumed, "elapsed_s": round(self.elapsed_s, 3), "notes": self.notes}
-
-
 def _open_run(store: Store, hub: str, mode: str) -> tuple[CrawlRun, bool]:
     """The unfinished run of this hub and mode to resume, or a new run. Other unfinished runs are closed."""
     tbl = CrawlRun.__table__  # type: ignore[attr-defined]

@@ -1,16 +1,41 @@
-"""The run records, read: past crawl runs as ``hubtree runs`` lists them, and the watermarks an incremental run
-starts from. Read-only: the runner (:mod:`crawler.runner`) writes them."""
+"""The run records, read: the summary of a run (what ``hubtree crawl --json`` prints), past runs as ``hubtree runs``
+lists them, and the watermarks an incremental run starts from. Read-only: the runner (:mod:`crawler.runner`) writes
+them."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
 
-from crawler.runner import SUMMARY_KEYS, CrawlResult
 from crawler.store.db import Store
 from crawler.store.schema import HUBS, CrawlRun
+
+SUMMARY_KEYS = ("records", "changed", "family_models", "roots", "undeclared", "deleted", "cards_fetched",
+                "retries", "rate_limit_waits", "quarantined", "errors")
+
+
+@dataclass
+class CrawlResult:
+    """What a crawl did; ``as_json()`` is the machine-readable summary scripts rely on."""
+
+    hub: str
+    mode: str
+    run_id: int
+    status: str
+    values: dict[str, Any] = field(default_factory=dict)
+    resumed: bool = False
+    elapsed_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        v = self.values
+        return {"hub": self.hub, "mode": self.mode, "run_id": self.run_id, "status": self.status,
+                **{k: int(v.get(k, 0) or 0) for k in SUMMARY_KEYS},
+                "requests": {"api": int(v.get("requests_api", 0)), "resolvers": int(v.get("requests_resolvers", 0))},
+                "resumed": self.resumed, "elapsed_s": round(self.elapsed_s, 3), "notes": self.notes}
 
 
 def previous_watermarks(store: Store, hub: str) -> dict[str, datetime | None]:
