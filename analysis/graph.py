@@ -36,11 +36,12 @@ __all__ = ["BuildReport", "LineageGraph", "Traversal", "UnknownFamilyError", "Un
 
 def graph_with_inferred(store: Store, graph: LineageGraph | None = None) -> LineageGraph:
     """The declared graph plus the edges :mod:`analysis.inference` infers for models without declared parents."""
-    from analysis.inference import infer, likely_candidates, load_features, with_inferred
+    from analysis.inference import infer, likely_candidates, load_features, load_params, with_inferred
 
     graph = graph if graph is not None else build_graph(store)
     candidates = likely_candidates(store, graph)
-    return with_inferred(graph, infer(graph, load_features(store, graph, candidates), candidates=candidates))
+    return with_inferred(graph, infer(graph, load_features(store, graph, candidates), candidates=candidates,
+                                      params=load_params(store, graph)))
 
 
 def open_graph(db: str | None = None, *, include_inferred: bool = False, use_cache: bool = True) -> LineageGraph:

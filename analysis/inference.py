@@ -41,12 +41,13 @@ from typing import Any
 import numpy as np
 import polars as pl
 import yaml
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast, inspect, select
 
 from analysis import frames
 from analysis.lineage_build import HUB_BITS, LineageGraph, set_edges
 from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
+from crawler.families import load_families
 from crawler.lineage import RELATION_RULES, Signals, normalise_base
 from crawler.store.db import Store
 from crawler.store.schema import RELATIONS, Card, Model
@@ -67,15 +68,21 @@ CONFIDENCE: dict[str, tuple[float, float]] = {
     "arch+name:qwen": (0.0, 0.83),
     "arch+name:qwen2": (0.0, 0.98),
     "arch+name:qwen2_moe": (0.0, 0.42),
+    "arch+size:gemma2": (0.0, 0.42),
+    "arch+size:llama": (0.0, 0.58),
+    "arch+size:mistral": (0.0, 0.89),
+    "arch+size:mixtral": (0.0, 0.26),
+    "arch+size:phi": (0.0, 0.52),
+    "arch+size:qwen2": (0.0, 0.85),
     "arch:deepseek_v3": (0.0, 0.64),
     "arch:gemma": (0.0, 0.0),
-    "arch:gemma2": (0.0, 0.52),
-    "arch:llama": (0.0, 0.31),
-    "arch:mistral": (0.0, 0.53),
-    "arch:mixtral": (0.0, 0.12),
-    "arch:phi": (0.0, 0.27),
+    "arch:gemma2": (0.0, 0.26),
+    "arch:llama": (0.0, 0.0),
+    "arch:mistral": (0.0, 0.04),
+    "arch:mixtral": (0.0, 0.0),
+    "arch:phi": (0.0, 0.0),
     "arch:qwen": (0.0, 0.43),
-    "arch:qwen2": (0.0, 0.89),
+    "arch:qwen2": (0.0, 0.87),
     "arch:qwen2_moe": (0.0, 0.42),
     "card:base-mention:one": (0.6, 0.8),
     "card:base-mention:several": (0.42, 0.42),
@@ -365,6 +372,8 @@ class _Context:
     ids: dict[str, int]
     family_arch: set[str]
     words: frozenset[str]
+    shapes: list[tuple[str, int] | None]  # per node: (family of its architecture, exact parameter count), if both
+    official_shapes: set[tuple[str, int]]  # shapes of official models published by their architecture's family
 
 
 def _edge(ctx: _Context, node: int, parents: list[int], feats: Features, rule: str) -> Inference:
@@ -406,14 +415,16 @@ def infer_one(ctx: _Context, node: int, feats: Features) -> Inference | None:
 
 
 def membership_claim(ctx: _Context, node: int) -> Inference | None:
-    """A family claim from the model's own architecture and name, parent or not: ``arch:<model_type>``,
-    ``name-arch:<word>`` (:func:`name_architecture`), ``arch+name:<model_type>`` when both say the same family word
-    (the architecture wins when they differ)."""
+    """A family claim from the model's own architecture, name and size, parent or not: ``arch+name:<model_type>``
+    when the architecture and the name's family word (:func:`name_architecture`) agree, else
+    ``arch+size:<model_type>`` when an official model has the same architecture family and exact parameter count,
+    else ``arch:<model_type>``; ``name-arch:<word>`` from the name alone."""
     arch = (ctx.graph.architecture[node] or "").lower()
     named = name_architecture(ctx.graph.ids[node], ctx.family_arch)
     if arch in ctx.family_arch:
         both = named is not None and named == _word(arch)
-        rule = f"arch+name:{arch}" if both else f"arch:{arch}"
+        sized = ctx.shapes[node] in ctx.official_shapes
+        rule = f"arch+name:{arch}" if both else f"arch+size:{arch}" if sized else f"arch:{arch}"
     elif named is not None:
         rule = f"name-arch:{named}"
     else:
@@ -426,6 +437,16 @@ def name_architecture(model_id: str, family_arch: set[str]) -> str | None:
     leading letters of a family architecture, 3+), when it carries exactly one."""
     hits = ({_word(t) for t in _name_tokens(model_id)} & family_words(family_arch))
     return hits.pop() if len(hits) == 1 else None
+
+
+def model_shapes(graph: LineageGraph, params: np.ndarray | None) -> list[tuple[str, int] | None]:
+    """Per node, ``(family, parameters)`` when its architecture belongs to a family of the table
+    (:func:`crawler.families.load_families`: ``mixtral`` is Mistral's) and its exact parameter count is known."""
+    if params is None:
+        return [None] * graph.n_nodes
+    table = {a: f.name for f in load_families().values() for a in f.architecture_set}
+    return [(fam, n) if n and (fam := table.get((a or "").lower())) else None
+            for a, n in zip(graph.architecture, params.tolist(), strict=True)]
 
 
 def id_index(graph: LineageGraph) -> dict[str, int]:
@@ -444,13 +465,19 @@ def id_index(graph: LineageGraph) -> dict[str, int]:
 
 def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Iterable[int] | None = None,
           root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
-          family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> list[Inference]:
+          family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
+          params: np.ndarray | None = None) -> list[Inference]:
     """Inferences for ``candidates`` (default: every model with no declared parent that is not an official root),
     whatever their confidence (filter with :func:`confident`): per model, at most one with parents and at most one
-    membership claim without (:func:`membership_claim`)."""
+    membership claim without (:func:`membership_claim`). ``params``: exact parameter count per node, 0 when
+    unknown (:func:`load_params`)."""
     index = NameIndex(graph, root_authors)
     family_arch = {a.lower() for a in family_architectures}
-    ctx = _Context(graph, index, id_index(graph), family_arch, family_words(family_arch))
+    shapes = model_shapes(graph, params)
+    owns = {f.name: f for f in load_families().values()}
+    official = {s for node, s in enumerate(shapes) if s is not None and index.official[node]
+                and owns[s[0]].owns(_owner(graph, node))}  # DeepSeek's or 01-ai's llama-architecture models: no
+    ctx = _Context(graph, index, id_index(graph), family_arch, family_words(family_arch), shapes, official)
     if candidates is None:
         has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
         candidates = [n for n in np.flatnonzero(~has_parent & ~index.official).tolist() if n in features]
@@ -514,6 +541,20 @@ def load_features(store: Store, graph: LineageGraph, nodes: Iterable[int] | None
     return out
 
 
+def load_params(store: Store, graph: LineageGraph) -> np.ndarray:
+    """The exact parameter count of every node (0 when unknown, or when the store predates the column)."""
+    out = np.zeros(graph.n_nodes, np.int64)
+    if "params" not in {c["name"] for c in inspect(store.engine).get_columns("model")}:
+        return out
+    node_of = _node_keys(graph)
+    rows = frames.table(store, Model, ("hub", "id", "params"), where=Model.__table__.c.params.is_not(None))
+    for hub, mid, n in rows.iter_rows():
+        node = node_of.get((hub, mid))
+        if node is not None and not out[node]:
+            out[node] = n
+    return out
+
+
 def likely_candidates(store: Store, graph: LineageGraph,
                       family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
                       root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS) -> list[int]:
@@ -544,7 +585,7 @@ def inferred_lineage(store: Store, graph: LineageGraph, *, threshold: float = DE
     candidates = likely_candidates(store, graph, family_architectures, root_authors)
     features = load_features(store, graph, candidates)
     return confident(infer(graph, features, candidates=candidates, root_authors=root_authors,
-                           family_architectures=family_architectures), threshold)
+                           family_architectures=family_architectures, params=load_params(store, graph)), threshold)
 
 
 def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: Iterable[int],

@@ -242,25 +242,32 @@ def stats_cmd(include_inferred: InferredOption = False,
 def infer_eval_cmd(
     world: Annotated[list[Path] | None, typer.Option("--world", help="World directory (hf.jsonl[.gz], optional "
                                                      "_truth/); repeat for several. Default: data/sample.")] = None,
+    sets: Annotated[list[str] | None, typer.Option("--set", help="A real evaluation set of the repository (sample, "
+                                                   "deepseek-trees, atlas-cards, atlas-annotated, leaderboard) or "
+                                                   "all; repeat for several. Run from the repository root.")] = None,
     folds: Annotated[int, typer.Option("--folds", min=2, help="Cross-validation folds over declared edges.")] = 5,
     doc: Annotated[Path | None, typer.Option("--doc", help="Also write the figures into this markdown file "
                                              "(between the figure markers of docs/inference.md).")] = None,
     json_out: JsonOption = False,
 ) -> None:
-    """Measure inference: hide declared parents fold by fold, infer them back, report precision and recall."""
-    from hubsim.eval.inference import evaluate_world, render_markdown, update_doc
+    """Measure inference: hide declared parents fold by fold, infer them back, report precision and recall
+    (family and exact parent, per family, per rule, per confidence level; docs/inference.md)."""
+    from hubsim.eval.inference import evaluate_world, render_markdown, summary_table, update_doc
+    from hubsim.eval.real_sets import evaluate_sets
 
-    worlds = world or [Path("data/sample")]
+    worlds = world or ([] if sets else [Path("data/sample")])
     for w in worlds:
         if not w.is_dir():
             raise CliError(f"no world directory at {w}")
-    results = []
-    for w in worlds:
-        result = evaluate_world(w, folds=folds)
-        if doc is not None:
-            update_doc(doc, result)
-        results.append(result)
+    try:
+        results = evaluate_sets(Path("."), sets, folds=folds) if sets else []
+    except ValueError as exc:
+        raise CliError(str(exc), EXIT_USAGE) from None
+    results += [evaluate_world(w, folds=folds) for w in worlds]
+    if doc is not None:
+        update_doc(doc, *results, summary=not worlds and "all" in (sets or []))
     if json_out:
         _emit(results[0] if len(results) == 1 else results)
     else:
-        typer.echo("\n\n".join(render_markdown(r) for r in results))
+        parts = [render_markdown(r) for r in results]
+        typer.echo("\n\n".join([summary_table(results), *parts] if len(results) > 1 else parts))

@@ -11,27 +11,9 @@ from __future__ import annotations
 import argparse
 import json
 from pathlib import Path
-from typing import Any
 
-from hubsim.eval.inference import evaluate_world, pct, replace_block, update_doc
-from hubsim.eval.real_sets import real_set_dirs
-
-#: Targets of issue 15 (exact parent precision at recall, family precision at recall).
-TARGETS = {"parent": (0.90, 0.40), "family": (0.95, 0.85)}
-
-
-def summary_table(results: list[dict[str, Any]]) -> str:
-    """One row per set: family and parent P/R at the threshold, calibration, targets met."""
-    rows = ["| set | models evaluated | family P | family R | parent P | parent R | calibrated | targets met |",
-            "|---|---:|---:|---:|---:|---:|---|---|"]
-    for r in results:
-        h = r["hidden_declared"]
-        met = [k for k, (p, rec) in TARGETS.items() if (h[k]["precision"] or 0) >= p and (h[k]["recall"] or 0) >= rec]
-        rows.append(f"| `{r['name']}` | {h['models']:,} | {pct(h['family']['precision'])} "
-                    f"| {pct(h['family']['recall'])} | {pct(h['parent']['precision'])} "
-                    f"| {pct(h['parent']['recall'])} | {'yes' if h['by_confidence']['calibrated'] else 'NO'} "
-                    f"| {', '.join(met) or 'none'} |")
-    return "\n".join(rows)
+from hubsim.eval.inference import summary_table, update_doc
+from hubsim.eval.real_sets import evaluate_sets
 
 
 def main() -> None:
@@ -41,13 +23,10 @@ def main() -> None:
     ap.add_argument("--doc", type=Path, help="rewrite the figures of this markdown file")
     ap.add_argument("--json", action="store_true", help="print every figure as JSON")
     args = ap.parse_args()
-    results = [evaluate_world(w, folds=args.folds) for w in real_set_dirs(args.root).values()]
-    table = summary_table(results)
+    results = evaluate_sets(args.root, folds=args.folds)
     if args.doc is not None:
-        for r in results:
-            update_doc(args.doc, r)
-        replace_block(args.doc, "summary", table)
-    print(json.dumps(results, indent=1) if args.json else table)
+        update_doc(args.doc, *results, summary=True)
+    print(json.dumps(results, indent=1) if args.json else summary_table(results))
 
 
 if __name__ == "__main__":

@@ -64,8 +64,8 @@ def run(root: Path, folds: int = 5, leave_one_out: bool = False) -> dict[str, An
     """Cases of every real set, the calibrated table, and (optionally) the leave-one-set-out figures."""
     cases = {}
     for name, world in real_set_dirs(root).items():
-        graph, features, _ = load_set(world)
-        cases[name] = hidden_cases(graph, features, folds=folds)
+        s = load_set(world)
+        cases[name] = hidden_cases(s.graph, s.features, folds=folds, params=s.params)
     counts = {name: rule_counts(c) for name, c in cases.items()}
     out: dict[str, Any] = {"confidence": calibrate(counts)}
     if leave_one_out:

@@ -22,6 +22,8 @@ from typing import Any
 
 import yaml
 
+from hubsim.eval.inference import evaluate_world
+
 #: The sets built here (the bundled sample ``data/sample`` is the fourth real set).
 SETS = ("deepseek-trees", "atlas-cards", "atlas-annotated", "leaderboard")
 MAX_README = 16 * 1024  # characters of card text kept per record (keeps the vendored files small)
@@ -166,6 +168,23 @@ BUILDERS = {"deepseek-trees": build_deepseek_trees, "atlas-cards": build_atlas_c
 def real_set_dirs(root: Path) -> dict[str, Path]:
     """Every real evaluation set under the repository ``root``: the bundled sample, then ``data/eval/<name>``."""
     return {"sample": root / "data" / "sample", **{name: root / "data" / "eval" / name for name in SETS}}
+
+
+def evaluate_sets(root: Path, names: Iterable[str] = ("all",), *, folds: int = 5) -> list[dict[str, Any]]:
+    """:func:`hubsim.eval.inference.evaluate_world` on the named real sets (``all``: every one, in order).
+
+    Raises ``ValueError`` for an unknown name and ``FileNotFoundError`` for a set missing under ``root``.
+    """
+    dirs = real_set_dirs(root)
+    chosen = list(dirs) if "all" in names else list(dict.fromkeys(names))
+    unknown = [n for n in chosen if n not in dirs]
+    if unknown:
+        raise ValueError(f"unknown evaluation set {', '.join(unknown)} (choose from {', '.join(dirs)} or all)")
+    for name in chosen:
+        if not dirs[name].is_dir():
+            raise FileNotFoundError(2, f"evaluation set {name} not found (run from the repository root)",
+                                    str(dirs[name]))
+    return [evaluate_world(dirs[name], folds=folds) for name in chosen]
 
 
 def build_all(real: Path, out: Path) -> dict[str, int]:
