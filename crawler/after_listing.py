@@ -10,10 +10,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from crawler.card_lineage import apply_cards
+from crawler.families import Family
 from crawler.family import FamilySummary, family_of, resolve_edges
 from crawler.ingest import mark_unseen_deleted
 from crawler.mirrors import match_mirrors
@@ -41,25 +42,24 @@ def family_counts(family: FamilySummary | None) -> dict[str, int]:
     return {"roots": len(family.roots), "family_models": len(family.members), "undeclared": len(family.undeclared)}
 
 
-def listing_stored(store: Store, hub: str, run_id: int, *, sweep_complete: bool, root_authors: Iterable[str],
-                   architectures: Iterable[str]) -> Outcome:
+def listing_stored(store: Store, hub: str, run_id: int, *, sweep_complete: bool,
+                   families: Sequence[Family]) -> Outcome:
     """Step 1. ``sweep_complete``: the run listed the whole hub (full mode, coverage proven), so vanished models
     are deleted. Idempotent: a resumed run repeats it safely."""
     out = Outcome(deleted=mark_unseen_deleted(store, hub, run_id) if sweep_complete else 0)
     if hub not in CARD_LINEAGE:
         resolve_edges(store, hub)
-        out.family = family_of(store, hub, root_authors, architectures)
+        out.family = family_of(store, hub, families)
     return out
 
 
-def finish(store: Store, hub: str, *, family: FamilySummary | None, root_authors: Iterable[str],
-           architectures: Iterable[str]) -> Outcome:
+def finish(store: Store, hub: str, *, family: FamilySummary | None, families: Sequence[Family]) -> Outcome:
     """Step 2. ``family`` is what step 1 found (kept as it is for a hub whose cards declare nothing)."""
     out = Outcome(family=family)
     if hub in CARD_LINEAGE:
         changed = CARD_LINEAGE[hub](store)
         resolved = resolve_edges(store, hub)
-        out.family = family_of(store, hub, root_authors, architectures)
+        out.family = family_of(store, hub, families)
         out.notes.append(f"front matter applied to {changed} models; bases: {resolved['missing']} not on "
                          f"ModelScope (kept unresolved), {resolved['case_normalised']} case-normalised")
     if hub == MIRROR_HUB:

@@ -48,12 +48,9 @@ def crawl_hub(store: Store, hub: str, mode: str, *, endpoint: str | None = None,
     module, name = spider.split(":")
     marks = previous_watermarks(store, hub) if mode == "incremental" else {}
     families = list(families) if families is not None else [default_family()]
-    kwargs: dict[str, Any] = {"watermarks": marks,
-                              "root_authors": list(dict.fromkeys([o for f in families for o in f.orgs] + list(roots))),
-                              "architectures": list(dict.fromkeys(a for f in families for a in f.architectures))}
-    if hub == "modelscope":
-        kwargs["search_terms"] = list(dict.fromkeys(t for f in families for t in f.search))
-    kwargs.update(spider_kwargs or {})
+    if roots:  # extra organisations whose every model is followed as a root
+        families.append(Family(name="roots", label="--roots", orgs=tuple(roots)))
+    kwargs: dict[str, Any] = {"watermarks": marks, "families": tuple(families), **(spider_kwargs or {})}
     result = run_crawl(store, getattr(importlib.import_module(module), name), hub=hub, mode=mode,
                        endpoint=endpoint_of(endpoint), spider_kwargs=kwargs, progress=progress,
                        concurrency=concurrency, token=token_of())

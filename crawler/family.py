@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select, update
 
+from crawler.families import Family
 from crawler.lineage import normalise_base
 from crawler.store.db import Store
 from crawler.store.schema import Edge, Model
@@ -65,19 +66,20 @@ def resolve_edges(store: Store, hub: str) -> dict[str, int]:
 
 @dataclass
 class FamilySummary:
-    """The family as the crawler sees it: roots, declared descendants, and Qwen-architecture orphans."""
+    """The families as the crawler sees them: roots, declared descendants, and family-architecture orphans."""
 
     roots: set[str] = field(default_factory=set)
     members: set[str] = field(default_factory=set)  # declared descendants of the roots (roots excluded)
     undeclared: set[str] = field(default_factory=set)
 
 
-def family_of(store: Store, hub: str, root_authors: Iterable[str], architectures: Iterable[str]) -> FamilySummary:
-    """Roots (models of the root authors), their declared descendants, and family-architecture models that
-    declare no resolvable parent and are not in the family."""
+def family_of(store: Store, hub: str, families: Iterable[Family]) -> FamilySummary:
+    """The roots of ``families`` (:meth:`Family.is_root`), their declared descendants (also below a declared base of
+    a root organisation missing from the store), and models of the families' architectures that declare no
+    resolvable parent and are in no family: what the crawl fetches cards for. Definitions: docs/families.md."""
     m, e = Model.__table__, Edge.__table__  # type: ignore[attr-defined]
-    authors = {a.lower() for a in root_authors}
-    archs = set(architectures)
+    families = list(families)
+    archs = {a for f in families for a in f.architecture_set}
     out = FamilySummary()
     children: dict[str, list[str]] = defaultdict(list)
     has_parent: set[str] = set()
@@ -85,15 +87,22 @@ def family_of(store: Store, hub: str, root_authors: Iterable[str], architectures
         candidates = []
         for r in conn.execute(select(m.c.id, m.c.author, m.c.architecture, m.c.tags).where(
                 m.c.hub == hub, m.c.deleted_at.is_(None))):
-            if (r.author or "").lower() in authors:
+            if any(f.is_root(r.author, r.id) for f in families):
                 out.roots.add(r.id)
             elif r.architecture in archs or any(t in archs for t in (r.tags or ())):
                 candidates.append(r.id)
-        for child, parent in conn.execute(select(e.c.child, e.c.parent).where(e.c.hub == hub, e.c.status == "resolved")):
-            children[parent].append(child)
-            has_parent.add(child)
-    queue = deque(out.roots)
-    seen = set(out.roots)
+        seeds = set()
+        for child, parent, raw, status in conn.execute(select(e.c.child, e.c.parent, e.c.parent_raw, e.c.status)
+                                                       .where(e.c.hub == hub)):
+            if status == "resolved":
+                children[parent].append(child)
+                has_parent.add(child)
+            elif (base := normalise_base(raw, child)[0]) and any(f.is_root(None, base) for f in families):
+                seeds.add(child)
+    seeds -= out.roots
+    out.members |= seeds
+    queue = deque(out.roots | seeds)
+    seen = set(out.roots | seeds)
     while queue:
         node = queue.popleft()
         for child in children.get(node, ()):

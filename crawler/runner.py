@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 
 from crawler import after_listing
-from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
+from crawler.families import default_family
 from crawler.ingest import now_utc
 from crawler.items import ListingPage
 from crawler.lock import RunLock
@@ -94,14 +94,14 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
 
     The spider lists and fetches; the pipeline writes; this function runs the after-listing steps
     (:mod:`crawler.after_listing`) when the listing is stored and when the spider is done. ``spider_kwargs``
-    ``root_authors`` and ``architectures`` define the family for those steps too.
+    ``families`` (:class:`crawler.families.Family`, default: the default family) define the family for those steps
+    too.
     """
     from scrapy.crawler import CrawlerProcess
 
     started = time.monotonic()
     kwargs = dict(spider_kwargs or {})
-    family_def = {"root_authors": tuple(kwargs.get("root_authors", DEFAULT_ROOT_AUTHORS)),
-                  "architectures": tuple(kwargs.get("architectures", DEFAULT_FAMILY_ARCHITECTURES))}
+    family_def = {"families": tuple(kwargs.get("families") or (default_family(),))}
     with RunLock(store, "crawl"):
         run, resumed = _open_run(store, hub, mode)
         notes: list[str] = list(run.notes or [])

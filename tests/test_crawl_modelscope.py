@@ -42,20 +42,27 @@ def readme_bases(record: dict) -> list[str]:
 
 
 def expected_ms_family(records: list[dict]) -> tuple[set[str], set[str]]:
-    """Roots and declared descendants among the Qwen-related ModelScope records."""
+    """Roots and declared descendants among the Qwen-related ModelScope records; a model declaring a Qwen base
+    that is not on ModelScope is a member too (docs/families.md)."""
     universe = [r for r in records if qwen_related(r)]
     ids = {r["id"] for r in universe}
-    children = children_by_base(((r["id"], b) for r in universe for b in readme_bases(r)), ids)
+    declared = [(r["id"], b.strip()) for r in universe for b in readme_bases(r)]
+    children = children_by_base(declared, ids)
     roots = {i for i in ids if i.split("/")[0].lower() == "qwen"}
-    return roots, descendants(((p, c) for p, kids in children.items() for c in kids), roots)
+    lower = {i.lower() for i in ids}
+    orphans = {c for c, b in declared if b.split("/")[0].lower() == "qwen" and b.lower() not in lower} - roots
+    return roots, descendants(((p, c) for p, kids in children.items() for c in kids), roots | orphans) | orphans
 
 
 def stored_family(db: str, roots: set[str]) -> set[str]:
+    """The stored edges walked from the roots and from the models whose declared Qwen base is not stored."""
     store = open_store(db)
     with store.engine.connect() as conn:
         edges = conn.execute(select(Edge.parent, Edge.child).where(Edge.hub == "modelscope",
                                                                    Edge.status == "resolved")).all()
-    return descendants(edges, roots)
+        orphans = {c for c, raw in conn.execute(select(Edge.child, Edge.parent_raw).where(
+            Edge.hub == "modelscope", Edge.status != "resolved")) if raw.split("/")[0].lower() == "qwen"} - roots
+    return descendants(edges, roots | orphans) | orphans
 
 
 def ms_ids(db: str) -> set[str]:

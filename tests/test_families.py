@@ -264,3 +264,20 @@ def test_analyze_families_cli(sample_store) -> None:
     assert text.code == 0 and "Families as of 2024-07-11 (2024-07 is a partial month)" in text.stdout
     bad = hubtree("analyze", "families", *db, "--families", "qwen,olmo")
     assert bad.code == 1 and "unknown family 'olmo'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_the_crawl_follows_the_families_with_their_patterns(sample_store) -> None:
+    from crawler.family import family_of
+
+    chosen = select_families("gemma,phi")
+    crawl = family_of(sample_store, "hf", chosen)
+    report = analyse_families(sample_store, chosen, include_inferred=False)
+    ids = {r["id"] for r in sample_records()}
+    assert crawl.roots == {i for i in ids if (i.startswith("google/") and "gemma" in i.lower())
+                           or i.startswith(("microsoft/phi", "microsoft/Phi"))}
+    assert len(crawl.roots) == sum(f["roots"] for f in report.families) < sum(o["models"] for o in report.organisations)
+    derived = set()
+    for fam in chosen:
+        frame = family_members(sample_store, fam)
+        derived |= {i for i, d in zip(frame["id"], frame["depth"], strict=True) if d > 0}
+    assert crawl.members == derived - crawl.roots and derived

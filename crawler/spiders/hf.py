@@ -35,14 +35,11 @@ class HFSpider(HubSpider):
     hub = "hf"
 
     def __init__(self, *, page_size: int = hf.DEFAULT_PAGE_SIZE, watermarks: dict[str, datetime | None] | None = None,
-                 cards: str = "family", root_authors: Iterable[str] = ("Qwen",),
-                 architectures: Iterable[str] = (), **kwargs: Any):
+                 cards: str = "family", **kwargs: Any):
         super().__init__(**kwargs)
         self.page_size = page_size
         self.watermarks = watermarks or {}
         self.card_policy = cards
-        self.root_authors = tuple(root_authors)
-        self.architectures = tuple(architectures)
         self.phases = PHASES[self.mode]
 
     def bucket_of(self, url: str) -> str:

@@ -12,14 +12,14 @@ Card fields, base resolution, family counts and mirrors follow once the cards ar
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator, Sequence
 from datetime import datetime
 from typing import Any
 
 from scrapy import Request
 from scrapy.http import Response
 
-from crawler.config import DEFAULT_FAMILY_ARCHITECTURES
+from crawler.families import Family, default_family
 from crawler.hubs import modelscope as ms
 from crawler.items import ListingPage
 from crawler.partitions import Plan
@@ -28,21 +28,23 @@ from crawler.records_modelscope import HUB
 from crawler.spiders.modelscope_follow_ups import ModelScopeFollowUps
 from crawler.spiders.modelscope_plan import coverage, make_plan
 
-DEFAULT_SEARCH_TERMS = ("qwen", "qwq")
-
 
 class ModelScopeSpider(ModelScopeFollowUps):
     name = "modelscope"
     hub = HUB
 
     def __init__(self, *, watermarks: dict[str, datetime | None] | None = None,
-                 root_authors: Iterable[str] = ("Qwen",), architectures: Iterable[str] = DEFAULT_FAMILY_ARCHITECTURES,
-                 search_terms: Iterable[str] = DEFAULT_SEARCH_TERMS, discovery_pages: int = 4, **kwargs: Any):
+                 families: Sequence[Family] = (), search_terms: Iterable[str] | None = None,
+                 discovery_pages: int = 4, **kwargs: Any):
+        """The listing is seeded by the ``families``' (default: the default family's) owners, architectures and
+        search terms; ``search_terms`` replaces the latter."""
         super().__init__(**kwargs)
+        families = tuple(families) or (default_family(),)
         self.watermark = (watermarks or {}).get("lastModified")
-        self.root_authors = tuple(root_authors)
-        self.architectures = tuple(architectures)
-        self.search_terms = tuple(search_terms)
+        self.root_authors = tuple(dict.fromkeys(o for f in families for o in f.orgs))
+        self.architectures = tuple(dict.fromkeys(a for f in families for a in f.architectures))
+        self.search_terms = (tuple(search_terms) if search_terms is not None
+                             else tuple(dict.fromkeys(t for f in families for t in f.search)))
         self.discovery_pages = discovery_pages
         self.plan: Plan | None = None
 
