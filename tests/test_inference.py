@@ -12,6 +12,7 @@ from analysis.inference import (
     infer,
     inferred_lineage,
     load_features,
+    load_params,
     match_name,
     mergekit_models,
     strip_declared,
@@ -178,3 +179,28 @@ def test_family_counts_declared_and_inferred_side_by_side(tmp_path: Path) -> Non
     gi = with_inferred(g, inf)  # only the sure exact parent becomes an edge
     assert [(gi.ids[c], gi.ids[p]) for c, p, x in zip(gi.child, gi.parent, gi.inferred, strict=True) if x] == [
         ("RichardErkhov/a_-_Qwen2-7B-ft-gguf", "a/Qwen2-7B-ft")]
+
+
+def test_the_exact_size_of_an_official_model_of_the_architectures_family_is_a_membership_claim(tmp_path: Path) -> None:
+    """``arch+size``: a llama-architecture model of Meta's exact size; not one of 01-ai's (a llama-architecture model
+    of another publisher), not a size no official model has, and never an edge (siblings share the size)."""
+    def sized(record: dict, total: int) -> dict:
+        return {**record, "safetensors": {"parameters": {"BF16": total}, "total": total}}
+
+    store = store_with(tmp_path, [
+        sized(hf("meta-llama/Meta-Llama-3-8B", "2024-04-17", tags=("llama",)), 8030261248),
+        sized(hf("01-ai/Yi-1.5-9B", "2024-05-11", tags=("llama",)), 8829407232),
+        sized(hf("alice/Hermes-8B-sft", "2024-06-01", tags=("llama",)), 8030261248),
+        sized(hf("bob/Orca-9B-sft", "2024-06-01", tags=("llama",)), 8829407232),
+        sized(hf("carol/Orca-3B-sft", "2024-06-01", tags=("llama",)), 3212749824),
+        hf("dave/Hermes-8B-dpo", "2024-06-02", tags=("llama",)),  # no size listed
+    ])
+    g = build_graph(store)
+    inferred = infer(g, load_features(store, g), params=load_params(store, g),
+                     root_authors=("meta-llama", "01-ai"), family_architectures=("llama",))
+    claims = {g.ids[i.child]: i.rule for i in inferred if not i.parents}
+    assert claims == {"alice/Hermes-8B-sft": "arch+size:llama", "bob/Orca-9B-sft": "arch:llama",
+                      "carol/Orca-3B-sft": "arch:llama", "dave/Hermes-8B-dpo": "arch:llama"}
+    assert all(not i.rule.startswith("arch+size") for i in inferred if i.parents)
+    unsized = infer(g, load_features(store, g), root_authors=("meta-llama",), family_architectures=("llama",))
+    assert {i.rule for i in unsized} == {"arch:llama"}  # without the sizes (an older store): no size claim

@@ -442,9 +442,9 @@ def render_markdown(result: dict[str, Any]) -> str:
     out += [f"| {r['confidence']} | {r['edges']:,} | {pct(r['parent_precision'])} | {pct(r['parent_recall'])} "
             f"| {r['family_claims']:,} | {pct(r['family_precision'])} | {pct(r['family_recall'])} |"
             for r in h["by_confidence"]["levels"]]
-    out += ["", "By rule (hidden declared):", "", "| rule | confidence | models | parent precision (95 % low) "
-            "| family precision (95 % low) |", "|---|---:|---:|---:|---:|"]
-    out += [f"| `{rule}` | {c['confidence']} | {c['models']:,} | {pct(c['parent_precision'])} "
+    out += ["", "By rule (hidden declared):", "", "| rule | confidence (parent / family) | models "
+            "| parent precision (95 % low) | family precision (95 % low) |", "|---|---:|---:|---:|---:|"]
+    out += [f"| `{rule}` | {c['confidence']} / {c['family_confidence']} | {c['models']:,} | {pct(c['parent_precision'])} "
             f"({pct(c['parent_low'])}) | {pct(c['family_precision'])} ({pct(c['family_low'])}) |"
             for rule, c in h["by_rule"].items()]
     out += ["", "By family at the threshold (hidden declared): " + ", ".join(
