@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run a command with the services the test suite needs: a throwaway PostgreSQL on loopback
-# (HUBTREE_TEST_PG_URL) and headless Chromium for the report test (HUBTREE_CHROMIUM).
+# (HUBTREE_TEST_PG_URL) and headless Chromium for the report and browser tests (HUBTREE_CHROMIUM; Playwright's
+# bundled node driver needs libatomic1, which minimal Debian lacks).
 # Installs what is missing with apt-get when run as root; tests that need a missing service skip with a reason.
 set -euo pipefail
 
@@ -8,6 +9,7 @@ need_apt=()
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
 [ -n "$pg_bin" ] || need_apt+=(postgresql)
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+ls /usr/lib/*/libatomic.so.1 /lib/*/libatomic.so.1 >/dev/null 2>&1 || need_apt+=(libatomic1)
 if [ ${#need_apt[@]} -gt 0 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
   echo "with-test-services: installing ${need_apt[*]}" >&2
   apt-get update -qq >/dev/null 2>&1 || true
