@@ -3,8 +3,9 @@ crawl fills them (its rows' hashes are cleared so unchanged records are rewritte
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
+
+from sqlalchemy import inspect, text
 
 from crawler.ingest import write_page
 from crawler.records import parse_hf
@@ -22,18 +23,32 @@ def test_params_come_from_safetensors_then_gguf() -> None:
     assert odd.row["params"] is None and odd.row["context_length"] is None
 
 
-def test_an_older_store_gains_the_columns_and_the_next_crawl_fills_them(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path}/old.db"
-    write_page(open_store(url), "hf", [RECORD], run_id=None)
-    with sqlite3.connect(tmp_path / "old.db") as db:  # the store as an earlier version left it
-        db.execute("ALTER TABLE model DROP COLUMN params")
-        db.execute("ALTER TABLE model DROP COLUMN context_length")
+def _older(url: str) -> None:
+    """Leave the store as an earlier version did: no ``params`` / ``context_length`` columns."""
     store = open_store(url)
-    open_store(url)  # idempotent
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        columns = {r[1] for r in db.execute("PRAGMA table_info(model)")}
-        assert {"params", "context_length"} <= columns
-        assert db.execute("SELECT record_hash, params FROM model").fetchall() == [("", None)]
-    write_page(store, "hf", [RECORD], run_id=None)
-    with sqlite3.connect(tmp_path / "old.db") as db:
-        assert db.execute("SELECT params FROM model").fetchall() == [(7615616512,)]
+    with store.transaction() as conn:
+        for column in ("params", "context_length"):
+            conn.execute(text(f"ALTER TABLE model DROP COLUMN {column}"))
+    store.engine.dispose()
+
+
+def _check_older_store(url: str) -> None:
+    write_page(open_store(url), "hf", [RECORD], run_id=None)
+    _older(url)
+    store = open_store(url)
+    open_store(url).engine.dispose()  # idempotent
+    assert {"params", "context_length"} <= {c["name"] for c in inspect(store.engine).get_columns("model")}
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT record_hash, params FROM model")).all() == [("", None)]
+    write_page(store, "hf", [RECORD], run_id=None)  # the next crawl rewrites the unchanged record
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT params FROM model")).all() == [(7615616512,)]
+    store.engine.dispose()
+
+
+def test_an_older_sqlite_store_gains_the_columns_and_the_next_crawl_fills_them(tmp_path: Path) -> None:
+    _check_older_store(f"sqlite:///{tmp_path}/old.db")
+
+
+def test_an_older_postgresql_store_gains_the_columns_and_the_next_crawl_fills_them(pg_url: str) -> None:
+    _check_older_store(pg_url)
