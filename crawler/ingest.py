@@ -7,6 +7,7 @@ or duplicating anything.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,10 +19,12 @@ from sqlalchemy import select, update
 from crawler.cards import bound_text, parse_front_matter
 from crawler.config import MAX_QUARANTINE_BYTES
 from crawler.records import ParsedModel, RecordError, parse_hf
+from crawler.safe_values import clean_text
 from crawler.store.db import Store
 from crawler.store.schema import CrawlRun, Edge, MetricSnapshot, Model, Quarantine
 
 Parser = Callable[[Any], ParsedModel]
+logger = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
@@ -47,12 +50,27 @@ def now_utc() -> datetime:
 
 def quarantine_row(hub: str, key: str, reason: str, raw: Any, *, kind: str = "record", run_id: int | None = None,
                    url: str | None = None) -> dict[str, Any]:
-    """A quarantine row with the raw payload bounded in size."""
-    text = raw if isinstance(raw, str) else orjson.dumps(raw, default=str).decode("utf-8", "replace")
+    """A quarantine row with the raw payload bounded in size (and storable: no NULs, valid UTF-8)."""
+    if isinstance(raw, str):
+        text = raw
+    else:
+        try:
+            text = orjson.dumps(raw, default=str).decode("utf-8", "replace")
+        except orjson.JSONEncodeError:  # integers beyond 64 bits, lone surrogates: Python's repr keeps them
+            text = repr(raw)
     if len(text) > MAX_QUARANTINE_BYTES:
         text = text[:MAX_QUARANTINE_BYTES] + "…[truncated]"
-    return {"hub": hub, "key": key[:500], "kind": kind, "run_id": run_id, "url": url, "reason": reason[:1000],
-            "raw": text, "seen_at": now_utc()}
+    return {"hub": hub, "key": clean_text(key[:500]), "kind": kind, "run_id": run_id,
+            "url": clean_text(url) if url else url, "reason": clean_text(reason[:1000]), "raw": clean_text(text),
+            "seen_at": now_utc()}
+
+
+#: The quarantine key of a record stored with repairs (beside any quarantine of its card, keyed by the bare id).
+REPAIRED_SUFFIX = " (stored with repairs)"
+
+
+class _TrialOnly(Exception):
+    """Rolls back a trial write (:func:`_unstorable`)."""
 
 
 def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: int | None, url: str | None = None,
@@ -65,8 +83,8 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
     commit with it (the crawl's counters), so counters and data never disagree after a kill. ``count_repeats``
     fills ``result.repeats`` (models of the page this run had already listed).
     """
-    result = PageResult()
     parsed: dict[str, ParsedModel] = {}
+    raws: dict[str, Any] = {}
     bad: list[dict[str, Any]] = []
     for pos, raw in enumerate(raw_records):
         try:
@@ -76,6 +94,71 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
             bad.append(quarantine_row(hub, key, exc.reason, raw, run_id=run_id, url=url))
             continue
         parsed[model.id] = model  # a repeated id within a page: the last one wins
+        raws[model.id] = raw
+    repaired = [quarantine_row(hub, m.id + REPAIRED_SUFFIX, "; ".join(m.notes), raws[m.id], kind="repaired",
+                               run_id=run_id, url=url) for m in parsed.values() if m.notes]
+    write = dict(run_id=run_id, checkpoint=checkpoint, run_updates=run_updates, count_repeats=count_repeats)
+    try:
+        return _write_page(store, hub, parsed, bad, repaired, **write)
+    except Exception as failure:  # noqa: BLE001 - a value the store refuses: find the records, store the rest
+        unstorable = _unstorable(store, hub, parsed, run_id)
+        if not unstorable or (len(unstorable) == len(parsed) > 1):
+            raise  # not a record's fault (the store is down, read-only…): the run stops, resumable
+        logger.warning("page %s: %d record(s) the store refuses, quarantined: %s", url, len(unstorable), failure)
+        for model_id, reason in unstorable.items():
+            bad.append(quarantine_row(hub, model_id, f"cannot be stored: {reason}", raws[model_id], run_id=run_id,
+                                      url=url))
+            del parsed[model_id]
+        repaired = [r for r in repaired if r["key"].removesuffix(REPAIRED_SUFFIX) in parsed]
+        return _write_page(store, hub, parsed, bad, repaired, **write)
+
+
+def _unstorable(store: Store, hub: str, parsed: dict[str, ParsedModel], run_id: int | None) -> dict[str, str]:
+    """``{id: reason}`` of the records the store refuses, each tried alone in a transaction rolled back."""
+    out: dict[str, str] = {}
+    for model in parsed.values():
+        try:
+            with store.transaction() as conn:
+                _write_models(store, conn, hub, [model], {}, run_id)
+                _write_snapshots(store, conn, hub, [model], run_id, now_utc())
+                raise _TrialOnly
+        except _TrialOnly:
+            continue
+        except Exception as exc:  # noqa: BLE001 - the reason is kept with the quarantined record
+            out[model.id] = str(getattr(exc, "orig", None) or exc).splitlines()[0][:300]
+    return out
+
+
+def _write_models(store: Store, conn: Any, hub: str, models: list[ParsedModel], known: dict[str, Any],
+                  run_id: int | None) -> None:
+    """The model rows and edges of changed ``models`` (``known``: the stored ones, by id)."""
+    rows = []
+    for m in models:
+        row = dict(m.row)
+        row["deleted_at"] = None
+        row["last_seen_run"] = run_id
+        if m.id not in known:
+            row["first_seen_run"] = run_id
+        rows.append(row)
+    store.upsert(conn, Model, [r for r in rows if "first_seen_run" in r])
+    store.upsert(conn, Model, [r for r in rows if "first_seen_run" not in r])
+    store.delete_where_in(conn, Edge, hub, "child", [m.id for m in models])
+    store.upsert(conn, Edge, [e.row(hub) for m in models for e in m.edges])
+
+
+def _write_snapshots(store: Store, conn: Any, hub: str, models: Sequence[ParsedModel], run_id: int | None,
+                     taken_at: datetime) -> None:
+    """The metric snapshot of ``models`` as seen by the run ``run_id``."""
+    if run_id is not None:
+        store.upsert(conn, MetricSnapshot, [
+            {"run_id": run_id, "hub": hub, "id": m.id, "taken_at": taken_at, "downloads": m.row["downloads"],
+             "downloads_all_time": m.row["downloads_all_time"], "likes": m.row["likes"]} for m in models])
+
+
+def _write_page(store: Store, hub: str, parsed: dict[str, ParsedModel], bad: list[dict[str, Any]],
+                repaired: list[dict[str, Any]], *, run_id: int | None, checkpoint: dict[str, Any] | None,
+                run_updates: Callable[[PageResult], dict[str, Any]] | None, count_repeats: bool) -> PageResult:
+    result = PageResult()
     result.records = len(parsed)
     result.quarantined = len(bad)
     taken_at = now_utc()
@@ -87,20 +170,7 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
                    or known[m.id][1] is not None]
         result.changed = len(changed)
         if changed:
-            rows = []
-            for m in changed:
-                row = dict(m.row)
-                row["deleted_at"] = None
-                row["last_seen_run"] = run_id
-                if m.id not in known:
-                    row["first_seen_run"] = run_id
-                rows.append(row)
-            new_rows = [r for r in rows if "first_seen_run" in r]
-            old_rows = [r for r in rows if "first_seen_run" not in r]
-            store.upsert(conn, Model, new_rows)
-            store.upsert(conn, Model, old_rows)
-            store.delete_where_in(conn, Edge, hub, "child", [m.id for m in changed])
-            store.upsert(conn, Edge, [e.row(hub) for m in changed for e in m.edges])
+            _write_models(store, conn, hub, changed, known, run_id)
         changed_ids = {m.id for m in changed}
         unchanged = [model_id for model_id in parsed if model_id not in changed_ids]
         if unchanged and run_id is not None:
@@ -108,12 +178,9 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
             for start in range(0, len(unchanged), 5_000):
                 chunk = unchanged[start : start + 5_000]
                 conn.execute(update(tbl).where(tbl.c.hub == hub, tbl.c.id.in_(chunk)).values(last_seen_run=run_id))
-        if run_id is not None:
-            store.upsert(conn, MetricSnapshot, [
-                {"run_id": run_id, "hub": hub, "id": m.id, "taken_at": taken_at, "downloads": m.row["downloads"],
-                 "downloads_all_time": m.row["downloads_all_time"], "likes": m.row["likes"]}
-                for m in parsed.values()])
+        _write_snapshots(store, conn, hub, list(parsed.values()), run_id, taken_at)
         store.upsert(conn, Quarantine, bad)
+        store.upsert(conn, Quarantine, repaired)
         if run_id is not None and (checkpoint is not None or run_updates):
             values: dict[str, Any] = dict(run_updates(result)) if run_updates else {}
             if checkpoint is not None:

@@ -7,12 +7,13 @@ the after-listing steps (:mod:`crawler.after_listing`).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 
-from crawler.ingest import card_row, now_utc, write_page
+from crawler.ingest import card_row, now_utc, quarantine_row, write_page
 from crawler.items import DeployFlags, FetchedCard, ListingPage
 from crawler.records import parse_hf
 from crawler.records_modelscope import parse_modelscope
@@ -24,6 +25,7 @@ CARD_BATCH = 200
 PARSERS = {"hf": parse_hf, "modelscope": parse_modelscope}
 #: Signal sent (with ``page``) once the last page of the listing is committed.
 LISTING_STORED = object()
+logger = logging.getLogger(__name__)
 
 
 class StorePipeline:
@@ -74,11 +76,31 @@ class StorePipeline:
             return
         state = self.state
         batch, self._cards = self._cards, []
-        rows, bad = [], []
-        for card in batch:
-            row, broken = card_row(card.hub, card.model_id, card.sha, card.text, error=card.error,
-                                   fetched_at=now_utc(), run_id=state.run_id)
-            rows.append(row)
-            if broken is not None:
-                bad.append(broken)
-        write_cards(state.store, state.run_id, rows, bad, state.add_cards(len(rows), len(bad), self.crawler.stats))
+        cards = [card_row(card.hub, card.model_id, card.sha, card.text, error=card.error, fetched_at=now_utc(),
+                          run_id=state.run_id) for card in batch]
+        if not self._write_cards(cards):
+            for one in cards:  # one card the store refuses must not lose the batch: each alone, the refused quarantined
+                if not self._write_cards([one]):
+                    self._write_refused(*one)
+
+    def _write_cards(self, cards: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> bool:
+        """Store ``(card row, quarantine row or None)`` pairs with the run's counters; False if the store refused."""
+        state = self.state
+        rows, bad = [row for row, _ in cards], [b for _, b in cards if b is not None]
+        before = dict(state.totals)
+        try:
+            write_cards(state.store, state.run_id, rows, bad, state.add_cards(len(rows), len(bad), self.crawler.stats))
+        except Exception as exc:  # noqa: BLE001 - retried card by card; a refused card is quarantined with the reason
+            state.totals.update(before)
+            logger.warning("%d card(s) not stored together: %s", len(rows), exc)
+            return False
+        return True
+
+    def _write_refused(self, row: dict[str, Any], _bad: dict[str, Any] | None) -> None:
+        """A card the store refuses even alone: its row without text (so the count holds) and the reason."""
+        reason = "card cannot be stored (text and front matter dropped)"
+        empty = {**row, "text": None, "truncated": False, "front_matter": None, "error": reason}
+        refused = quarantine_row(row["hub"], row["id"], reason, (row.get("text") or "")[:4096], kind="card",
+                                 run_id=self.state.run_id)
+        if not self._write_cards([(empty, refused)]):
+            self.state.totals["errors"] += 1

@@ -14,6 +14,7 @@ from typing import Any
 from crawler.licenses import normalise_licence
 from crawler.lineage import DeclaredEdge, declared_edges
 from crawler.records import ParsedModel, RecordError, check_id, record_hash, storable_row, utc_naive
+from crawler.safe_values import clean_text
 
 HUB = "modelscope"
 
@@ -35,9 +36,7 @@ def _when(value: Any, model_id: str, key: str) -> datetime | None:
 
 def licence_of(spelling: Any, license_name: Any = None, license_link: Any = None) -> str | None:
     """The canonical licence id of a ModelScope spelling (None when none is declared)."""
-    value = spelling if isinstance(spelling, str) else None
-    name = license_name if isinstance(license_name, str) else None
-    link = license_link if isinstance(license_link, str) else None
+    value, name, link = (clean_text(v) if isinstance(v, str) else None for v in (spelling, license_name, license_link))
     canonical = normalise_licence(value, name, link)
     return None if canonical == "missing" else canonical
 

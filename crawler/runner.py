@@ -19,8 +19,10 @@ from crawler.items import ListingPage
 from crawler.lock import RunLock
 from crawler.pipelines import LISTING_STORED
 from crawler.progress import Progress, make_progress
+from crawler.records import FUTURE_TOLERANCE
 from crawler.run_state import RunState
 from crawler.runs import CrawlResult
+from crawler.store.crawl import quarantined_in_run
 from crawler.store.db import Store
 from crawler.store.schema import CrawlRun, Model
 
@@ -73,6 +75,7 @@ def _scrapy_settings(concurrency: int, extra: dict[str, Any] | None) -> dict[str
         "RETRY_TIMES": 8,
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],  # 429 is the rate limiter's job
         "DOWNLOADER_MIDDLEWARES": {
+            "crawler.middlewares.SameHostRedirectMiddleware": 340,
             "crawler.middlewares.AuthMiddleware": 350,
             "crawler.middlewares.RateLimitMiddleware": 560,
         },
@@ -141,13 +144,14 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
             family = done.family
             notes.extend(done.notes)
         values = {**state.counter_values(crawler.stats), **after_listing.family_counts(family)}
+        lost = _quarantine_notes(store, hub, run.run_id, notes)
         if not finished:
             status = "partial" if values.get("records") else "failed"
             checkpoint = dict(_current_checkpoint(store, run.run_id))
             if close_reason and close_reason != "finished":
                 notes.append(f"stopped: {close_reason}")
         else:
-            status = "partial" if values.get("errors") else "success"
+            status = "partial" if values.get("errors") or lost else "success"
             checkpoint = {"phase": "done"}
         marks = _watermarks(store, hub) if finished else {}
         tbl = CrawlRun.__table__  # type: ignore[attr-defined]
@@ -164,9 +168,27 @@ def _current_checkpoint(store: Store, run_id: int) -> dict[str, Any]:
         return conn.execute(select(tbl.c.checkpoint).where(tbl.c.run_id == run_id)).scalar_one() or {}
 
 
+def _quarantine_notes(store: Store, hub: str, run_id: int, notes: list[str]) -> int:
+    """Notes on what this run quarantined (records lost, records stored with repairs, cards refused); returns
+    how many records were quarantined, not stored (the run is then partial: its exit code says so)."""
+    found = quarantined_in_run(store, hub, run_id)
+    labels = {"record": "records quarantined, not stored", "repaired": "records stored with repairs",
+              "card": "cards quarantined (stored without front matter)"}
+    for kind, label in labels.items():
+        if kind in found:
+            n, examples = found[kind]
+            notes.append(f"{n} {label} (quarantine table, kind {kind!r}), e.g. " + "; ".join(examples))
+    return found.get("record", (0, []))[0]
+
+
 def _watermarks(store: Store, hub: str) -> dict[str, datetime | None]:
+    """The newest ``last_modified`` / ``created_at`` of ``hub``, never in the future (a hub's error must not stop
+    every later incremental crawl at once)."""
     tbl = Model.__table__  # type: ignore[attr-defined]
+    limit = now_utc() + FUTURE_TOLERANCE
     with store.engine.connect() as conn:
-        row = conn.execute(select(func.max(tbl.c.last_modified), func.max(tbl.c.created_at))
-                           .where(tbl.c.hub == hub)).one()
-    return {"watermark_modified": row[0], "watermark_created": row[1]}
+        modified = conn.execute(select(func.max(tbl.c.last_modified)).where(
+            tbl.c.hub == hub, tbl.c.last_modified <= limit)).scalar_one()
+        created = conn.execute(select(func.max(tbl.c.created_at)).where(
+            tbl.c.hub == hub, tbl.c.created_at <= limit)).scalar_one()
+    return {"watermark_modified": modified, "watermark_created": created}

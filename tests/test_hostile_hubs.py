@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
-import pytest
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
-from crawler.hubs.hf import LinkGuard, PaginationError, max_pages
-from tests.support.sim import SAMPLE_WORLD, sim_in_process
+import pytest
+from sqlalchemy import select
+
+from crawler.hubs.hf import LinkGuard, PaginationError, listing_url, max_pages
+from crawler.store import CrawlRun, open_store
+from tests.support.sim import SAMPLE_WORLD, fetch, sim_in_process, world_records
 from tests.support.store import hubtree
 
 pytestmark = pytest.mark.skipif(not SAMPLE_WORLD.exists(), reason="needs data/sample")
@@ -42,3 +52,119 @@ def test_link_guard_refuses(pages: list[tuple[str, list[str]]], reason: str) -> 
     with pytest.raises(PaginationError, match=reason):
         for url, ids in pages:
             guard.check(url, ids)
+
+
+class _FakeHub(ThreadingHTTPServer):
+    """A tiny hostile Hub: ``behaviour`` decides each listing page's ``Link`` (or a redirect)."""
+
+    daemon_threads = True
+
+    def __init__(self, behaviour: str, other: str = ""):
+        super().__init__(("127.0.0.1", 0), _FakeHandler)
+        self.behaviour, self.other, self.requests = behaviour, other, 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _FakeHandler(BaseHTTPRequestHandler):
+    server: _FakeHub
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def do_GET(self) -> None:  # noqa: N802 - the base class's name
+        hub = self.server
+        hub.requests += 1
+        query = parse_qs(urlsplit(self.path).query)
+        page = int(query.get("cursor", ["0"])[0])
+        here = f"{hub.url}{urlsplit(self.path).path}"
+        rows = [{"id": f"org/m{2 * page + i}", "createdAt": "2024-01-01T00:00:00.000Z", "tags": []} for i in range(2)]
+        link = {"loop": f"{here}?{urlsplit(self.path).query}",
+                "same-rows": f"{here}?cursor={page + 1}&sort=createdAt",
+                "endless": f"{here}?cursor={page + 1}&sort=createdAt",
+                "other-host": f"{hub.other}/api/models?cursor=1"}.get(hub.behaviour)
+        if hub.behaviour == "same-rows":
+            rows = [{"id": f"org/m{i}", "createdAt": "2024-01-01T00:00:00.000Z", "tags": []} for i in range(2)]
+        if hub.behaviour == "redirect" and self.path.startswith("/api/models"):
+            self.send_response(302)
+            self.send_header("Location", f"{hub.other}/api/models")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        body = json.dumps(rows if self.path.startswith("/api/models") else []).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        if link and hub.requests < 500:
+            self.send_header("Link", f'<{link}>; rel="next"')
+        self.end_headers()
+        self.wfile.write(body)
+
+
+@contextmanager
+def fake_hub(behaviour: str, other: str = "") -> Iterator[_FakeHub]:
+    hub = _FakeHub(behaviour, other)
+    thread = threading.Thread(target=hub.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield hub
+    finally:
+        hub.shutdown()
+        hub.server_close()
+
+
+@pytest.mark.parametrize(("behaviour", "reason", "max_requests"), [
+    ("loop", "seen before", 3),
+    ("same-rows", "repeats rows", 3),
+    ("endless", "longer than 6 pages", 7),
+    ("other-host", "another host", 2),
+])
+def test_a_hostile_link_chain_stops_the_crawl_with_its_reason(tmp_path, behaviour, reason, max_requests) -> None:
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with fake_hub("loop") as foreign, fake_hub(behaviour, other=foreign.url.replace("127.0.0.1", "localhost")) as hub:
+        run = hubtree("crawl", "hf", "--endpoint", hub.url, "--db", db, "--json", "--page-size", "2",
+                      "--cards", "none", env={"HUBTREE_MAX_LISTING_MODELS": "10"}, timeout=120)
+        served, foreign_served = hub.requests, foreign.requests
+    summary = run.summary
+    assert run.code in (1, 3) and summary["status"] in ("partial", "failed"), run.stderr[-2000:]
+    assert any(reason in note for note in summary["notes"]), summary["notes"]
+    assert served <= max_requests and foreign_served == 0
+    with open_store(db).engine.connect() as conn:  # resumable: a checkpoint without a host
+        checkpoint = conn.execute(select(CrawlRun.checkpoint)).scalar_one()
+    assert checkpoint["next_url"].startswith("/api/models?"), checkpoint
+
+
+def test_a_redirect_to_another_host_is_not_followed(tmp_path) -> None:
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with fake_hub("loop") as foreign, fake_hub("redirect", other=foreign.url.replace("127.0.0.1", "localhost")) as hub:
+        run = hubtree("crawl", "hf", "--endpoint", hub.url, "--db", db, "--json", "--cards", "none", timeout=120)
+        foreign_served = foreign.requests
+    summary = run.summary
+    assert run.code == 1 and summary["status"] == "failed" and summary["records"] == 0
+    assert any("redirect to another host refused" in note for note in summary["notes"]), summary["notes"]
+    assert foreign_served == 0
+
+
+def test_a_resume_asks_the_current_endpoint_not_the_checkpoints_host(tmp_path) -> None:
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with sim_in_process(SAMPLE_WORLD) as old:  # an older run stopped after page 1, its checkpoint on this host
+        next_url = fetch(listing_url(old.url, sort="createdAt", limit=500)).next_url
+    assert next_url and next_url.startswith(old.url)
+    store = open_store(db)
+    with store.transaction() as conn:
+        conn.execute(CrawlRun.__table__.insert().values(  # type: ignore[attr-defined]
+            hub="hf", mode="full", status="partial", started_at=datetime(2026, 1, 1), notes=[],
+            checkpoint={"phase": "sweep", "next_url": next_url}))
+    store.engine.dispose()
+    with sim_in_process(SAMPLE_WORLD) as new:  # the old host is gone; the endpoint is another
+        run = hubtree("crawl", "hf", "--endpoint", new.url, "--db", db, "--json", "--page-size", "500",
+                      "--cards", "none")
+    summary = run.summary
+    assert run.code == 0 and summary["status"] == "success" and summary["resumed"], summary
+    total = len({r["id"] for r in world_records(SAMPLE_WORLD)})
+    assert summary["records"] == total - 500
+    with open_store(db).engine.connect() as conn:
+        checkpoint = conn.execute(select(CrawlRun.checkpoint)).scalar_one()
+    assert checkpoint == {"phase": "done"}

@@ -89,6 +89,20 @@ class LinkGuard:
         return next_url
 
 
+def path_and_query(url: str, endpoint: str) -> str:
+    """``url`` without scheme and host (nor the endpoint's own path prefix): what a checkpoint keeps, so that a
+    resume asks the endpoint of its own run, not the host of an earlier one."""
+    parts = urlsplit(url)
+    prefix = urlsplit(endpoint).path.rstrip("/")
+    path = parts.path[len(prefix) :] if prefix and parts.path.startswith(prefix + "/") else parts.path
+    return path + (f"?{parts.query}" if parts.query else "")
+
+
+def on_endpoint(endpoint: str, ref: str) -> str:
+    """A checkpointed ``ref`` (a path and query, or an older checkpoint's full URL) on ``endpoint``."""
+    return endpoint.rstrip("/") + path_and_query(ref, endpoint)
+
+
 def card_url(endpoint: str, model_id: str) -> str:
     """The raw model card (counts against the resolvers bucket)."""
     return f"{endpoint}/{quote(model_id, safe='/')}/resolve/main/README.md"

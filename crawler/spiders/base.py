@@ -74,18 +74,33 @@ class HubSpider(scrapy.Spider):
         self.listing_failed = f"listing page failed after retries: {reason}"
         self.logger.error("%s", self.listing_failed)
 
+    def listing_stopped(self, reason: str) -> None:
+        """The hub answered in a way the crawl must not follow (a pagination guard): stop, resumable."""
+        self.state.totals["errors"] += 1
+        self.listing_failed = f"listing stopped: {reason}"
+        self.logger.error("%s", self.listing_failed)
+
     def follow_up_failed(self, failure: Any) -> None:
         self.state.totals["errors"] += 1
         self.logger.warning("follow-up request failed after retries: %s", failure_reason(failure))
 
     def decode_json(self, response: Response) -> tuple[Any, Request | None, str | None]:
-        """``(data, retry, error)``: parsed JSON, or a retry of a truncated/invalid body, or the final error."""
+        """``(data, retry, error)``: parsed JSON, or a retry of a truncated/invalid body, or the final error.
+
+        JSON that orjson refuses but Python reads (lone surrogate escapes) is read; its text is cleaned when stored.
+        """
+        import json
+
         import orjson
         from scrapy.downloadermiddlewares.retry import get_retry_request
 
         try:
             return orjson.loads(response.body), None, None
         except orjson.JSONDecodeError as exc:
+            try:
+                return json.loads(response.body), None, None
+            except ValueError:
+                pass
             retry = get_retry_request(response.request, spider=self, reason="invalid JSON body")
             return None, retry, None if retry else f"invalid JSON body after retries ({exc})"
 

@@ -16,6 +16,7 @@ from typing import Any
 from scrapy import Request
 from scrapy.http import Response
 
+from crawler.config import max_listing_models
 from crawler.hubs import hf
 from crawler.items import FetchedCard, ListingPage
 from crawler.records import utc_naive
@@ -41,6 +42,7 @@ class HFSpider(HubSpider):
         self.watermarks = watermarks or {}
         self.card_policy = cards
         self.phases = PHASES[self.mode]
+        self._guards: dict[str, hf.LinkGuard] = {}
 
     def bucket_of(self, url: str) -> str:
         return hf.bucket_of(url)
@@ -63,7 +65,9 @@ class HFSpider(HubSpider):
         phase = self.checkpoint.get("phase") or self.phases[0][0]
         if phase in {p for p, _, _ in self.phases}:  # else resumed after the listing: straight to the follow-ups
             self.progress.phase(f"listing ({phase})")
-            yield self._page_request(self.checkpoint.get("next_url") or self._first_url(phase), phase)
+            resume = self.checkpoint.get("next_url")  # a path and query: resumed on the current endpoint
+            yield self._page_request(hf.on_endpoint(self.endpoint, resume) if resume else self._first_url(phase),
+                                     phase)
 
     def parse_listing(self, response: Response) -> Iterator[Any]:
         phase = response.meta["phase"]
@@ -78,18 +82,29 @@ class HFSpider(HubSpider):
         if next_url and self._reached_watermark(phase, data):
             next_url = None
         if next_url:
-            checkpoint = {"phase": phase, "next_url": next_url}
-            follow = self._page_request(next_url, phase)
+            checkpoint = {"phase": phase, "next_url": hf.path_and_query(next_url, self.endpoint)}
+            try:
+                follow = self._page_request(self._guard(phase).check(next_url, _ids(data)), phase)
+            except hf.PaginationError as exc:
+                self.listing_stopped(str(exc))
+                yield ListingPage(self.hub, response.url, data, checkpoint, seq=self.next_seq(), last=False)
+                return
         else:
             nxt = self._next_phase(phase)
-            checkpoint = ({"phase": nxt, "next_url": self._first_url(nxt)} if nxt
+            checkpoint = ({"phase": nxt, "next_url": hf.path_and_query(self._first_url(nxt), self.endpoint)} if nxt
                           else {"phase": "follow-ups", "sweep_complete": self.mode == "full"})
-            follow = self._page_request(checkpoint["next_url"], nxt) if nxt else None
+            follow = self._page_request(self._first_url(nxt), nxt) if nxt else None
         # The next page is fetched while this one is stored; the pipeline commits pages in order, each with
         # the checkpoint of the page after it, so a kill between the two loses nothing.
         yield ListingPage(self.hub, response.url, data, checkpoint, seq=self.next_seq(), last=follow is None)
         if follow is not None:
             yield follow
+
+    def _guard(self, phase: str) -> hf.LinkGuard:
+        """The pagination guard of a listing phase (a loop, an endless chain or another host stops it)."""
+        if phase not in self._guards:
+            self._guards[phase] = hf.LinkGuard(self.endpoint, hf.max_pages(self.page_size, max_listing_models()))
+        return self._guards[phase]
 
     def _reached_watermark(self, phase: str, records: list[Any]) -> bool:
         field = next(f for p, _, f in self.phases if p == phase)
@@ -124,3 +139,8 @@ class HFSpider(HubSpider):
         else:
             text, error = None, f"no card (HTTP {response.status})"
         yield FetchedCard(self.hub, response.meta["model_id"], response.meta["sha"], text, error)
+
+
+def _ids(records: list[Any]) -> list[str]:
+    """The ids of a page's records, in order (what the pagination guard compares between pages)."""
+    return [str(r.get("id")) for r in records if isinstance(r, dict)]

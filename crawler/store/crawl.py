@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from crawler.store.db import Store
 from crawler.store.schema import Card, CrawlRun, Model, Quarantine
@@ -28,6 +28,20 @@ def write_cards(store: Store, run_id: int, rows: Sequence[dict[str, Any]], bad: 
         store.upsert(conn, Card, rows)
         store.upsert(conn, Quarantine, bad)
         conn.execute(update(tbl).where(tbl.c.run_id == run_id).values(**run_values))
+
+
+def quarantined_in_run(store: Store, hub: str, run_id: int) -> dict[str, tuple[int, list[str]]]:
+    """``{kind: (count, up to three reasons)}`` of what the run ``run_id`` quarantined on ``hub``."""
+    tbl = Quarantine.__table__  # type: ignore[attr-defined]
+    out: dict[str, tuple[int, list[str]]] = {}
+    with store.engine.connect() as conn:
+        counts = conn.execute(select(tbl.c.kind, func.count()).where(tbl.c.hub == hub, tbl.c.run_id == run_id)
+                              .group_by(tbl.c.kind)).all()
+        for kind, n in counts:
+            reasons = conn.execute(select(tbl.c.key, tbl.c.reason).where(
+                tbl.c.hub == hub, tbl.c.run_id == run_id, tbl.c.kind == kind).order_by(tbl.c.key).limit(3)).all()
+            out[kind] = (int(n), [f"{key}: {reason}" for key, reason in reasons])
+    return out
 
 
 def set_deploy_flags(store: Store, hub: str, flags: dict[str, Any]) -> set[str]:

@@ -153,9 +153,26 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
         if create:
             SQLModel.metadata.create_all(engine)
             _add_missing_columns(engine)
+            if engine.dialect.name == "postgresql":
+                _widen_counters(engine)
     except Exception as exc:  # noqa: BLE001 - turned into one clear line by the CLI
         raise StoreError(f"cannot open store {redact_url(url)}: {exc.__class__.__name__}: {exc}") from exc
     return Store(url, engine)
+
+
+#: Counter columns created 32-bit by earlier versions on PostgreSQL, widened to 64-bit when a store is opened.
+_COUNTERS = {"model": ("downloads", "downloads_all_time", "likes"),
+             "metric_snapshot": ("downloads", "downloads_all_time", "likes")}
+
+
+def _widen_counters(engine: Engine) -> None:
+    """``ALTER … TYPE BIGINT`` for the counter columns an older PostgreSQL store still has as ``integer``."""
+    q = text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() "
+             "AND data_type = 'integer' AND table_name IN ('model', 'metric_snapshot')")
+    with engine.begin() as conn:
+        narrow = [(t, c) for t, c in conn.execute(q) if c in _COUNTERS.get(t, ())]
+        for table, column in narrow:  # names from the fixed table above, never from input
+            conn.execute(text(f"ALTER TABLE {table} ALTER COLUMN {column} TYPE BIGINT"))
 
 
 def _add_missing_columns(engine: Engine) -> None:
@@ -177,11 +194,14 @@ def _add_missing_columns(engine: Engine) -> None:
 
 
 def sqlite_path(url: str) -> Path | None:
-    """The database file of a SQLite URL (None for in-memory or other databases)."""
+    """The database file of a SQLite URL (None for in-memory or other databases); ``file:`` URIs included."""
     u = make_url(url)
     if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
         return None
-    return Path(u.database)
+    database = u.database
+    if u.query.get("uri") in ("true", "1") and database.startswith("file:"):
+        database = database[len("file:") :].split("?", 1)[0]
+    return Path(database)
 
 
 def check_store_exists(url: str | None = None) -> str:

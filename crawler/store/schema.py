@@ -48,9 +48,10 @@ class Model(SQLModel, table=True):
     inference: str | None = None  # "warm" when served by an inference provider
     inference_providers: list[str] = Field(default_factory=list, sa_column=Column(JSON))
     deploy_flags: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))  # ModelScope dolphin flags
-    downloads: int | None = None  # last 30 days
-    downloads_all_time: int | None = None
-    likes: int | None = None
+    # Counters are 64-bit everywhere (all-time downloads pass 2**31); larger values are stored as NULL with a note.
+    downloads: int | None = Field(default=None, sa_type=BigInteger)  # last 30 days
+    downloads_all_time: int | None = Field(default=None, sa_type=BigInteger)
+    likes: int | None = Field(default=None, sa_type=BigInteger)
     record_hash: str = ""  # hash of the raw record: unchanged hash ⇒ nothing to rewrite
     first_seen_run: int | None = None
     last_seen_run: int | None = None
@@ -129,9 +130,9 @@ class MetricSnapshot(SQLModel, table=True):
     hub: str = Field(primary_key=True)
     id: str = Field(primary_key=True)
     taken_at: datetime = Field(sa_type=DateTime)
-    downloads: int | None = None
-    downloads_all_time: int | None = None
-    likes: int | None = None
+    downloads: int | None = Field(default=None, sa_type=BigInteger)
+    downloads_all_time: int | None = Field(default=None, sa_type=BigInteger)
+    likes: int | None = Field(default=None, sa_type=BigInteger)
 
 
 class Quarantine(SQLModel, table=True):
@@ -141,7 +142,7 @@ class Quarantine(SQLModel, table=True):
 
     hub: str = Field(primary_key=True)
     key: str = Field(primary_key=True)  # model id when known, else the URL and position
-    kind: str = "record"  # record | card | page
+    kind: str = "record"  # record | card | page | repaired (stored, with the repairs in ``reason``)
     run_id: int | None = None
     url: str | None = None
     reason: str = ""
