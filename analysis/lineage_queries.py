@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from analysis.lineage_build import HUB_BITS, LineageGraph
-from crawler.config import DEFAULT_ROOT_AUTHORS
 from crawler.families import Family, default_family
 from crawler.store.schema import RELATIONS
 
@@ -184,11 +183,6 @@ def ancestors(graph: LineageGraph, model_id: str, *, depth: int | None = None, h
     t = traverse(graph, node, "up", include_inferred=include_inferred, max_depth=depth)
     models = _rows(graph, t, relations=None, hub=hub, include_inferred=include_inferred)
     return {"id": graph.ids[node], "count": len(models), "models": models}
-
-
-def is_root_author(author: str | None, model_id: str, root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS) -> bool:
-    owner = author or model_id.split("/", 1)[0]
-    return owner.lower() in {a.lower() for a in root_authors}
 
 
 def family(graph: LineageGraph, model_id: str, *, include_inferred: bool = False,
