@@ -253,8 +253,8 @@ def match_owner_embedded(index: NameIndex, child: int) -> int | None:
     return None
 
 
-def match_name(index: NameIndex, child: int, words: frozenset[str] = frozenset({"qwen", "qwq"})
-               ) -> tuple[int, str] | None:
+def match_name(index: NameIndex, child: int,
+               words: frozenset[str] = family_words(DEFAULT_FAMILY_ARCHITECTURES)) -> tuple[int, str] | None:
     """``(parent, rule)`` from the child's id (rules 3, 4 and 6), or None.
 
     A whole name equal to another author's model name is *not* taken as a parent: measured precision of that
