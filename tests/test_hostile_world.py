@@ -160,8 +160,8 @@ def check_hostile_crawl(db: str, world: Path, clean: dict[str, int]) -> None:
 def test_hostile_world_into_sqlite(world, clean, tmp_path) -> None:
     db = f"sqlite:///{tmp_path / 'store.db'}"
     check_hostile_crawl(db, world, clean)
-    month = hubtree("report", "--month", "latest", "--db", db, "--out", str(tmp_path / "report"))
-    assert month.code == 0, month.stderr[-2000:]
+    month = hubtree("report", "--month", "2024-07", "--db", db, "--out", str(tmp_path / "report"), "--json")
+    assert month.code == 0 and month.summary["headline"]["family_models"] > 0, month.stderr[-2000:]  # the sample's
 
 
 def test_hostile_world_into_postgresql(world, clean, pg_url) -> None:
