@@ -1,6 +1,10 @@
 """The item pipeline: the only writer of a crawl. Each listing page is stored in one transaction with its
 checkpoint and the run's counters; cards in batches; deployment flags as they come.
 
+Listing pages are written by one writer thread, strictly in listing order, while the reactor goes on fetching the
+next page (the spider asks for it before handing over the page): on a slow hub the sweep's CPU hides under the
+network's time. A page's Deferred fires once it is committed, so Scrapy holds only a few pages in memory.
+
 When the listing's last page is committed the pipeline sends :data:`LISTING_STORED`; the runner answers it with
 the after-listing steps (:mod:`crawler.after_listing`).
 """
@@ -12,6 +16,9 @@ from typing import Any
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from twisted.internet.defer import Deferred
+from twisted.internet.threads import deferToThreadPool
+from twisted.python.threadpool import ThreadPool
 
 from crawler.ingest import card_row, now_utc, quarantine_row, write_page
 from crawler.items import DeployFlags, FetchedCard, ListingPage
@@ -36,12 +43,15 @@ class StorePipeline:
         self._cards: list[FetchedCard] = []
         self._pending: dict[int, ListingPage] = {}
         self._next_seq = 1
+        self._writer = ThreadPool(minthreads=1, maxthreads=1, name="listing-writer")  # one thread: FIFO order
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
         o = cls(crawler)
+        crawler.signals.connect(o._writer.start, signal=signals.spider_opened)
         crawler.signals.connect(o.flush_cards, signal=signals.spider_idle)
         crawler.signals.connect(o.flush_cards, signal=signals.spider_closed)
+        crawler.signals.connect(o._writer.stop, signal=signals.spider_closed)
         return o
 
     @property
@@ -51,9 +61,12 @@ class StorePipeline:
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ListingPage):
             self._pending[item.seq] = item
+            written = None
             while self._next_seq in self._pending:  # commit strictly in listing order
-                self._store_page(self._pending.pop(self._next_seq))
+                written = self._store_page(self._pending.pop(self._next_seq))
                 self._next_seq += 1
+            if written is not None:
+                return written.addCallback(lambda _: item)
         elif isinstance(item, FetchedCard):
             self._cards.append(item)
             if len(self._cards) >= CARD_BATCH:
@@ -62,14 +75,23 @@ class StorePipeline:
             self.state.deploy_flagged |= set_deploy_flags(self.state.store, item.hub, item.flags)
         return item
 
-    def _store_page(self, page: ListingPage) -> None:
+    def _store_page(self, page: ListingPage) -> Deferred:
+        """Write ``page`` in the writer thread; once committed, count it and (last page) send LISTING_STORED."""
+        from twisted.internet import reactor
+
         state, stats = self.state, self.crawler.stats
-        write_page(state.store, page.hub, page.records, run_id=state.run_id, url=page.url, checkpoint=page.checkpoint,
-                   parser=PARSERS[page.hub], run_updates=lambda result: state.add_page(result, stats),
-                   count_repeats=page.distinct)
-        state.page_committed(stats)
-        if page.last:
-            self.crawler.signals.send_catch_log(LISTING_STORED, page=page)
+
+        def write() -> None:
+            write_page(state.store, page.hub, page.records, run_id=state.run_id, url=page.url,
+                       checkpoint=page.checkpoint, parser=PARSERS[page.hub],
+                       run_updates=lambda result: state.add_page(result, stats), count_repeats=page.distinct)
+
+        def committed(_: Any) -> None:
+            state.page_committed(stats)
+            if page.last:
+                self.crawler.signals.send_catch_log(LISTING_STORED, page=page)
+
+        return deferToThreadPool(reactor, self._writer, write).addCallback(committed)
 
     def flush_cards(self, *args: Any, **kwargs: Any) -> None:
         if not self._cards:

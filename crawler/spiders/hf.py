@@ -94,11 +94,12 @@ class HFSpider(HubSpider):
             checkpoint = ({"phase": nxt, "next_url": hf.path_and_query(self._first_url(nxt), self.endpoint)} if nxt
                           else {"phase": "follow-ups", "sweep_complete": self.mode == "full"})
             follow = self._page_request(self._first_url(nxt), nxt) if nxt else None
-        # The next page is fetched while this one is stored; the pipeline commits pages in order, each with
-        # the checkpoint of the page after it, so a kill between the two loses nothing.
-        yield ListingPage(self.hub, response.url, data, checkpoint, seq=self.next_seq(), last=follow is None)
+        # The next page is asked for first and fetched while this one is stored (Scrapy awaits an item before it
+        # reads on); the pipeline commits pages in order, each with the checkpoint of the page after it, so a kill
+        # at any moment loses nothing.
         if follow is not None:
             yield follow
+        yield ListingPage(self.hub, response.url, data, checkpoint, seq=self.next_seq(), last=follow is None)
 
     def _guard(self, phase: str) -> hf.LinkGuard:
         """The pagination guard of a listing phase (a loop, an endless chain or another host stops it)."""
