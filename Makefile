@@ -47,5 +47,5 @@ lint: install
 	'$(VENV)/bin/ruff' check .
 
 SCALE ?= 200k
-bench: install  # the benchmarks of docs/PERFORMANCE.md (SCALE=200k or 1m; takes minutes to an hour)
+bench: install  # the benchmarks of docs/PERFORMANCE.md (SCALE=200k, 1m or 3m; minutes at 200k, hours at 3m)
 	'$(PY)' bench/run_all.py --scale $(SCALE)

@@ -175,8 +175,19 @@ def _last_json(stdout: str) -> Any:
     return None
 
 
-def hubtree_cmd(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hubtree.cli", *args]
+def hubtree_cmd(*args: str, code: str | None = None) -> list[str]:
+    """``python -m hubtree.cli ARGS``; with ``code`` (another checkout, e.g. the commit before a change) that
+    checkout is imported instead of this one (run with :func:`code_env`)."""
+    return [sys.executable, *(["-P"] if code else []), "-m", "hubtree.cli", *args]
+
+
+def code_env(code: str | None) -> dict[str, str]:
+    """The environment that makes :func:`hubtree_cmd` with ``code`` import that checkout."""
+    return {"PYTHONPATH": str(Path(code).resolve())} if code else {}
+
+
+def add_code_argument(parser: Any) -> None:
+    parser.add_argument("--code", help="Run another checkout of hubtree (the figures before a change).")
 
 
 @contextmanager

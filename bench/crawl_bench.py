@@ -1,9 +1,10 @@
 """Crawl benchmark: the HF sweep (``--cards none``) at simulator latency 0 and 300 ms per page, and the cards phase.
 
-    python bench/crawl_bench.py --scale 200k [--latencies 0,300] [--cards-phase]
+    python bench/crawl_bench.py --scale 200k [--latencies 0,300] [--cards-phase] [--code DIR --name crawl-before]
 
 The simulator runs as its own process; the crawler runs under ``/usr/bin/time -v`` so its CPU time (user+sys)
-and peak RSS are its own. API calls are compared with the optimum ⌈records ÷ page size⌉.
+and peak RSS are its own. API calls are compared with the optimum ⌈records ÷ page size⌉, wall time with the
+network's floor (pages × latency: cursor pagination is a chain of requests).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from common import (
+    add_code_argument,
     add_scale_argument,
+    code_env,
     db_path,
     hubtree_cmd,
     per_thousand,
@@ -31,7 +34,7 @@ PAGE_SIZE = 1000
 
 
 def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_SIZE,
-          scrapy_settings: list[str] | None = None, **sim_config: Any) -> dict:
+          scrapy_settings: list[str] | None = None, code: str | None = None, **sim_config: Any) -> dict:
     """One timed ``hubtree crawl hf`` into a fresh SQLite store against a simulator with ``sim_config``.
 
     ``scrapy_settings`` (``KEY=VALUE``) runs the crawler through bench/with_settings.py (experiments only).
@@ -41,9 +44,9 @@ def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_S
         sim.reset_stats()
         sim_cpu = process_cpu_s(sim.process.pid)
         args = ["crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", "--json", "--cards", cards, "--page-size", str(page_size), "--progress", "none"]
-        cmd = hubtree_cmd(*args) if not scrapy_settings else [
+        cmd = hubtree_cmd(*args, code=code) if not scrapy_settings else [
             sys.executable, str(Path(__file__).with_name("with_settings.py")), *scrapy_settings, "--", *args]
-        run = timed(cmd, check=False)
+        run = timed(cmd, env=code_env(code), check=False)
         stats = sim.stats()
         sim_cpu = round(process_cpu_s(sim.process.pid) - sim_cpu, 2)
     summary = run.pop("json", {})
@@ -51,6 +54,7 @@ def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_S
     optimum = math.ceil(listed / page_size)
     api = summary.get("requests", {}).get("api", 0)
     records = summary.get("records", 0)
+    floor = optimum * sim_config.get("latency_ms", 0) / 1000
     return {
         "db": str(db), "cards": cards, "scrapy_settings": scrapy_settings or [], "page_size": page_size, "sim": sim_config, "status": summary.get("status"),
         "records": records, "family_models": summary.get("family_models"), "roots": summary.get("roots"),
@@ -62,6 +66,8 @@ def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_S
         "time": {**run, "crawler_elapsed_s": summary.get("elapsed_s"),
                  "wall_per_1k_s": per_thousand(run["wall_s"], records),
                  "cpu_per_1k_s": per_thousand(run["cpu_s"], records),
+                 "cpu_us_per_record": round(1e6 * run["cpu_s"] / records, 1) if records else None,
+                 "network_floor_s": floor, "wall_vs_floor": round(run["wall_s"] / floor, 3) if floor else None,
                  "records_per_s_wall": round(records / run["wall_s"]) if run["wall_s"] else None,
                  "records_per_s_cpu": round(records / run["cpu_s"]) if run["cpu_s"] else None},
     }
@@ -76,16 +82,18 @@ def main() -> None:
     ap.add_argument("--scrapy-setting", action="append", default=[], metavar="KEY=VALUE",
                     help="Experiment: extra Scrapy setting for the crawler (bench/with_settings.py).")
     ap.add_argument("--name", default="crawl", help="Results file name (bench/results/NAME-SCALE.json).")
+    add_code_argument(ap)
     args = ap.parse_args()
     world = world_dir(args.scale)
     out: dict[str, Any] = {"world": str(world), "listed": world_hf_records(world), "sweeps": {}}
     for latency in (int(x) for x in args.latencies.split(",")):
-        out["sweeps"][f"latency_{latency}ms"] = crawl(world, f"crawl-{args.scale}-lat{latency}", latency_ms=latency,
-                                                       scrapy_settings=args.scrapy_setting)
+        out["sweeps"][f"latency_{latency}ms"] = crawl(world, f"{args.name}-{args.scale}-lat{latency}",
+                                                       latency_ms=latency, scrapy_settings=args.scrapy_setting,
+                                                       code=args.code)
         print(f"sweep latency {latency} ms: {out['sweeps'][f'latency_{latency}ms']['time']}", flush=True)
     if args.cards_phase if args.cards_phase is not None else args.scale == "200k":
-        full = crawl(world, f"crawl-{args.scale}-cards", cards="family", latency_ms=0,
-                     scrapy_settings=args.scrapy_setting)
+        full = crawl(world, f"{args.name}-{args.scale}-cards", cards="family", latency_ms=0,
+                     scrapy_settings=args.scrapy_setting, code=args.code)
         sweep = out["sweeps"].get("latency_0ms")
         family = (full["family_models"] or 0) + (full["roots"] or 0)
         phase = {"with_cards": full, "family_and_roots": family, "card_calls": full["calls"]["resolvers"]}

@@ -1,10 +1,11 @@
 """Run every benchmark at one scale, one after the other, each in its own interpreter.
 
-    python bench/run_all.py --scale 200k|1m [--only crawl,profile,faults,bfs,ingest,graph,cli,analysis,snapshots,serve] [--keep]
+    python bench/run_all.py --scale 200k|1m|3m [--only crawl,profile,…,snapshots,history,serve] [--keep]
 
 Results go to ``bench/results/<benchmark>-<scale>.json``. PostgreSQL ingest runs under
 ``scripts/with-test-services.sh`` (a throwaway server) when the script can start one. The faults scenario runs
-at 200k only unless named in ``--only``; the py-spy profile only when py-spy is installed. Big stores and worlds live in ``$HUBTREE_BENCH_DIR`` (default /tmp) and are
+at 200k only unless named in ``--only``; the py-spy profile only when py-spy is installed; the BFS comparison and the
+snapshots not at 3m (hours of sequential calls). ``history`` is the weekly full sweeps with the store's size. Big stores and worlds live in ``$HUBTREE_BENCH_DIR`` (default /tmp) and are
 removed at the end unless ``--keep``.
 """
 
@@ -16,17 +17,22 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, WORK, world_dir
+from common import ROOT, SCALES, WORK, world_dir
 
 BENCH = ROOT / "bench"
-ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "graph", "cli", "analysis", "snapshots", "serve")
+ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "graph", "cli", "analysis", "snapshots", "history", "serve")
 SCRIPTS = {"crawl": "crawl_bench.py", "profile": "profile_crawl.py", "faults": "faults_bench.py", "bfs": "bfs_bench.py",
            "ingest": "ingest_bench.py", "graph": "graph_results.py", "cli": "cli_bench.py",
-           "analysis": "analysis_bench.py", "snapshots": "snapshots_bench.py", "serve": "serve_bench.py"}
+           "analysis": "analysis_bench.py", "snapshots": "snapshots_bench.py", "history": "snapshots_bench.py",
+           "serve": "serve_bench.py"}
+#: Extra arguments of a benchmark.
+ARGS = {"history": ["--weekly", "--months", "12", "--name", "history"]}
+#: Benchmarks left out of a scale unless named in ``--only``.
+SKIP = {"1m": {"faults"}, "3m": {"faults", "bfs", "snapshots", "history"}}
 
 
 def command(name: str, scale: str) -> list[str]:
-    cmd = [sys.executable, str(BENCH / SCRIPTS[name]), "--scale", scale]
+    cmd = [sys.executable, str(BENCH / SCRIPTS[name]), "--scale", scale, *ARGS.get(name, [])]
     if name == "ingest":
         return [str(ROOT / "scripts" / "with-test-services.sh"), *cmd]
     return cmd
@@ -34,11 +40,11 @@ def command(name: str, scale: str) -> list[str]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--scale", choices=("200k", "1m"), default="200k")
+    ap.add_argument("--scale", choices=SCALES, default="200k")
     ap.add_argument("--only", help="Comma-separated subset of: " + ",".join(ORDER))
     ap.add_argument("--keep", action="store_true", help="Keep the generated world and the stores.")
     args = ap.parse_args()
-    default = [n for n in ORDER if (n != "faults" or args.scale == "200k") and (n != "profile" or shutil.which("py-spy"))]
+    default = [n for n in ORDER if n not in SKIP.get(args.scale, ()) and (n != "profile" or shutil.which("py-spy"))]
     chosen = args.only.split(",") if args.only else default
     world_dir(args.scale)
     failed = []
