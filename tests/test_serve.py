@@ -174,6 +174,15 @@ def test_pages_are_locked_down(service):
     assert "/api/models/{model_id}/descendants" in spec["paths"]
 
 
+def test_an_answer_sent_again_from_the_cache_is_the_same_with_the_same_headers(service):
+    path, params = f"/api/models/{model_path(ROOT)}/tree", {"depth": 2, "max_children": 7}  # asked nowhere else
+    first, again = service.get(path, params), service.get(path, params)  # computed, then sent from the cache
+    assert first.status == again.status == 200 and again.body == first.body
+    for name in ("Content-Type", "Content-Length", "Content-Security-Policy", "X-Content-Type-Options",
+                 "X-Frame-Options", "Referrer-Policy"):
+        assert again.headers[name] == first.headers[name], name
+
+
 def test_reports_are_linked_and_served_only_from_their_directory(service):
     assert "/reports/report-2024-06/index.html" in service.get("/").body.decode()
     assert service.get("/reports/report-2024-06/index.html").body == b"<html><body>June</body></html>"
