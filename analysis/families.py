@@ -12,7 +12,7 @@ distills of Qwen): it is counted in each and listed in ``shared_models``. Mirror
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -79,11 +79,11 @@ class StoreView:
 def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequence[Family] = (),
               threshold: float | None = None, as_of: datetime | None = None, metrics: bool = True) -> StoreView:
     """Read the store once: the declared graph, edges, downloads, and — when ``threshold`` is given — the
-    inferences of at least that confidence for the models of ``families`` (one inference pass for all of them).
-    Without ``metrics`` (membership only) relations, downloads and the data's end are not read.
+    inferences of at least that confidence for the models of ``families`` (one inference pass for all of them,
+    :func:`with_inferences`). Without ``metrics`` (membership only) relations, downloads and the data's end are
+    not read.
 
-    With ``as_of`` the families are counted as they stood then: models created later are left out (models deleted
-    since are not in the store, as in every analysis: survivor bias), and the data end at ``as_of`` at the latest.
+    With ``as_of`` the families are counted as they stood then (:func:`view_as_of`).
     """
     graph = graph if graph is not None else build_graph(store)
     n = graph.n_nodes
@@ -116,22 +116,37 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
         newest = models.group_by("hub").agg(pl.max_horizontal(pl.col("created_at").max(),
                                                               pl.col("last_modified").max()))
         ends = [v for v in newest.to_series(1).to_list() if v is not None]
-    inferences = None
-    if threshold is not None:
-        inferences = inferred_lineage(store, graph, threshold=threshold,
-                                      root_authors=tuple(dict.fromkeys(o for f in families for o in f.orgs)),
-                                      family_architectures=tuple(dict.fromkeys(a for f in families
-                                                                               for a in f.architectures)))
     data_end = min(ends) if ends else None  # a hub crawled earlier bounds what the store can say
-    alive = None
-    if as_of is not None:
-        alive = (graph.created <= int(as_of.replace(tzinfo=UTC).timestamp())) | (graph.created == _NO_DATE)
-        data_end = min(data_end, as_of) if data_end is not None else None
-        if inferences is not None:
-            inferences = [i for i in inferences if alive[i.child]]
     architectures = np.array([(a or "").lower() for a in graph.architecture], dtype=object)
-    return StoreView(graph, owners_of(graph), architectures, declares, relation, downloads, outside, data_end,
-                     inferences, DEFAULT_THRESHOLD if threshold is None else threshold, alive)
+    view = StoreView(graph, owners_of(graph), architectures, declares, relation, downloads, outside, data_end)
+    if threshold is not None:
+        view = with_inferences(store, view, families, threshold)
+    return view_as_of(view, as_of) if as_of is not None else view
+
+
+def with_inferences(store: Store, view: StoreView, families: Sequence[Family], threshold: float) -> StoreView:
+    """``view`` with the inferences of at least ``threshold`` confidence for the models of ``families`` (one
+    inference pass for all of them), kept to the view's models alive at its ``as_of`` if it has one."""
+    inferences = inferred_lineage(store, view.graph, threshold=threshold,
+                                  root_authors=tuple(dict.fromkeys(o for f in families for o in f.orgs)),
+                                  family_architectures=tuple(dict.fromkeys(a for f in families
+                                                                           for a in f.architectures)))
+    if view.alive is not None:
+        inferences = [i for i in inferences if view.alive[i.child]]
+    return replace(view, inferences=inferences, threshold=threshold)
+
+
+def view_as_of(view: StoreView, as_of: datetime) -> StoreView:
+    """``view`` as the store stood at ``as_of``: models created later are left out (models deleted since are not
+    in the store, as in every analysis: survivor bias), and the data end at ``as_of`` at the latest. The graph and
+    columns are shared with ``view``, so one read of the store serves every month."""
+    graph = view.graph
+    alive = (graph.created <= int(as_of.replace(tzinfo=UTC).timestamp())) | (graph.created == _NO_DATE)
+    if view.alive is not None:
+        alive &= view.alive
+    inferences = None if view.inferences is None else [i for i in view.inferences if alive[i.child]]
+    data_end = min(view.data_end, as_of) if view.data_end is not None else None
+    return replace(view, alive=alive, data_end=data_end, inferences=inferences)
 
 
 @dataclass(slots=True)
@@ -199,7 +214,7 @@ def family_members(store: Store, family: Family | str, *, view: StoreView | None
     fam = family if isinstance(family, Family) else get_family(family)
     view = view or load_view(store, metrics=False)
     graph = view.graph
-    mem = membership(view, fam)
+    mem = membership(view, fam, with_inferred=False)
     roots = np.flatnonzero(mem.roots)
     if roots.size == 0:
         raise UnknownFamilyError(f"no root of the {fam.label} family in the store (models of "

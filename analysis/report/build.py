@@ -16,6 +16,7 @@ import polars as pl
 
 from analysis import frames
 from analysis.deployment import DeploymentReport, analyse_deployment
+from analysis.families import StoreView
 from analysis.growth import GrowthReport, analyse_growth
 from analysis.licensing import KINDS, LicenceReport, analyse_licences
 from analysis.months import check_month, current_month, month_end, month_start, previous_month
@@ -118,25 +119,31 @@ class ReportData:
                 "notes": self.notes, "caveats": self.caveats}
 
 
-def latest_month(store: Store, members: pl.DataFrame) -> str | None:
+def latest_month(store: Store, members: pl.DataFrame, data: frames.FamilyFrames | None = None) -> str | None:
     """The latest month, up to the current one, in which the family gained a declared derivative (None when it
-    has none); a date in the future is a hub's error, not a month to report."""
-    fam = frames.family_frames(store, members, with_cards=False)
+    has none); a date in the future is a hub's error, not a month to report. ``data``: the family's frames when
+    already read (:func:`analysis.frames.family_frames`)."""
+    fam = data if data is not None else frames.family_frames(store, members, with_cards=False)
     report = analyse_growth(fam.models, fam.edges, members, until=current_month())
     months = report.months.filter(pl.col("new") > 0)
     return months["month"].max() if months.height else None
 
 
-def build_report(store: Store, month: str, members: pl.DataFrame, family: Family | str | None = None) -> ReportData:
+def build_report(store: Store, month: str, members: pl.DataFrame, family: Family | str | None = None, *,
+                 view: StoreView | None = None, data: frames.FamilyFrames | None = None) -> ReportData:
     """The report of ``month`` (``YYYY-MM``) for ``family`` (a name of the families table, default the default
-    family) whose members are ``members`` (hub, id, generation, depth).
+    family) whose members are ``members`` (hub, id, generation, depth). ``view`` (the store's view,
+    :func:`analysis.families.load_view`) and ``data`` (the family's frames with snapshots,
+    :func:`analysis.frames.family_frames`) are read here unless the caller already has them.
 
     When the data end before the month does (a partial month), the headline says so and no change of a figure
     counting the month's events (:data:`FLOWS`) is computed from it.
     """
     fam = family if isinstance(family, Family) else get_family(family)
     month = check_month(month)  # type: ignore[assignment]
-    data, runs = frames.family_frames(store, members, with_snapshots=True), frames.runs(store)  # once, both months
+    if data is None or data.snapshots is None:
+        data = frames.family_frames(store, members, with_snapshots=True)
+    runs = frames.runs(store)  # the frames are read once for both months
     loaded = {"models": data.models, "edges": data.edges, "cards": data.cards, "snapshots": data.snapshots,
               "runs": runs}
     now = analyse_month(store, fam, month, members, **loaded)
@@ -144,7 +151,7 @@ def build_report(store: Store, month: str, members: pl.DataFrame, family: Family
     before = analyse_month(store, fam, prev_month, members, **loaded)
     if now.members.is_empty():
         raise ReportError(f"no model of the {fam.label} family existed by the end of {month}")
-    section = families_section(store, month, fam, now.end)
+    section = families_section(store, month, fam, now.end, view)
     cur, old = now.headline(), before.headline()
     if section.partial:
         cur["mom_growth"] = None

@@ -9,7 +9,17 @@ from typing import Any
 
 import polars as pl
 
-from analysis.families import PUBLISHED, RELATIONS_SHOWN, FamiliesReport, analyse_families
+from analysis.families import (
+    PUBLISHED,
+    RELATIONS_SHOWN,
+    FamiliesReport,
+    StoreView,
+    analyse_families,
+    load_view,
+    view_as_of,
+    with_inferences,
+)
+from analysis.inference import DEFAULT_THRESHOLD
 from analysis.months import month_end
 from crawler.families import Family, load_families
 from crawler.store.db import Store
@@ -76,9 +86,16 @@ class FamiliesSection:
                         "(docs/families.md)."}
 
 
-def families_section(store: Store, month: str, family: Family, end: datetime) -> FamiliesSection:
-    """Every family of the table (and ``family``, if it is not in it) as of ``end``, the report month's end."""
+def families_section(store: Store, month: str, family: Family, end: datetime,
+                     view: StoreView | None = None) -> FamiliesSection:
+    """Every family of the table (and ``family``, if it is not in it) as of ``end``, the report month's end.
+
+    ``view``: the store's view (:func:`analysis.families.load_view`, with metrics) when the report already read it;
+    the inferences and the month's end are added here."""
     table = load_families()
     table[family.name] = family  # the report's own definition (a user's file may change it) wins
-    report = analyse_families(store, list(table.values()), as_of=end)
+    families = list(table.values())
+    view = view if view is not None else load_view(store)
+    view = view_as_of(with_inferences(store, view, families, DEFAULT_THRESHOLD), end)
+    report = analyse_families(store, families, view=view)
     return FamiliesSection(report, family, month, [h for h, n in report.hubs.items() if n])

@@ -9,7 +9,8 @@ from typing import Any
 
 import polars as pl
 
-from analysis.graph import family_members
+from analysis.families import family_members, load_view
+from analysis.frames import FamilyFrames, family_frames
 from analysis.months import check_month, current_month, previous_calendar_month
 from analysis.report.build import ReportError, build_report, latest_month
 from analysis.report.render import write_report
@@ -18,11 +19,12 @@ from crawler.lock import RunLock
 from crawler.store.db import Store
 
 
-def resolve_month(store: Store, month: str, members: pl.DataFrame, family: Family) -> str:
-    """``YYYY-MM`` for ``month``, which may also be ``latest`` (the latest month with a new declared derivative)
-    or ``previous`` (the previous calendar month)."""
+def resolve_month(store: Store, month: str, members: pl.DataFrame, family: Family,
+                  data: FamilyFrames | None = None) -> str:
+    """``YYYY-MM`` for ``month``, which may also be ``latest`` (the latest month with a new declared derivative;
+    ``data``: the family's frames when already read) or ``previous`` (the previous calendar month)."""
     if month == "latest":
-        found = latest_month(store, members)
+        found = latest_month(store, members, data)
         if found is None:
             raise ReportError(f"the {family.label} family has no declared derivative in the store yet")
         return found
@@ -47,9 +49,11 @@ def make_report(store: Store, month: str, out: Path | Callable[[str], Path] | No
     started = time.monotonic()
     fam = family if isinstance(family, Family) else get_family(family)
     with RunLock(store, "report"), RunLock(store, "crawl"):
-        members = family_members(store, fam)
-        month = resolve_month(store, month, members, fam)
-        data = build_report(store, month, members, fam)
+        view = load_view(store)  # one read of the store: the family's membership and the families section
+        members = family_members(store, fam, view=view)
+        frames = family_frames(store, members, with_snapshots=True) if month == "latest" else None  # read once
+        month = resolve_month(store, month, members, fam, frames)
+        data = build_report(store, month, members, fam, view=view, data=frames)
         target = out(month) if callable(out) else out or Path("reports") / month
         paths = write_report(data, target, figure_format=figure_format)
     return {"month": month, "family": fam.name, "out": str(target), "files": {k: str(v) for k, v in paths.items()},
