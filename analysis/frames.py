@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 import polars as pl
-from sqlalchemy import String, Text, and_, cast, distinct, func, or_, select, type_coerce
+from sqlalchemy import String, Text, and_, cast, distinct, func, or_, select, text, type_coerce
 
 from crawler.licenses import link_repo
 from crawler.store.db import Store
@@ -38,7 +38,8 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
     orjson in bulk: at a million rows this is the difference between minutes and seconds. ``keys`` (a frame of
     ``hub`` and one id column named as in ``columns``, e.g. ``id`` or ``child``) keeps only the rows with those
     keys: a few thousand are asked for by id, more are filtered while the table is scanned, so the rows left out
-    are never decoded nor held.
+    are never decoded nor held. On a table keyed by (hub, id, …) (models, cards, edges) only the key columns are
+    scanned and the kept rows are then read by key, in the scan's order (:func:`_read_by_key`).
     """
     tbl = model.__table__
     def column(c: str) -> Any:
@@ -60,7 +61,37 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
             ids = sorted({i for _, i in wanted})
             return _concat(tbl, columns, [part for n in range(0, len(ids), _IN_BATCH) for part in _read(
                 store, q.where(tbl.c[id_col].in_(ids[n:n + _IN_BATCH])), tbl, columns, wanted, positions)])
+        pk = tuple(c.name for c in tbl.primary_key.columns)
+        if pk[:2] == (hub_col, id_col) and set(pk) <= set(columns):
+            return _read_by_key(store, q, tbl, columns, where, wanted, pk)
     return _concat(tbl, columns, _read(store, q, tbl, columns, wanted, positions))
+
+
+def _read_by_key(store: Store, q: Any, tbl: Any, columns: tuple[str, ...], where: Any,
+                 wanted: set[tuple[str, str]], pk: tuple[str, ...]) -> pl.DataFrame:
+    """The rows of ``wanted`` (hub, id) keys of a table whose primary key ``pk`` starts with them: the key columns
+    are scanned (a few short strings a row), the kept rows are read by ``hub = … AND id IN (…)`` through the
+    primary-key index and put back in the scan's order — the same frame as filtering a scan of every column, without
+    reading the other rows' columns (card texts, JSON)."""
+    keys_q = select(*(tbl.c[c] for c in pk))
+    if where is not None:
+        keys_q = keys_q.where(where)
+    if store.engine.dialect.name == "sqlite":  # the table's order, as a scan of every column gives it (else SQLite
+        keys_q = keys_q.order_by(text("rowid"))  # reads the primary-key index, in key order)
+    order = _concat(tbl, pk, _read(store, keys_q, tbl, pk, wanted, (0, 1)))
+    if order.is_empty():
+        return _chunk(tbl, columns, [])
+    hub_col, id_col = pk[:2]
+    parts = []
+    by_hub = order.group_by(hub_col, maintain_order=True).agg(pl.col(id_col).unique(maintain_order=True))
+    for hub, ids in by_hub.iter_rows():
+        for n in range(0, len(ids), _IN_BATCH):
+            parts += _read(store, q.where(tbl.c[hub_col] == hub, tbl.c[id_col].in_(ids[n:n + _IN_BATCH])), tbl,
+                           columns, None, ())
+    rows = _concat(tbl, columns, parts)
+    position = {key: i for i, key in enumerate(order.iter_rows())}  # a row added since the scan is left out
+    at = pl.Series("_at", [position.get(key) for key in rows.select(pk).iter_rows()], dtype=pl.Int64)
+    return rows.with_columns(at).drop_nulls("_at").sort("_at").drop("_at")
 
 
 #: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more by filtering a scan.
