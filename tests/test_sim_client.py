@@ -14,8 +14,6 @@ from huggingface_hub.errors import RepositoryNotFoundError
 
 from tests.support.sim import SAMPLE_WORLD, SimError, running_sim, world_records
 
-pytestmark = pytest.mark.skipif(not SAMPLE_WORLD.exists(), reason="needs data/sample")
-
 
 @pytest.fixture(scope="module")
 def sample_records() -> list[dict[str, Any]]:

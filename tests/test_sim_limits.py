@@ -14,8 +14,6 @@ from hubsim.faults import FAULT_KINDS
 from hubsim.ratelimit import RateLimiter
 from tests.support.sim import SAMPLE_WORLD, sim_in_process, world_records
 
-pytestmark = pytest.mark.skipif(not SAMPLE_WORLD.exists(), reason="needs data/sample")
-
 
 @pytest.fixture(scope="module")
 def carded() -> dict[str, Any]:

@@ -8,8 +8,6 @@ import pytest
 
 from tests.support.sim import SAMPLE_WORLD, Sim, sim_in_process, world_records
 
-pytestmark = pytest.mark.skipif(not SAMPLE_WORLD.exists(), reason="needs data/sample")
-
 
 @pytest.fixture(scope="module")
 def records() -> list[dict[str, Any]]:
