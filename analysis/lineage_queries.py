@@ -116,8 +116,10 @@ def traverse(graph: LineageGraph, start: int | np.ndarray, direction: str, *, in
 
 
 def parents_of(graph: LineageGraph, node: int, *, include_inferred: bool = False) -> list[int]:
+    """A model's parents in id order (node numbers follow the store's row order, which differs between stores)."""
     es = graph.up_edges[graph.up_ptr[node]: graph.up_ptr[node + 1]]
-    return [int(graph.parent[e]) for e in es if include_inferred or not graph.inferred[e]]
+    return sorted((int(graph.parent[e]) for e in es if include_inferred or not graph.inferred[e]),
+                  key=graph.ids.__getitem__)
 
 
 def children_of(graph: LineageGraph, node: int, *, include_inferred: bool = False) -> list[int]:
