@@ -82,9 +82,11 @@ class MonthView:
 
 
 def analyse_month(store: Store, family: Family, month: str, members: pl.DataFrame, *, models: pl.DataFrame,
-                  edges: pl.DataFrame, cards: pl.DataFrame, runs: pl.DataFrame, snapshots: pl.DataFrame) -> MonthView:
+                  edges: pl.DataFrame, cards: pl.DataFrame, runs: pl.DataFrame, snapshots: pl.DataFrame,
+                  all_new: pl.DataFrame | None = None) -> MonthView:
     """Run the three analyses on the store as of the end of ``month`` (``members``: the family today; ``models``
-    … ``snapshots``: the family's frames, :func:`analysis.frames.family_frames`)."""
+    … ``snapshots``: the family's frames, :func:`analysis.frames.family_frames`; ``all_new``: the store's new
+    models per month as of the month's end, :func:`analysis.frames.new_per_month`, read here unless given)."""
     end = month_end(month)
     models = frames.existing(models, end)
     keys = models.select("hub", "id")
@@ -97,7 +99,7 @@ def analyse_month(store: Store, family: Family, month: str, members: pl.DataFram
         store=frames.store_counts(store, end),
         licences=analyse_licences(models, edges_m, members_m, cards_m),
         growth=analyse_growth(models, edges_m, members_m, runs, snaps_m, until=month,
-                              all_new=frames.new_per_month(store, end)),
+                              all_new=all_new if all_new is not None else frames.new_per_month(store, end)),
         deployment=analyse_deployment(models, members_m, edges_m, cards_m))
 
 
@@ -146,9 +148,10 @@ def build_report(store: Store, month: str, members: pl.DataFrame, family: Family
     runs = frames.runs(store)  # the frames are read once for both months
     loaded = {"models": data.models, "edges": data.edges, "cards": data.cards, "snapshots": data.snapshots,
               "runs": runs}
-    now = analyse_month(store, fam, month, members, **loaded)
     prev_month = previous_month(month)
-    before = analyse_month(store, fam, prev_month, members, **loaded)
+    all_new, all_new_before = frames.new_per_month_at(store, [month_end(month), month_end(prev_month)])
+    now = analyse_month(store, fam, month, members, **loaded, all_new=all_new)
+    before = analyse_month(store, fam, prev_month, members, **loaded, all_new=all_new_before)
     if now.members.is_empty():
         raise ReportError(f"no model of the {fam.label} family existed by the end of {month}")
     section = families_section(store, month, fam, now.end, view)
