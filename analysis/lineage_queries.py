@@ -49,7 +49,7 @@ def suggestions(graph: LineageGraph, model_id: str, limit: int = 5, pool: list[s
 
 def find(graph: LineageGraph, model_id: str, hub: str | None = None) -> int:
     """The node of ``model_id`` (a ModelScope id of a mirrored model finds its twin); raises UnknownModelError."""
-    nodes = graph.nodes_by_id.get(model_id, [])
+    nodes = graph.nodes_of(model_id)
     if hub is not None:
         nodes = [n for n in nodes if graph.present[n] & HUB_BITS[hub]]
     if not nodes:

@@ -67,7 +67,8 @@ def test_mirrored_modelscope_model_counts_once(tmp_path: Path) -> None:
                                      "confidence": 0.98}])
     g = build_graph(store)
     assert g.n_nodes == 4
-    assert find(g, "qwen/Qwen2-7B", hub="modelscope") == find(g, "Qwen/Qwen2-7B")
+    assert find(g, "qwen/Qwen2-7B", hub="modelscope") == find(g, "Qwen/Qwen2-7B")  # ids scanned (one-shot CLI)
+    assert g.nodes_by_id["qwen/Qwen2-7B"] == g.nodes_of("qwen/Qwen2-7B")  # the index a service builds agrees
     rows = {m["id"]: m for m in descendants(g, "Qwen/Qwen2-7B")["models"]}
     assert set(rows) == {"x/Qwen2-7B-ft", "ms-user/Qwen2-7B-ft2"}
     assert rows["ms-user/Qwen2-7B-ft2"]["hub"] == "modelscope" and rows["ms-user/Qwen2-7B-ft2"]["parents"] == [
