@@ -34,16 +34,18 @@ PAGE_SIZE = 1000
 
 
 def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_SIZE,
-          scrapy_settings: list[str] | None = None, code: str | None = None, **sim_config: Any) -> dict:
-    """One timed ``hubtree crawl hf`` into a fresh SQLite store against a simulator with ``sim_config``.
+          scrapy_settings: list[str] | None = None, code: str | None = None, db_url: str | None = None,
+          **sim_config: Any) -> dict:
+    """One timed ``hubtree crawl hf`` into a fresh SQLite store (or the empty store at ``db_url``) against a
+    simulator with ``sim_config``.
 
     ``scrapy_settings`` (``KEY=VALUE``) runs the crawler through bench/with_settings.py (experiments only).
     """
-    db = db_path(tag)
+    db = db_url or f"sqlite:///{db_path(tag)}"
     with simulator(world, page_max=max(page_size, 1000), **sim_config) as sim:
         sim.reset_stats()
         sim_cpu = process_cpu_s(sim.process.pid)
-        args = ["crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", "--json", "--cards", cards, "--page-size", str(page_size), "--progress", "none"]
+        args = ["crawl", "hf", "--endpoint", sim.url, "--db", db, "--json", "--cards", cards, "--page-size", str(page_size), "--progress", "none"]
         cmd = hubtree_cmd(*args, code=code) if not scrapy_settings else [
             sys.executable, str(Path(__file__).with_name("with_settings.py")), *scrapy_settings, "--", *args]
         run = timed(cmd, env=code_env(code), check=False)

@@ -60,7 +60,7 @@ def main() -> None:
     faulty = crawl(world, f"faults-faulty-{args.scale}", page_size=args.page_size, latency_ms=0, quota=args.quota,
                    window=args.window,
                    fault_rate=args.fault_rate, seed=args.seed)
-    stores = {"clean": table_digests(f"sqlite:///{clean['db']}"), "faulty": table_digests(f"sqlite:///{faulty['db']}")}
+    stores = {"clean": table_digests(clean["db"]), "faulty": table_digests(faulty["db"])}
     calls = faulty["calls"]
     checks = {
         "completed": faulty["status"] == "success",
