@@ -48,7 +48,7 @@ class SimConfig:
     quota: int | None = None
     window: float = 300.0
     fault_rate: float = 0.0
-    latency_ms: int = 0
+    latency_ms: int = 0  # each answer takes at least this long, its own work included (a hub's response time)
     seed: int = 0
     slow_seconds: float = 3.0  # how long a "slow answer" fault waits
     ms_quota: int | None = None  # ModelScope OpenAPI calls allowed in all; later ones get 403 QuotaLimitExceed
@@ -170,6 +170,7 @@ class SimServer:
     # -- requests -------------------------------------------------------------------------------------------
 
     def handle(self, handler: _Handler, method: str) -> None:
+        received = time.monotonic()
         length = int(handler.headers.get("Content-Length") or 0)
         body = handler.rfile.read(length) if length > 0 else b""
         split = urlsplit(handler.path)
@@ -198,8 +199,8 @@ class SimServer:
                 time.sleep(self.config.slow_seconds)
             elif fault == "truncate":
                 reply.body = self.faults.cut(reply.body)
-        if self.config.latency_ms > 0:
-            time.sleep(self.config.latency_ms / 1000)
+        if self.config.latency_ms > 0:  # a hub's response time: the answer's own work is part of it
+            time.sleep(max(0.0, self.config.latency_ms / 1000 - (time.monotonic() - received)))
         reply.headers.update(decision.headers())
         self.stats_counter.record(route.bucket, route.name, reply.status, fault)
         _send(handler, reply, head=method == "HEAD")

@@ -22,7 +22,7 @@ def serve(
     quota: Annotated[int | None, typer.Option(help="Requests per window per bucket (default: no limit).")] = None,
     window: Annotated[float, typer.Option(help="Rate-limit window in seconds.")] = 300.0,
     fault_rate: Annotated[float, typer.Option("--fault-rate", help="Share of answers replaced by a fault.")] = 0.0,
-    latency_ms: Annotated[int, typer.Option("--latency-ms", help="Added latency per answer.")] = 0,
+    latency_ms: Annotated[int, typer.Option("--latency-ms", help="Response time of each answer (the answer's own work included).")] = 0,
     seed: Annotated[int, typer.Option(help="Seed of the fault injector.")] = 0,
 ) -> None:
     """Serve a world over loopback; prints the base URL as the first line, stops on SIGTERM/SIGINT."""
