@@ -1,9 +1,10 @@
 """Run every benchmark at one scale, one after the other, each in its own interpreter.
 
-    python bench/run_all.py --scale 200k|1m|3m [--only crawl,profile,…,snapshots,history,serve] [--keep]
+    python bench/run_all.py --scale 200k|1m|3m [--only crawl,profile,…,history,serve,postgres] [--keep]
 
-Results go to ``bench/results/<benchmark>-<scale>.json``. PostgreSQL ingest runs under
-``scripts/with-test-services.sh`` (a throwaway server) when the script can start one. The faults scenario runs
+Results go to ``bench/results/<benchmark>-<scale>.json``. PostgreSQL ingest and the PostgreSQL store benchmark
+run under ``scripts/with-test-services.sh`` (a throwaway server) when the script can start one; the latter not at
+3m. The faults scenario runs
 at 200k only unless named in ``--only``; the py-spy profile only when py-spy is installed; the BFS comparison and the
 snapshots not at 3m (hours of sequential calls). ``history`` is the weekly full sweeps with the store's size. Big stores and worlds live in ``$HUBTREE_BENCH_DIR`` (default /tmp) and are
 removed at the end unless ``--keep``.
@@ -20,20 +21,21 @@ import time
 from common import ROOT, SCALES, WORK, world_dir
 
 BENCH = ROOT / "bench"
-ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "graph", "cli", "analysis", "snapshots", "history", "serve")
+ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "graph", "cli", "analysis", "snapshots", "history", "serve",
+         "postgres")
 SCRIPTS = {"crawl": "crawl_bench.py", "profile": "profile_crawl.py", "faults": "faults_bench.py", "bfs": "bfs_bench.py",
            "ingest": "ingest_bench.py", "graph": "graph_results.py", "cli": "cli_bench.py",
            "analysis": "analysis_bench.py", "snapshots": "snapshots_bench.py", "history": "snapshots_bench.py",
-           "serve": "serve_bench.py"}
+           "serve": "serve_bench.py", "postgres": "postgres_bench.py"}
 #: Extra arguments of a benchmark.
 ARGS = {"history": ["--weekly", "--months", "12", "--name", "history"]}
 #: Benchmarks left out of a scale unless named in ``--only``.
-SKIP = {"1m": {"faults"}, "3m": {"faults", "bfs", "snapshots", "history"}}
+SKIP = {"1m": {"faults"}, "3m": {"faults", "bfs", "snapshots", "history", "postgres"}}
 
 
 def command(name: str, scale: str) -> list[str]:
     cmd = [sys.executable, str(BENCH / SCRIPTS[name]), "--scale", scale, *ARGS.get(name, [])]
-    if name == "ingest":
+    if name in ("ingest", "postgres"):
         return [str(ROOT / "scripts" / "with-test-services.sh"), *cmd]
     return cmd
 
