@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 import polars as pl
-from sqlalchemy import String, Text, and_, cast, distinct, func, or_, select, text, type_coerce
+from sqlalchemy import String, Text, and_, cast, distinct, func, inspect, or_, select, text, type_coerce
 
 from crawler.licenses import link_repo
 from crawler.store.db import Store
@@ -266,11 +266,66 @@ def runs(store: Store) -> pl.DataFrame:
 
 
 def snapshots(store: Store, *, hub: str | None = None, keys: pl.DataFrame | None = None) -> pl.DataFrame:
-    """Per-run metric snapshots (downloads, likes) joined with the run's start time; of ``keys`` (hub, id) only
-    when given."""
+    """Per-run metric snapshots (run_id, hub, id, taken_at, downloads, downloads_all_time, likes); of ``keys``
+    (hub, id) only when given.
+
+    The store keeps changes only (:class:`crawler.store.schema.MetricSnapshot`); here every full sweep gets a row
+    for each model that existed then, with its latest values up to that run (``taken_at``: the sweep's start when
+    carried forward), as if the sweep had written them all. Other runs' rows are as stored; so are the runs of
+    earlier versions, which wrote every row.
+    """
     tbl = MetricSnapshot.__table__  # type: ignore[attr-defined]
     cols = ("run_id", "hub", "id", "taken_at", "downloads", "downloads_all_time", "likes")
-    return table(store, MetricSnapshot, cols, where=tbl.c.hub == hub if hub else None, keys=keys)
+    if "deleted" in _column_names(store, tbl.name):
+        cols += ("deleted",)
+    stored = table(store, MetricSnapshot, cols, where=tbl.c.hub == hub if hub else None, keys=keys)
+    if "deleted" not in stored.columns:
+        return stored  # a store of an earlier version: every row was written
+    return _carry_forward(stored, _carried_sweeps(store, hub))
+
+
+def _column_names(store: Store, name: str) -> set[str]:
+    """The columns a table of the store has (one written by an earlier version may lack newer ones)."""
+    return {c["name"] for c in inspect(store.engine).get_columns(name)}
+
+
+def _carried_sweeps(store: Store, hub: str | None) -> pl.DataFrame:
+    """The full sweeps that wrote changed values only (run_id, hub, started_at), each with ``since``: the latest
+    earlier complete sweep of an earlier version on its hub (-1 if none) — at that run, a model without a row was
+    gone, so a value older than it is not carried (earlier versions wrote no ``deleted`` rows)."""
+    tbl = CrawlRun.__table__  # type: ignore[attr-defined]
+    if "snapshot_rows" not in _column_names(store, tbl.name):
+        return pl.DataFrame(schema={"run_id": pl.Int64, "hub": pl.String, "started_at": pl.Datetime("us"),
+                                    "since": pl.Int64})
+    runs = table(store, CrawlRun, ("run_id", "hub", "mode", "status", "started_at", "snapshot_rows"),
+                 where=tbl.c.hub == hub if hub else None).sort("run_id")
+    full = runs.filter(pl.col("mode") == "full")
+    every = (full.filter((pl.col("snapshot_rows") == "every") & (pl.col("status") == "success"))
+             .select("hub", pl.col("run_id").alias("since"), pl.col("run_id").alias("_at")))
+    sweeps = full.filter(pl.col("snapshot_rows").is_null()).select("run_id", "hub", "started_at")
+    return (sweeps.join_asof(every, left_on="run_id", right_on="_at", by="hub", strategy="backward",
+                             check_sortedness=False)  # both sorted by run id above
+            .select("run_id", "hub", "started_at", pl.col("since").fill_null(-1)))
+
+
+def _carry_forward(stored: pl.DataFrame, sweeps: pl.DataFrame) -> pl.DataFrame:
+    """The rows of :func:`snapshots` from the stored changes (with their ``deleted`` flag) and ``sweeps``."""
+    values = ("taken_at", "downloads", "downloads_all_time", "likes")
+    kept = stored.filter(pl.col("deleted").is_null() | ~pl.col("deleted"))
+    others = kept.join(sweeps.select("run_id", "hub"), on=["run_id", "hub"], how="anti").drop("deleted")
+    if sweeps.is_empty() or stored.is_empty():
+        return others
+    events = stored.sort("run_id").rename({"run_id": "_from"})
+    grid = (stored.select("hub", "id").unique().join(sweeps, on="hub")  # every model of a hub × its sweeps
+            .sort("run_id"))
+    found = grid.join_asof(events, left_on="run_id", right_on="_from", by=["hub", "id"], strategy="backward",
+                           check_sortedness=False)  # both sorted by run id
+    carried = (found.filter(pl.col("_from").is_not_null() & (pl.col("deleted").is_null() | ~pl.col("deleted"))
+                            & (pl.col("_from") >= pl.col("since")))
+               .with_columns(pl.when(pl.col("_from") == pl.col("run_id")).then(pl.col("taken_at"))
+                             .otherwise(pl.col("started_at")).alias("taken_at"))
+               .select("run_id", "hub", "id", *values))
+    return pl.concat([others, carried], how="vertical").sort("run_id", maintain_order=True)
 
 
 def quarantine(store: Store) -> pl.DataFrame:

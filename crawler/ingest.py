@@ -14,13 +14,13 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import DateTime, and_, literal, select, update
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.config import MAX_QUARANTINE_BYTES
 from crawler.records import ParsedModel, RecordError, parse_hf
 from crawler.safe_values import clean_text
-from crawler.store.db import Store
+from crawler.store.db import Store, StoredModel
 from crawler.store.schema import CrawlRun, Edge, MetricSnapshot, Model, Quarantine
 
 Parser = Callable[[Any], ParsedModel]
@@ -129,7 +129,7 @@ def _unstorable(store: Store, hub: str, parsed: dict[str, ParsedModel], run_id: 
     return out
 
 
-def _write_models(store: Store, conn: Any, hub: str, models: list[ParsedModel], known: dict[str, Any],
+def _write_models(store: Store, conn: Any, hub: str, models: list[ParsedModel], known: dict[str, StoredModel],
                   run_id: int | None) -> None:
     """The model rows and edges of changed ``models`` (``known``: the stored ones, by id)."""
     rows = []
@@ -146,9 +146,21 @@ def _write_models(store: Store, conn: Any, hub: str, models: list[ParsedModel], 
     store.upsert(conn, Edge, [e.row(hub) for m in models for e in m.edges])
 
 
+def _counters(m: ParsedModel) -> tuple[Any, Any, Any]:
+    return m.row["downloads"], m.row["downloads_all_time"], m.row["likes"]
+
+
+def _needs_snapshot(m: ParsedModel, stored: StoredModel | None) -> bool:
+    """Whether the run's metric snapshot of ``m`` is a new row (see :class:`MetricSnapshot`): the model is new, comes
+    back after a deletion, was never seen by a run, or its counters differ from the stored ones. A page written
+    again in the same run (a resumed crawl, a model listed twice) finds the values it stored: its row is there."""
+    return (stored is None or stored.deleted_at is not None or stored.last_seen_run is None
+            or (stored.downloads, stored.downloads_all_time, stored.likes) != _counters(m))
+
+
 def _write_snapshots(store: Store, conn: Any, hub: str, models: Sequence[ParsedModel], run_id: int | None,
                      taken_at: datetime) -> None:
-    """The metric snapshot of ``models`` as seen by the run ``run_id``."""
+    """The metric snapshot rows of ``models`` as seen by the run ``run_id``."""
     if run_id is not None:
         store.upsert(conn, MetricSnapshot, [
             {"run_id": run_id, "hub": hub, "id": m.id, "taken_at": taken_at, "downloads": m.row["downloads"],
@@ -165,20 +177,29 @@ def _write_page(store: Store, hub: str, parsed: dict[str, ParsedModel], bad: lis
     with store.transaction() as conn:
         if count_repeats and run_id is not None:
             result.repeats = _listed_in_run(conn, hub, list(parsed), run_id)
-        known = store.existing_hashes(conn, hub, list(parsed))
-        changed = [m for m in parsed.values() if known.get(m.id, (None, None))[0] != m.row["record_hash"]
-                   or known[m.id][1] is not None]
+        known = store.stored_models(conn, hub, list(parsed))
+        changed, recount, seen = [], [], []  # rewritten; counters (and last seen) only; last seen only
+        for m in parsed.values():
+            stored = known.get(m.id)
+            if stored is None or stored.record_hash != m.row["record_hash"] or stored.deleted_at is not None:
+                changed.append(m)
+            elif (stored.downloads, stored.downloads_all_time, stored.likes) != _counters(m):
+                recount.append(m)
+            else:
+                seen.append(m.id)
         result.changed = len(changed)
         if changed:
             _write_models(store, conn, hub, changed, known, run_id)
-        changed_ids = {m.id for m in changed}
-        unchanged = [model_id for model_id in parsed if model_id not in changed_ids]
-        if unchanged and run_id is not None:
+        store.update_by_key(conn, Model, [
+            {"hub": hub, "id": m.id, "downloads": m.row["downloads"], "downloads_all_time": m.row["downloads_all_time"],
+             "likes": m.row["likes"], "last_seen_run": run_id} for m in recount])
+        if seen and run_id is not None:
             tbl = Model.__table__  # type: ignore[attr-defined]
-            for start in range(0, len(unchanged), 5_000):
-                chunk = unchanged[start : start + 5_000]
+            for start in range(0, len(seen), 5_000):
+                chunk = seen[start : start + 5_000]
                 conn.execute(update(tbl).where(tbl.c.hub == hub, tbl.c.id.in_(chunk)).values(last_seen_run=run_id))
-        _write_snapshots(store, conn, hub, list(parsed.values()), run_id, taken_at)
+        _write_snapshots(store, conn, hub, [m for m in parsed.values() if _needs_snapshot(m, known.get(m.id))],
+                         run_id, taken_at)
         store.upsert(conn, Quarantine, bad)
         store.upsert(conn, Quarantine, repaired)
         if run_id is not None and (checkpoint is not None or run_updates):
@@ -224,12 +245,15 @@ def card_row(hub: str, model_id: str, sha: str | None, text: str | None, *, erro
 
 
 def mark_unseen_deleted(store: Store, hub: str, run_id: int) -> int:
-    """After a complete full sweep: models the sweep did not see are marked deleted (kept, with the date)."""
-    tbl = Model.__table__  # type: ignore[attr-defined]
+    """After a complete full sweep: models the sweep did not see are marked deleted (kept, with the date), and the
+    run's metric snapshot says they were gone (a ``deleted`` row: :class:`MetricSnapshot`)."""
+    tbl, snap = Model.__table__, MetricSnapshot.__table__  # type: ignore[attr-defined]
+    unseen = and_(tbl.c.hub == hub, tbl.c.deleted_at.is_(None),
+                  (tbl.c.last_seen_run.is_(None)) | (tbl.c.last_seen_run != run_id))
+    now = now_utc()
     with store.transaction() as conn:
-        result = conn.execute(
-            update(tbl)
-            .where(tbl.c.hub == hub, tbl.c.deleted_at.is_(None),
-                   (tbl.c.last_seen_run.is_(None)) | (tbl.c.last_seen_run != run_id))
-            .values(deleted_at=now_utc()))
+        conn.execute(snap.insert().from_select(
+            ["run_id", "hub", "id", "taken_at", "deleted"],
+            select(literal(run_id), tbl.c.hub, tbl.c.id, literal(now, DateTime), literal(True)).where(unseen)))
+        result = conn.execute(update(tbl).where(unseen).values(deleted_at=now))
         return int(result.rowcount or 0)

@@ -7,10 +7,23 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import JSON, Connection, DateTime, Engine, delete, event, func, inspect, select, text, tuple_
+from sqlalchemy import (
+    JSON,
+    Connection,
+    DateTime,
+    Engine,
+    bindparam,
+    delete,
+    event,
+    func,
+    inspect,
+    select,
+    text,
+    tuple_,
+)
 from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, create_engine
 
@@ -20,6 +33,17 @@ from crawler.store.schema import Model
 
 class StoreError(Exception):
     """The store cannot be opened or written."""
+
+
+class StoredModel(NamedTuple):
+    """The columns of a stored model that decide what a page write does with a listed record."""
+
+    record_hash: str
+    deleted_at: datetime | None
+    downloads: int | None
+    downloads_all_time: int | None
+    likes: int | None
+    last_seen_run: int | None
 
 
 class Store:
@@ -88,15 +112,28 @@ class Store:
             chunk = values[start : start + 5_000]
             conn.execute(delete(tbl).where(tbl.c.hub == hub, tbl.c[column].in_(chunk)))
 
-    def existing_hashes(self, conn: Connection, hub: str, ids: Sequence[str]) -> dict[str, tuple[str, Any]]:
-        """``{id: (record_hash, deleted_at)}`` for the given ids of one hub."""
-        out: dict[str, tuple[str, Any]] = {}
+    def stored_models(self, conn: Connection, hub: str, ids: Sequence[str]) -> dict[str, StoredModel]:
+        """What the store holds of the given ids of one hub (:class:`StoredModel`), by id."""
+        out: dict[str, StoredModel] = {}
         tbl = Model.__table__  # type: ignore[attr-defined]
         for start in range(0, len(ids), 5_000):
             chunk = list(ids[start : start + 5_000])
-            q = select(tbl.c.id, tbl.c.record_hash, tbl.c.deleted_at).where(tbl.c.hub == hub, tbl.c.id.in_(chunk))
-            out.update({r.id: (r.record_hash, r.deleted_at) for r in conn.execute(q)})
+            q = select(*(tbl.c[c] for c in ("id", *StoredModel._fields))).where(tbl.c.hub == hub, tbl.c.id.in_(chunk))
+            out.update({r[0]: StoredModel(*r[1:]) for r in conn.execute(q)})
         return out
+
+    def update_by_key(self, conn: Connection, table: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
+        """Set the other given columns of existing rows, found by their primary key (all rows share their keys;
+        one ``executemany``; values as the driver takes them: counters, ids)."""
+        if not rows:
+            return
+        tbl = table.__table__  # type: ignore[attr-defined]
+        pk = [c.name for c in tbl.primary_key.columns]
+        cols = [c for c in rows[0] if c not in pk]
+        mark = "%s" if self.dialect == "postgresql" else "?"
+        sql = (f"UPDATE {tbl.name} SET {', '.join(f'{c} = {mark}' for c in cols)} "  # noqa: S608 - schema names
+               f"WHERE {' AND '.join(f'{c} = {mark}' for c in pk)}")
+        conn.exec_driver_sql(sql, [(*(r[c] for c in cols), *(r[c] for c in pk)) for r in rows])
 
     def count(self, table: type[SQLModel], **where: Any) -> int:
         tbl = table.__table__  # type: ignore[attr-defined]
@@ -191,6 +228,31 @@ def _add_missing_columns(engine: Engine) -> None:
                                   f"{column.type.compile(engine.dialect)}"))
             if added and table.name == "model":
                 conn.execute(text("UPDATE model SET record_hash = ''"))
+            if any(c.name == "snapshot_rows" for c in added):
+                _upgrade_snapshot_history(conn)
+
+
+def _upgrade_snapshot_history(conn: Connection) -> None:
+    """A store of an earlier version, whose runs wrote a metric snapshot for every listed model: its runs are marked
+    so (``snapshot_rows = 'every'``; not a run that will be resumed, whose next pages write changes only), and each
+    model's counters are set to its latest snapshot's — earlier versions left them as of the record's last edit —
+    so that a changed value is told from the stored one (``crawler.ingest``)."""
+    runs = conn.execute(text("SELECT run_id, status, checkpoint FROM crawl_run")).all()
+    finished = [r.run_id for r in runs if r.status not in ("running", "partial")
+                or (_json_value(r.checkpoint) or {}).get("phase") == "done"]
+    for start in range(0, len(finished), 5_000):
+        conn.execute(text("UPDATE crawl_run SET snapshot_rows = 'every' WHERE run_id IN :ids")
+                     .bindparams(bindparam("ids", expanding=True)), {"ids": finished[start : start + 5_000]})
+    conn.execute(text(
+        "UPDATE model SET downloads = s.downloads, downloads_all_time = s.downloads_all_time, likes = s.likes "
+        "FROM (SELECT hub, id, downloads, downloads_all_time, likes, "
+        "      row_number() OVER (PARTITION BY hub, id ORDER BY run_id DESC) AS n FROM metric_snapshot) AS s "
+        "WHERE s.n = 1 AND s.hub = model.hub AND s.id = model.id"))
+
+
+def _json_value(value: Any) -> Any:
+    """A JSON column read with raw SQL: text on SQLite, decoded already on PostgreSQL."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def sqlite_path(url: str) -> Path | None:

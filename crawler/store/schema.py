@@ -116,15 +116,28 @@ class CrawlRun(SQLModel, table=True):
     errors: int = 0
     resumes: int = 0
     checkpoint: dict[str, Any] | None = Field(default=None, sa_column=Column(JSON))
+    # None: the run wrote a metric snapshot only for models whose counters changed (MetricSnapshot); "every": a run
+    # of an earlier version, which wrote one for every model it listed (set when the store was upgraded).
+    snapshot_rows: str | None = None
     watermark_modified: datetime | None = Field(default=None, sa_type=DateTime)
     watermark_created: datetime | None = Field(default=None, sa_type=DateTime)
     notes: list[str] = Field(default_factory=list, sa_column=Column(JSON))
 
 
 class MetricSnapshot(SQLModel, table=True):
-    """Downloads and likes of one model as seen by one run, so growth can be measured over time."""
+    """Downloads and likes of one model as seen by one run, so growth can be measured over time.
+
+    The history is kept as changes: a run writes a model's row only when the model is new to the store, comes back
+    after a deletion, or its ``downloads`` / ``downloads_all_time`` / ``likes`` differ from the values the store
+    holds (the ``model`` row's, updated with it); a complete full sweep writes a ``deleted`` row for each model it
+    marks deleted. A model's values at a run R are therefore those of its latest row with ``run_id`` ≤ R, if that
+    row is not ``deleted`` (``analysis.frames.snapshots`` carries them forward to every full sweep). Runs of
+    earlier versions (``CrawlRun.snapshot_rows == "every"``) wrote a row for every model they listed: at such a
+    run, a model without a row did not exist.
+    """
 
     __tablename__ = "metric_snapshot"
+    __table_args__ = {"sqlite_with_rowid": False}  # SQLite: rows live in the key's b-tree (no second copy of it)
 
     run_id: int = Field(primary_key=True)
     hub: str = Field(primary_key=True)
@@ -133,6 +146,7 @@ class MetricSnapshot(SQLModel, table=True):
     downloads: int | None = Field(default=None, sa_type=BigInteger)
     downloads_all_time: int | None = Field(default=None, sa_type=BigInteger)
     likes: int | None = Field(default=None, sa_type=BigInteger)
+    deleted: bool | None = None  # True: the model was gone at this run (no counters)
 
 
 class Quarantine(SQLModel, table=True):

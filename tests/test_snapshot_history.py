@@ -1,0 +1,188 @@
+"""The metric history kept as changes: sweeps of an evolving world over real HTTP write a snapshot row only for
+what changed, and growth per full sweep is what the hub served at each sweep; stores of earlier versions (a row
+for every listed model) read as before and are upgraded in place."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import text, update
+
+from analysis import family_analyses, frames
+from analysis.graph import family_members
+from crawler.ingest import mark_unseen_deleted, write_page
+from crawler.store import CrawlRun, Model, Store, open_existing_store, open_store
+from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
+from tests.support.store import hubtree
+
+CRAWL = ("--json", "--cards", "none", "--progress", "none")
+
+
+def _recount(records: list[dict], rng: random.Random, share: float) -> set[str]:
+    """New downloads (and now and then likes) for a random ``share`` of ``records``, in place; the ids changed."""
+    changed = set()
+    for r in records:
+        if rng.random() < share:
+            r["downloads"] = int(r.get("downloads") or 0) + rng.randint(1, 50)
+            if rng.random() < 0.3:
+                r["likes"] = int(r.get("likes") or 0) + 1
+            changed.add(r["id"])
+    return changed
+
+
+def _newcomer(i: int) -> dict:
+    return {"_id": f"77bb00000000000000000{i:03d}", "id": f"newcomer/Qwen2-7B-ft-{i}", "author": "newcomer",
+            "sha": f"{i}" * 40, "createdAt": "2024-08-02T00:00:00.000Z", "lastModified": "2024-08-02T00:00:00.000Z",
+            "likes": i, "downloads": 10 * i, "private": False,
+            "tags": ["transformers", "qwen2", "base_model:Qwen/Qwen2-7B", "license:apache-2.0"],
+            "cardData": {"base_model": "Qwen/Qwen2-7B"}}
+
+
+def _snapshot_rows(db: str) -> dict[int, int]:
+    store = open_store(db)
+    with store.engine.connect() as conn:
+        rows = dict(conn.execute(text("SELECT run_id, count(*) FROM metric_snapshot GROUP BY run_id")).all())
+    store.engine.dispose()
+    return rows
+
+
+def _truth(worlds: dict[int, list[dict]], members: set[str]) -> list[dict]:
+    """Per full sweep: the family models the hub listed, and the sums of their served counters."""
+    out = []
+    for run_id, records in sorted(worlds.items()):
+        listed = [r for r in records if r["id"] in members]
+        out.append({"run_id": run_id, "models": len(listed), "downloads": sum(r.get("downloads") or 0 for r in listed),
+                    "likes": sum(r.get("likes") or 0 for r in listed)})
+    return out
+
+
+def test_sweeps_of_an_evolving_world_keep_changes_only_and_growth_sums_what_the_hub_served(tmp_path: Path) -> None:
+    rng = random.Random(5)
+    world = [dict(r) for r in world_records(SAMPLE_WORLD)]
+    qwen = [r for r in world if any(t.startswith("base_model:Qwen/") for t in r.get("tags", []))]
+    gone = {r["id"] for r in rng.sample(qwen, 4)}
+    back = next(iter(sorted(gone)))
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    sweeps: dict[int, list[dict]] = {}
+    written: dict[str, int] = {}
+    with running_sim(SAMPLE_WORLD) as sim:
+        def sweep(records: list[dict], name: str, mode: str = "full") -> int:
+            sim.reload(write_world(tmp_path / name, hf=records))
+            run = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", db, "--mode", mode, *CRAWL)
+            assert run.code == 0, run.stderr
+            if mode == "full":
+                sweeps[run.summary["run_id"]] = [dict(r) for r in records]
+            return run.summary["run_id"]
+
+        first = sweep(world, "w0")
+        # Week 1: a fifth of the counters change, four family models are deleted, three are new.
+        recounted = _recount(world, rng, 0.2)
+        world = [r for r in world if r["id"] not in gone] + [_newcomer(i) for i in range(1, 4)]
+        week1 = sweep(world, "w1")
+        written["week1"] = len(recounted - gone) + 3 + len(gone)  # changed, new, deleted rows
+        # Week 2: an edited record seen first by an incremental crawl (its counters too), then a full sweep in which
+        # one deleted model comes back unchanged.
+        edited = next(r for r in world if r["id"] not in recounted and r.get("sha"))
+        edited.update(lastModified="2024-08-05T00:00:00.000Z", sha="f" * 40, downloads=(edited["downloads"] or 0) + 7)
+        incremental = sweep(world, "w2i", mode="incremental")
+        world = [*world, next(dict(r) for r in sweeps[first] if r["id"] == back)]
+        week2 = sweep(world, "w2")
+        # Week 3: nothing changed at all.
+        week3 = sweep(world, "w3")
+    rows = _snapshot_rows(db)
+    assert rows[first] == len(sweeps[first])  # every model is new
+    assert rows[week1] == written["week1"]
+    assert rows[incremental] == 1 and rows[week2] == 1  # the edited model; the model that came back
+    assert week3 not in rows  # an unchanged hub writes no history
+
+    store = open_existing_store(db)
+    members = set(family_members(store, "Qwen")["id"])
+    assert back in members and "newcomer/Qwen2-7B-ft-1" in members  # (deleted models are in no family)
+    metrics = family_analyses.growth(store, "Qwen").metrics
+    assert metrics.select("run_id", "models", "downloads", "likes").to_dicts() == _truth(sweeps, members)
+    assert metrics["run_id"].to_list() == [first, week1, week2, week3]
+    # The whole store's frame too: every full sweep has a row for each model it listed, with the served values.
+    snaps = frames.snapshots(store)
+    for run_id, records in sweeps.items():
+        got = snaps.filter(pl.col("run_id") == run_id).select("id", "downloads", "likes").sort("id")
+        want = sorted((r["id"], r.get("downloads"), r.get("likes")) for r in records)
+        assert got.rows() == want, run_id
+
+
+def _old_store(url: str) -> Store:
+    """A store as an earlier version left it after two full sweeps: a snapshot row for every listed model, model
+    counters as of the record's first write, no ``deleted`` rows, no run marks."""
+    store = open_store(url)
+    page = [{"id": f"org/m{i}", "createdAt": "2024-06-01T00:00:00Z", "downloads": i, "likes": 1} for i in range(4)]
+    with store.transaction() as conn:
+        store.upsert(conn, CrawlRun, [{"run_id": r, "hub": "hf", "mode": "full", "status": "success",
+                                       "started_at": datetime(2024, 7, r)} for r in (1, 2)])
+    write_page(store, "hf", page, run_id=1)
+    with store.transaction() as conn:  # run 2 saw m0..m2 with new downloads (not m3, since deleted)
+        conn.execute(text("INSERT INTO metric_snapshot (run_id, hub, id, taken_at, downloads, downloads_all_time, "
+                          "likes) SELECT 2, hub, id, taken_at, downloads + 100, NULL, likes FROM metric_snapshot "
+                          "WHERE id != 'org/m3'"))
+        conn.execute(text("UPDATE model SET last_seen_run = 2, downloads_all_time = NULL WHERE id != 'org/m3'"))
+        conn.execute(update(Model.__table__).where(Model.__table__.c.id == "org/m3")  # type: ignore[attr-defined]
+                     .values(deleted_at=datetime(2024, 7, 2)))
+        conn.execute(text("ALTER TABLE metric_snapshot DROP COLUMN deleted"))
+        conn.execute(text("ALTER TABLE crawl_run DROP COLUMN snapshot_rows"))
+    store.engine.dispose()
+    return open_existing_store(url)
+
+
+def test_a_sqlite_store_of_an_earlier_version_reads_as_before_and_is_upgraded(tmp_path: Path) -> None:
+    _check_upgrade(f"sqlite:///{tmp_path / 'old.db'}")
+
+
+def test_a_postgresql_store_of_an_earlier_version_reads_as_before_and_is_upgraded(pg_url: str) -> None:
+    _check_upgrade(pg_url)
+
+
+def _check_upgrade(url: str) -> None:
+    old = _old_store(url)
+    before = frames.snapshots(old).sort("run_id", "id")
+    assert before.select("run_id", "id", "downloads").rows() == [
+        (1, "org/m0", 0), (1, "org/m1", 1), (1, "org/m2", 2), (1, "org/m3", 3),
+        (2, "org/m0", 100), (2, "org/m1", 101), (2, "org/m2", 102)]
+    old.engine.dispose()
+    store = open_store(url)  # a crawl opens it: the columns are added, the runs marked, the counters brought up to date
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT snapshot_rows FROM crawl_run")).scalars().all() == ["every", "every"]
+        assert conn.execute(text("SELECT downloads FROM model ORDER BY id")).scalars().all() == [100, 101, 102, 3]
+    assert frames.snapshots(store).sort("run_id", "id").equals(before)
+    # A sweep of this version: m1's downloads changed, m3 is still gone, m4 is new; m0 and m2 are carried forward,
+    # m3 is not (gone at run 2, which wrote every row).
+    with store.transaction() as conn:
+        store.upsert(conn, CrawlRun, [{"run_id": 3, "hub": "hf", "mode": "full", "status": "success",
+                                       "started_at": datetime(2024, 7, 3)}])
+    page = [{"id": f"org/m{i}", "createdAt": "2024-06-01T00:00:00Z", "downloads": 100 + i + (5 if i == 1 else 0),
+             "likes": 1} for i in (0, 1, 2, 4)]
+    write_page(store, "hf", page, run_id=3)
+    assert mark_unseen_deleted(store, "hf", 3) == 0
+    assert _snapshot_rows(url)[3] == 2  # m1 and m4
+    third = frames.snapshots(store).filter(pl.col("run_id") == 3).sort("id")
+    assert third.select("id", "downloads").rows() == [("org/m0", 100), ("org/m1", 106), ("org/m2", 102),
+                                                      ("org/m4", 104)]
+    store.engine.dispose()
+
+
+@pytest.mark.parametrize("resumed", [False, True])
+def test_a_page_written_again_in_the_same_run_keeps_its_snapshot(tmp_path: Path, resumed: bool) -> None:
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    page = [{"id": "org/a", "downloads": 1, "likes": 0}, {"id": "org/b", "downloads": 2, "likes": 0}]
+    with store.transaction() as conn:
+        store.upsert(conn, CrawlRun, [{"run_id": r, "hub": "hf", "mode": "full", "status": "success",
+                                       "started_at": datetime(2024, 7, r)} for r in (1, 2)])
+    write_page(store, "hf", page, run_id=1)
+    page[0]["downloads"] = 5
+    write_page(store, "hf", page, run_id=2)
+    if resumed:  # the page again, as after a kill between commit and checkpoint, or a model listed twice
+        write_page(store, "hf", page, run_id=2)
+    second = frames.snapshots(store).filter(pl.col("run_id") == 2).sort("id")
+    assert second.select("id", "downloads").rows() == [("org/a", 5), ("org/b", 2)]
+    assert _snapshot_rows(str(store.url))[2] == 1
