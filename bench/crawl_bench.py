@@ -1,10 +1,13 @@
 """Crawl benchmark: the HF sweep (``--cards none``) at simulator latency 0 and 300 ms per page, and the cards phase.
 
     python bench/crawl_bench.py --scale 200k [--latencies 0,300] [--cards-phase] [--code DIR --name crawl-before]
+    python bench/crawl_bench.py --scale 200k --latencies 0 --second-sweep --no-cards-phase   # the steady state
 
 The simulator runs as its own process; the crawler runs under ``/usr/bin/time -v`` so its CPU time (user+sys)
 and peak RSS are its own. API calls are compared with the optimum ⌈records ÷ page size⌉, wall time with the
-network's floor (pages × latency: cursor pagination is a chain of requests).
+network's floor (pages × latency: cursor pagination is a chain of requests). ``--second-sweep`` sweeps the same
+world again into the latency-0 sweep's store: every record is already stored and unchanged, the write path's
+steady state.
 """
 
 from __future__ import annotations
@@ -83,6 +86,8 @@ def main() -> None:
                     help="Also crawl with --cards family (default: on at 200k only).")
     ap.add_argument("--scrapy-setting", action="append", default=[], metavar="KEY=VALUE",
                     help="Experiment: extra Scrapy setting for the crawler (bench/with_settings.py).")
+    ap.add_argument("--second-sweep", action="store_true",
+                    help="Sweep again (latency 0) into the latency-0 sweep's store: nothing new or changed.")
     ap.add_argument("--name", default="crawl", help="Results file name (bench/results/NAME-SCALE.json).")
     add_code_argument(ap)
     args = ap.parse_args()
@@ -93,6 +98,11 @@ def main() -> None:
                                                        latency_ms=latency, scrapy_settings=args.scrapy_setting,
                                                        code=args.code)
         print(f"sweep latency {latency} ms: {out['sweeps'][f'latency_{latency}ms']['time']}", flush=True)
+    if args.second_sweep and "latency_0ms" in out["sweeps"]:
+        again = crawl(world, f"{args.name}-{args.scale}-again", latency_ms=0, scrapy_settings=args.scrapy_setting,
+                      code=args.code, db_url=out["sweeps"]["latency_0ms"]["db"])
+        out["second_sweep"] = again
+        print(f"second sweep: {again['time']}", flush=True)
     if args.cards_phase if args.cards_phase is not None else args.scale == "200k":
         full = crawl(world, f"{args.name}-{args.scale}-cards", cards="family", latency_ms=0,
                      scrapy_settings=args.scrapy_setting, code=args.code)
