@@ -17,7 +17,7 @@ import tempfile
 from typing import Any
 
 from analysis_bench import COMMANDS, cold_run
-from common import add_scale_argument, db_path, hubtree_cmd, save, world_dir
+from common import add_code_argument, add_scale_argument, code_env, db_path, hubtree_cmd, save, world_dir
 from crawl_bench import crawl
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -34,12 +34,12 @@ def fresh_database(server: str, name: str) -> str:
     return url.set(database=name).render_as_string(hide_password=False)
 
 
-def commands(url: str) -> dict[str, Any]:
+def commands(url: str, code: str | None) -> dict[str, Any]:
     """The analyses, graph stats and the report, each a cold CLI run on the store at ``url``."""
     out = {}
     with tempfile.TemporaryDirectory() as report_dir:
         for name, args in [*COMMANDS.items(), ("report", ["report", "--month", "latest", "--out", report_dir, "--json"])]:
-            run = cold_run(hubtree_cmd(*args, "--db", url), {})
+            run = cold_run(hubtree_cmd(*args, "--db", url, code=code), code_env(code))
             run.pop("json", None)
             out[name] = run
             print(f"{name}: {run}", flush=True)
@@ -52,6 +52,7 @@ def main() -> None:
     ap.add_argument("--server", default=os.environ.get("HUBTREE_TEST_PG_URL"),
                     help="URL of any database on the PostgreSQL server (default $HUBTREE_TEST_PG_URL).")
     ap.add_argument("--backends", default="postgresql,sqlite", help="Comma-separated: postgresql, sqlite.")
+    add_code_argument(ap)
     args = ap.parse_args()
     world = world_dir(args.scale)
     out: dict[str, Any] = {"world": str(world)}
@@ -62,9 +63,9 @@ def main() -> None:
             url = fresh_database(args.server, f"hubtree_bench_{args.scale}")
         else:
             url = f"sqlite:///{db_path(f'postgres-bench-sqlite-{args.scale}')}"
-        sweep = crawl(world, f"postgres-{backend}-{args.scale}", latency_ms=0, db_url=url)
+        sweep = crawl(world, f"postgres-{backend}-{args.scale}", latency_ms=0, db_url=url, code=args.code)
         print(f"{backend} sweep: {sweep['time']}", flush=True)
-        out[backend] = {"sweep": sweep, "commands": commands(url)}
+        out[backend] = {"sweep": sweep, "commands": commands(url, args.code)}
         out[backend]["sweep"]["db"] = backend
     save("postgres", args.scale, out)
 
