@@ -21,7 +21,7 @@ import polars as pl
 
 from analysis import frames
 from analysis.growth import model_relations
-from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage
+from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage, node_owners
 from analysis.lineage_build import _NO_DATE, HUB_BITS, LineageGraph, build_graph, node_frame
 from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_range
@@ -168,8 +168,7 @@ class Membership:
 
 def owners_of(graph: LineageGraph) -> np.ndarray:
     """The lower-case owner of every node: its author, else the owner part of its id."""
-    return np.array([(a or i.split("/", 1)[0]).lower() for a, i in zip(graph.authors, graph.ids, strict=True)],
-                    dtype=object)
+    return node_owners(graph).to_numpy().astype(object)
 
 
 def root_mask(graph: LineageGraph, family: Family, owners: np.ndarray | None = None) -> np.ndarray:

@@ -35,8 +35,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
 import numpy as np
@@ -45,7 +46,7 @@ import yaml
 from sqlalchemy import String, cast, inspect, select
 
 from analysis import frames
-from analysis.lineage_build import HUB_BITS, LineageGraph, set_edges
+from analysis.lineage_build import _NO_DATE, HUB_BITS, LineageGraph, set_edges
 from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.families import load_families
@@ -117,6 +118,7 @@ _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?\s*---\s*\n.*?\n---\s*(?:\n|\Z)", re.D
 _CODE_BLOCK = re.compile(r"```(?:ya?ml)?\s*\n(.*?)```", re.DOTALL | re.IGNORECASE)
 _MENTION = re.compile(r"(?:huggingface\.co/|hf\.co/|\b)([A-Za-z0-9][\w.-]{1,95}/[A-Za-z0-9][\w.-]{1,95})")
 _ALPHA = re.compile(r"^[a-z]+")
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser is ~10x faster; same documents
 
 
 @dataclass(slots=True)
@@ -156,10 +158,45 @@ def norm_name(name: str) -> str:
     return "-".join(t for t in _TOKEN_SPLIT.split(name.lower()) if t)
 
 
+_NOT_PLAIN = r"[^\x20-\x7e]"  # outside printable ASCII: polars and Python differ on case and space rules
+
+
+def _exact(fast: pl.Series, fn: Callable[[str], str], source: pl.Series) -> pl.Series:
+    """``fast`` (``fn`` of ``source``, vectorised) with the values of ``source`` outside printable ASCII recomputed
+    by ``fn`` itself: the result is ``fn``'s exactly, whatever Unicode case and space rules polars follows."""
+    odd = source.str.contains(_NOT_PLAIN).fill_null(False)
+    if not odd.any():
+        return fast
+    idx = odd.arg_true()
+    return fast.scatter(idx, [fn(v) for v in source.gather(idx).to_list()])
+
+
+def _norm_names(names: pl.Series) -> pl.Series:
+    """:func:`norm_name` of every name, vectorised."""
+    return _exact(names.str.to_lowercase().str.replace_all(r"[-_\s]+", "-").str.strip_chars("-"), norm_name, names)
+
+
+def _all_ids(graph: LineageGraph) -> tuple[pl.Series, np.ndarray]:
+    """Every id of the graph with its node: the primary ids in node order, then the ModelScope ids of mirrors."""
+    ms = graph.ms_ids
+    ids = pl.Series(graph.ids + list(ms.values()), dtype=pl.String)
+    return ids, np.concatenate([np.arange(graph.n_nodes, dtype=np.int64), np.fromiter(ms, np.int64, len(ms))])
+
+
+def node_owners(graph: LineageGraph) -> pl.Series:
+    """The lower-case owner of every node (its author, else the owner part of its id): :func:`_owner`, vectorised."""
+    ids, authors = pl.Series(graph.ids, dtype=pl.String), pl.Series(graph.authors, dtype=pl.String)
+    raw = pl.select(pl.when(authors.is_null() | (authors == "")).then(ids.str.split("/").list.first())
+                    .otherwise(authors)).to_series()
+    return _exact(raw.str.to_lowercase(), str.lower, raw)
+
+
 def strip_declared(tags: Iterable[str], card_data: dict[str, Any] | None, card_text: str | None) -> Features:
     """Remove every declared-lineage signal: ``base_model…`` tags, card keys, and the card's front matter."""
     clean_tags = [t for t in tags if "base_model" not in t.lower()]
-    card = {k: v for k, v in (card_data or {}).items() if k not in ("base_model", "base_model_relation")} or None
+    card = card_data or None
+    if card is not None and ("base_model" in card or "base_model_relation" in card):  # else nothing to strip
+        card = {k: v for k, v in card.items() if k not in ("base_model", "base_model_relation")} or None
     text = card_text
     while text and _FRONT_MATTER.match(text):  # stacked front matters too
         text = _FRONT_MATTER.sub("", text, count=1)
@@ -175,26 +212,41 @@ class NameIndex:
 
     def __init__(self, graph: LineageGraph, root_authors: tuple[str, ...]):
         self.graph = graph
-        self.by_name: dict[str, list[int]] = {}
-        self.by_id: dict[str, int] = {}
-        for node, mid in list(enumerate(graph.ids)) + list(graph.ms_ids.items()):
-            owner, _, name = mid.rpartition("/")
-            self.by_name.setdefault(norm_name(name), []).append(node)
-            self.by_id.setdefault(f"{norm_name(owner)}/{norm_name(name)}", node)
+        ids, nodes = _all_ids(graph)
+        names = ids.str.replace(r"(?s)^.*/", "")  # mid.rpartition("/"): no pattern needs the Unicode rules
+        owners = pl.select(pl.when(ids.str.contains("/", literal=True)).then(ids.str.replace(r"(?s)/[^/]*$", ""))
+                           .otherwise(pl.lit(""))).to_series()
+        frame = pl.DataFrame({"node": nodes, "name": _norm_names(names), "owner": _norm_names(owners)})
+        frame = frame.with_columns((pl.col("owner") + "/" + pl.col("name")).alias("key"))
+        by_name = frame.group_by("name", maintain_order=True).agg("node")  # nodes in id order within a name
+        self._name_at = {name: k for k, name in enumerate(by_name["name"].to_list())}
+        self._name_nodes = by_name["node"].explode().to_numpy()
+        self._name_ptr = np.concatenate(([0], np.cumsum(by_name["node"].list.len().to_numpy(), dtype=np.int64)))
+        first = frame.unique("key", keep="first", maintain_order=True)
+        self.by_id: dict[str, int] = dict(zip(first["key"].to_list(), first["node"].to_list(), strict=True))
+        self.owners = set(frame["owner"].unique().to_list())  # every normalised owner of ``by_id``'s keys
         declared = ~graph.inferred
         self.children = np.bincount(graph.parent[declared], minlength=graph.n_nodes)
         self.official = self.official_mask(graph, root_authors)
+        self._created: list[int] = graph.created.tolist()
+
+    def has_name(self, name: str) -> bool:
+        return name in self._name_at
+
+    def namesakes(self, name: str) -> list[int]:
+        """The stored models whose normalised name is ``name`` (ids in node order, then mirrors' ModelScope ids)."""
+        k = self._name_at.get(name)
+        return [] if k is None else self._name_nodes[self._name_ptr[k]:self._name_ptr[k + 1]].tolist()
 
     @staticmethod
     def official_mask(graph: LineageGraph, root_authors: tuple[str, ...]) -> np.ndarray:
         roots = {a.lower() for a in root_authors}
-        return np.array([(a or m.split("/", 1)[0]).lower() in roots
-                         for a, m in zip(graph.authors, graph.ids, strict=True)], bool)
+        return node_owners(graph).is_in(list(roots)).to_numpy()
 
     def older(self, child: int, node: int) -> bool:
         """Whether ``node`` may be ``child``'s parent by date (not younger; unknown dates allow it)."""
-        g, none = self.graph, np.iinfo(np.int64).max
-        born, other = int(g.created[child]), int(g.created[node])
+        none = _NO_DATE
+        born, other = self._created[child], self._created[node]
         return node != child and (born == none or other == none or other <= born)
 
     def pick(self, child: int, names: list[int]) -> tuple[int, str] | None:
@@ -225,6 +277,11 @@ def _word(name: str) -> str:
 
 def family_words(family_architectures: Iterable[str]) -> frozenset[str]:
     """The words a repo name uses for the family architectures (``qwen2_moe`` → ``qwen``), 3+ letters."""
+    return _family_words(frozenset(family_architectures))
+
+
+@cache
+def _family_words(family_architectures: frozenset[str]) -> frozenset[str]:
     return frozenset(w for a in family_architectures if len(w := _word(a)) >= 3)
 
 
@@ -247,6 +304,8 @@ def match_owner_embedded(index: NameIndex, child: int) -> int | None:
     stem = _quant_stem_end(tokens)
     for i in range(1, len(tokens)):
         owner = "-".join(tokens[:i])
+        if owner not in index.owners:  # no stored id has this owner
+            continue
         for j in [*range(stem, i, -1), *range(len(tokens), max(stem, i), -1)]:
             node = index.by_id.get(f"{owner}/{'-'.join(tokens[i:j])}")
             if node is not None and index.older(child, node):
@@ -270,7 +329,7 @@ def match_name(index: NameIndex, child: int,
         return embedded, "name:owner-embedded"
     end = _quant_stem_end(tokens)  # quant suffix: strip trailing quantization tokens, the stem must be a stored name
     if any(_STRONG_TOKEN.match(t) for t in tokens[end:]) or mid.lower().startswith("mlx-community/"):
-        hit = index.pick(child, index.by_name.get("-".join(tokens[:end]), []))
+        hit = index.pick(child, index.namesakes("-".join(tokens[:end])))
         if hit is not None:
             return hit[0], f"name:quant-suffix:{hit[1]}"
     return match_span(index, child, tokens, words)
@@ -286,9 +345,9 @@ def match_span(index: NameIndex, child: int, tokens: list[str], words: frozenset
             span = "-".join(tokens[i:j])
             if best is not None and -len(span) > best[0]:
                 break
-            if not _distinctive(span, words) or span not in index.by_name:
+            if not _distinctive(span, words) or not index.has_name(span):
                 continue
-            hit = index.pick(child, index.by_name[span])
+            hit = index.pick(child, index.namesakes(span))
             if hit is not None and (best is None or (-len(span), i) < best[:2]):
                 best = (-len(span), i, hit)
     return (best[2][0], f"name:base-span:{best[2][1]}") if best else None
@@ -302,7 +361,7 @@ def card_mentions(text: str | None) -> list[str]:
 
 
 def mergekit_models(text: str | None) -> list[str]:
-    """Model ids named by a mergekit YAML config in the card body (bounded, ``yaml.safe_load`` only)."""
+    """Model ids named by a mergekit YAML config in the card body (bounded, a safe YAML loader only)."""
     if not text:
         return []
     found: list[str] = []
@@ -310,7 +369,7 @@ def mergekit_models(text: str | None) -> list[str]:
         if "merge_method" not in block and "slices" not in block:
             continue
         try:
-            conf = yaml.safe_load(block)
+            conf = yaml.load(block, Loader=_YAML_LOADER)  # noqa: S506 - a safe loader (libyaml's when built)
         except yaml.YAMLError:
             continue
         _collect_models(conf, found, 0)
@@ -353,6 +412,25 @@ def _hint(model_id: str, architecture: str | None, family_arch: set[str], words:
     tokens = _name_tokens(low)
     return ((architecture or "").lower() in family_arch or any(w in low for w in words) or "_-_" in low
             or any(_STRONG_TOKEN.match(t) for t in tokens))
+
+
+def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words: frozenset[str]) -> np.ndarray:
+    """:func:`_hint` of every node of ``nodes`` (bool array), vectorised; ids or architectures outside printable
+    ASCII are tested by :func:`_hint` itself."""
+    ids = pl.Series(graph.ids, dtype=pl.String).gather(nodes)
+    arch = pl.Series(graph.architecture, dtype=pl.String).gather(nodes).fill_null("")
+    low, arch_low = ids.str.to_lowercase(), arch.str.to_lowercase()
+    tokens = (low.str.replace(r"(?s)^.*/", "").str.replace_all(r"[-_\s]+", " ").str.strip_chars(" ")
+              .str.split(" "))
+    hint = (arch_low.is_in(list(family_arch)) | low.str.contains("_-_", literal=True)
+            | tokens.list.eval(pl.element().str.contains(_STRONG_TOKEN.pattern)).list.any())
+    if words:
+        hint |= low.str.contains_any(sorted(words))
+    out = hint.to_numpy().copy()
+    odd = (ids.str.contains(_NOT_PLAIN) | arch.str.contains(_NOT_PLAIN)).to_numpy()
+    for i in np.flatnonzero(odd).tolist():
+        out[i] = _hint(graph.ids[nodes[i]], graph.architecture[nodes[i]], family_arch, words)
+    return out
 
 
 def is_candidate(graph: LineageGraph, node: int, feats: Features, family_arch: set[str],
@@ -512,13 +590,14 @@ def _rows_for(store: Store, table: Any, columns: tuple[str, ...], keys: list[tup
     return pl.concat(parts) if parts else frames.table(store, table, columns, where=tbl.c.hub == "none")
 
 
-def _node_keys(graph: LineageGraph) -> dict[tuple[str, str], int]:
-    node_of: dict[tuple[str, str], int] = {}
-    for node, mid in enumerate(graph.ids):
-        node_of[("hf" if graph.present[node] & HUB_BITS["hf"] else "modelscope", mid)] = node
-    for node, mid in graph.ms_ids.items():
-        node_of[("modelscope", mid)] = node
-    return node_of
+def _node_keys(graph: LineageGraph) -> pl.DataFrame:
+    """``hub, id, node``: every node under its primary id (on Hugging Face when it is there), and a mirror under its
+    ModelScope id too."""
+    ids, nodes = _all_ids(graph)
+    on_hf = pl.Series((graph.present & HUB_BITS["hf"]) > 0)
+    hubs = pl.concat([pl.select(pl.when(on_hf).then(pl.lit("hf")).otherwise(pl.lit("modelscope"))).to_series(),
+                      pl.Series(["modelscope"] * len(graph.ms_ids), dtype=pl.String)])
+    return pl.DataFrame({"hub": hubs, "id": ids, "node": nodes}).unique(["hub", "id"], keep="last", maintain_order=True)
 
 
 def load_features(store: Store, graph: LineageGraph, nodes: Iterable[int] | None = None) -> dict[int, Features]:
@@ -526,15 +605,15 @@ def load_features(store: Store, graph: LineageGraph, nodes: Iterable[int] | None
     node_of = _node_keys(graph)
     keys = None
     if nodes is not None:
-        wanted = set(nodes)
-        keys = [k for k, n in node_of.items() if n in wanted]
+        node_of = node_of.filter(pl.col("node").is_in(pl.Series(list(nodes), dtype=pl.Int64).implode()))
+        keys = list(node_of.select("hub", "id").iter_rows())
     models = _rows_for(store, Model, ("hub", "id", "tags", "library_name", "files", "card_data"), keys)
     cards = _rows_for(store, Card, ("hub", "id", "text"), keys)
     text = {(h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows()} if cards.height else {}
     out: dict[int, Features] = {}
-    for hub, mid, tags, lib, files, card in models.iter_rows():
-        node = node_of.get((hub, mid))
-        if node is None or (node in out and hub == "modelscope"):
+    rows = models.join(node_of, on=["hub", "id"], how="inner", maintain_order="left")
+    for hub, mid, tags, lib, files, card, node in rows.iter_rows():
+        if node in out and hub == "modelscope":
             continue
         f = strip_declared(tags or [], card if isinstance(card, dict) else None, text.get((hub, mid)))
         f.library_name, f.files = lib, list(files or [])
@@ -547,12 +626,10 @@ def load_params(store: Store, graph: LineageGraph) -> np.ndarray:
     out = np.zeros(graph.n_nodes, np.int64)
     if "params" not in {c["name"] for c in inspect(store.engine).get_columns("model")}:
         return out
-    node_of = _node_keys(graph)
     rows = frames.table(store, Model, ("hub", "id", "params"), where=Model.__table__.c.params.is_not(None))
-    for hub, mid, n in rows.iter_rows():
-        node = node_of.get((hub, mid))
-        if node is not None and not out[node]:
-            out[node] = n
+    known = (rows.join(_node_keys(graph), on=["hub", "id"], how="inner", maintain_order="left")
+             .filter(pl.col("params") != 0).unique("node", keep="first", maintain_order=True))  # a node's first
+    out[known["node"].to_numpy()] = known["params"].to_numpy()
     return out
 
 
@@ -567,15 +644,17 @@ def likely_candidates(store: Store, graph: LineageGraph,
     has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
     fam = {a.lower() for a in family_architectures}
     words = family_words(fam)
-    node_of = _node_keys(graph)
     m, c = Model.__table__, Card.__table__  # type: ignore[attr-defined]
-    card_hits: set[int] = set()
+    hits: list[tuple[str, str]] = []
     with store.engine.connect() as conn:
         for q in (select(m.c.hub, m.c.id).where(cast(m.c.card_data, String).like("%base_model_name_or_path%")),
                   select(c.c.hub, c.c.id).where(c.c.text.like("%merge_method%") | c.c.text.like("%huggingface.co/%"))):
-            card_hits.update(n for h, i in conn.execute(q) if (n := node_of.get((h, i))) is not None)
-    return [node for node in np.flatnonzero(~has_parent & ~index_official).tolist()
-            if node in card_hits or _hint(graph.ids[node], graph.architecture[node], fam, words)]
+            hits += [(h, i) for h, i in conn.execute(q)]
+    card_hit = np.zeros(graph.n_nodes, bool)
+    found = pl.DataFrame(hits, schema={"hub": pl.String, "id": pl.String}, orient="row")
+    card_hit[found.join(_node_keys(graph), on=["hub", "id"], how="inner")["node"].to_numpy()] = True
+    nodes = np.flatnonzero(~has_parent & ~index_official)
+    return nodes[_hints(graph, nodes, fam, words) | card_hit[nodes]].tolist()
 
 
 def inferred_lineage(store: Store, graph: LineageGraph, *, threshold: float = DEFAULT_THRESHOLD,
@@ -607,27 +686,52 @@ def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: I
     archs |= family_words(archs)
     by_rule: Counter[str] = Counter()
     claims = [i for i in kept if not i.parents and i.rule.split(":", 1)[-1] in archs]
-    edges = [i for i in kept if i.parents]
+    edges = _may_join(graph, [i for i in kept if i.parents], member)
     changed = True
     while changed:  # inferred edges may hang under other inferred edges: follow until nothing new joins
         changed = False
         for i in edges:
             if not member[i.child] and any(member[p] for p in i.parents):
-                down = traverse(graph, i.child, "down").nodes
-                joined = [i.child, *down[~member[down]].tolist()]
-                member[joined] = True
-                by_rule[i.rule] += len(joined)
+                by_rule[i.rule] += _join(graph, member, i.child)
                 changed = True
     for i in claims:
         if not member[i.child]:
-            down = traverse(graph, i.child, "down").nodes
-            joined = [i.child, *down[~member[down]].tolist()]
-            member[joined] = True
-            by_rule[i.rule] += len(joined)
+            by_rule[i.rule] += _join(graph, member, i.child)
     n_declared = int(declared.size)
     total = int(member.sum()) - int(np.unique(start).size)
     return {"declared": n_declared, "inferred": total - n_declared, "with_inferred": total, "threshold": threshold,
             "inferred_by_rule": dict(by_rule.most_common())}
+
+
+def _join(graph: LineageGraph, member: np.ndarray, node: int) -> int:
+    """Make ``node`` and its declared descendants members; how many joined."""
+    if graph.down_ptr[node + 1] == graph.down_ptr[node]:  # no child: no traversal
+        member[node] = True
+        return 1
+    down = traverse(graph, node, "down").nodes
+    joined = [node, *down[~member[down]].tolist()]
+    member[joined] = True
+    return len(joined)
+
+
+def _may_join(graph: LineageGraph, edges: list[Inference], member: np.ndarray) -> list[Inference]:
+    """The inferred ``edges`` (in order) that :func:`family_counts` can follow from ``member``: the child is not a
+    member yet and a parent is one once every edge is followed. The others never join anything, whatever the
+    order they are looked at in, so leaving them out changes no count."""
+    if not edges:
+        return edges
+    child = np.fromiter((i.child for i in edges), np.int64, len(edges))
+    counts = np.fromiter((len(i.parents) for i in edges), np.int64, len(edges))
+    parent = np.fromiter((p for i in edges for p in i.parents), np.int64, int(counts.sum()))
+    owner = np.repeat(np.arange(len(edges)), counts)
+    reach = member.copy()
+    while (fire := reach[parent] & ~reach[child[owner]]).any():
+        new = np.unique(child[owner[fire]])
+        reach[new] = True
+        reach[traverse(graph, new, "down").nodes] = True
+    useful = np.zeros(len(edges), bool)
+    useful[owner[reach[parent]]] = True
+    return [i for i, ok in zip(edges, (useful & ~member[child]).tolist(), strict=True) if ok]
 
 
 def with_inferred(graph: LineageGraph, inferences: list[Inference], threshold: float = DEFAULT_THRESHOLD
