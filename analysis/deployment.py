@@ -173,6 +173,13 @@ class DeploymentReport:
     by_source: pl.DataFrame
     caveats: list[str] = field(default_factory=list)
 
+    def summary(self) -> dict[str, Any]:
+        """The family's models, those with at least one signal, and the overall share per group."""
+        overall = {g: s for scope, g, s in self.shares.filter(pl.col("scope") == "all")
+                   .select("scope", "group", "share").iter_rows()}
+        signalled = self.members.join(self.signals.select("hub", "id").unique(), on=["hub", "id"], how="semi")
+        return {"models": self.members.height, "with_any_signal": signalled.height, "share_by_group": overall}
+
     def to_json(self) -> dict[str, Any]:
         """The ``--json`` shape: ``{"models": [{"id", "hub", "signals": [{"group", "signal", "source"}]}],
         "shares": […], "by_source": […], "caveats": […]}``."""
@@ -181,21 +188,19 @@ class DeploymentReport:
             per_model.setdefault((h, i), []).append({"group": g, "signal": s, "source": src})
         models = [{"id": i, "hub": h, "generation": gen, "role": role, "signals": per_model.get((h, i), [])}
                   for h, i, gen, role in self.members.select("hub", "id", "generation", "role").iter_rows()]
-        overall = {g: s for scope, g, s in self.shares.filter(pl.col("scope") == "all")
-                   .select("scope", "group", "share").iter_rows()}
-        return {"summary": {"models": len(models), "with_any_signal": sum(1 for m in models if m["signals"]),
-                            "share_by_group": overall},
-                "models": models, "shares": self.shares.to_dicts(), "by_source": self.by_source.to_dicts(),
-                "caveats": self.caveats}
+        return {"summary": self.summary(), "models": models, "shares": self.shares.to_dicts(),
+                "by_source": self.by_source.to_dicts(), "caveats": self.caveats}
 
 
 def analyse_deployment(models: pl.DataFrame, members: pl.DataFrame, edges: pl.DataFrame | None = None,
-                       cards: pl.DataFrame | None = None, since: str | None = None) -> DeploymentReport:
+                       cards: pl.DataFrame | None = None, since: str | None = None,
+                       signals: pl.DataFrame | None = None) -> DeploymentReport:
     """Deployment signals of the family ``members`` (hub, id, generation).
 
     ``models`` should carry ``deploy_flags`` (``frames.models(store)`` does). Shares are
     given overall, per role (root / derivative), per generation and per creation month (``since`` bounds the
-    months shown).
+    months shown). ``signals``: :func:`model_signals` of a superset of ``models`` with the same rows and cards
+    (a report's two months share one), kept to ``models`` here.
     """
     derived = pl.DataFrame(schema={"hub": pl.String, "id": pl.String}) if edges is None else (
         edges.select("hub", pl.col("child").alias("id")).unique())
@@ -206,7 +211,8 @@ def analyse_deployment(models: pl.DataFrame, members: pl.DataFrame, edges: pl.Da
                          pl.col("role").fill_null("root"))
            .select("hub", "id", "generation", "created_at", "month", "role"))
     fam_models = models.join(fam.select("hub", "id"), on=["hub", "id"], how="semi")
-    signals = model_signals(fam_models, cards)
+    signals = (model_signals(fam_models, cards) if signals is None
+               else signals.join(fam_models.select("hub", "id"), on=["hub", "id"], how="semi"))
     by_month = signal_shares(signals, fam.filter(pl.col("month").is_not_null()), "month")
     if since is not None:
         by_month = by_month.filter(pl.col("key") >= since)

@@ -15,7 +15,7 @@ from typing import Any
 import polars as pl
 
 from analysis import frames
-from analysis.deployment import DeploymentReport, analyse_deployment
+from analysis.deployment import DeploymentReport, analyse_deployment, model_signals
 from analysis.families import StoreView
 from analysis.growth import GrowthReport, analyse_growth
 from analysis.licensing import KINDS, LicenceReport, analyse_licences
@@ -71,7 +71,7 @@ class MonthView:
     def headline(self) -> dict[str, Any]:
         """The headline figures, each read from an analysis output."""
         lic = self.licences.summary()
-        dep = self.deployment.to_json()["summary"]
+        dep = self.deployment.summary()
         row = self.growth_row()
         return {"family_models": lic["models"], "derivatives": int((self.members["depth"] > 0).sum()),
                 "new_derivatives": row["new"], "mom_growth": row["mom_growth"], "family_share": row["family_share"],
@@ -83,10 +83,11 @@ class MonthView:
 
 def analyse_month(store: Store, family: Family, month: str, members: pl.DataFrame, *, models: pl.DataFrame,
                   edges: pl.DataFrame, cards: pl.DataFrame, runs: pl.DataFrame, snapshots: pl.DataFrame,
-                  all_new: pl.DataFrame | None = None) -> MonthView:
+                  all_new: pl.DataFrame | None = None, signals: pl.DataFrame | None = None) -> MonthView:
     """Run the three analyses on the store as of the end of ``month`` (``members``: the family today; ``models``
     … ``snapshots``: the family's frames, :func:`analysis.frames.family_frames`; ``all_new``: the store's new
-    models per month as of the month's end, :func:`analysis.frames.new_per_month`, read here unless given)."""
+    models per month as of the month's end, :func:`analysis.frames.new_per_month`, read here unless given;
+    ``signals``: the deployment signals of ``models``, :func:`analysis.deployment.model_signals`)."""
     end = month_end(month)
     models = frames.existing(models, end)
     keys = models.select("hub", "id")
@@ -100,7 +101,7 @@ def analyse_month(store: Store, family: Family, month: str, members: pl.DataFram
         licences=analyse_licences(models, edges_m, members_m, cards_m),
         growth=analyse_growth(models, edges_m, members_m, runs, snaps_m, until=month,
                               all_new=all_new if all_new is not None else frames.new_per_month(store, end)),
-        deployment=analyse_deployment(models, members_m, edges_m, cards_m))
+        deployment=analyse_deployment(models, members_m, edges_m, cards_m, signals=signals))
 
 
 @dataclass(slots=True)
@@ -147,7 +148,7 @@ def build_report(store: Store, month: str, members: pl.DataFrame, family: Family
         data = frames.family_frames(store, members, with_snapshots=True)
     runs = frames.runs(store)  # the frames are read once for both months
     loaded = {"models": data.models, "edges": data.edges, "cards": data.cards, "snapshots": data.snapshots,
-              "runs": runs}
+              "runs": runs, "signals": model_signals(data.models, data.cards)}  # each model's once for both months
     prev_month = previous_month(month)
     all_new, all_new_before = frames.new_per_month_at(store, [month_end(month), month_end(prev_month)])
     now = analyse_month(store, fam, month, members, **loaded, all_new=all_new)
