@@ -219,7 +219,7 @@ class NameIndex:
         frame = pl.DataFrame({"node": nodes, "name": _norm_names(names), "owner": _norm_names(owners)})
         frame = frame.with_columns((pl.col("owner") + "/" + pl.col("name")).alias("key"))
         by_name = frame.group_by("name", maintain_order=True).agg("node")  # nodes in id order within a name
-        self._name_at = {name: k for k, name in enumerate(by_name["name"].to_list())}
+        self._name_at = dict(zip(by_name["name"].to_list(), range(by_name.height), strict=True))
         self._name_nodes = by_name["node"].explode().to_numpy()
         self._name_ptr = np.concatenate(([0], np.cumsum(by_name["node"].list.len().to_numpy(), dtype=np.int64)))
         first = frame.unique("key", keep="first", maintain_order=True)
@@ -460,9 +460,28 @@ def _edge(ctx: _Context, node: int, parents: list[int], feats: Features, rule: s
     return Inference(node, parents, rel, rule, *confidences(rule))
 
 
-def _mentioned(ctx: _Context, node: int, text: str | None) -> tuple[int, str] | None:
+@dataclass(slots=True)
+class CardRefs:
+    """The model ids (raw) a candidate's card names: its adapter config's base, a mergekit config's models and the
+    ids its body mentions."""
+
+    adapter_base: str | None
+    merged: list[str]
+    mentions: list[str]
+
+    @classmethod
+    def of(cls, feats: Features) -> CardRefs:
+        base = (feats.card_data or {}).get("base_model_name_or_path")
+        return cls(base if isinstance(base, str) else None, mergekit_models(feats.card_text),
+                   card_mentions(feats.card_text))
+
+    def raw(self) -> list[str]:
+        return [*([self.adapter_base] if self.adapter_base is not None else []), *self.merged, *self.mentions]
+
+
+def _mentioned(ctx: _Context, node: int, mentions: list[str]) -> tuple[int, str] | None:
     """Rule 5: the stored, older model the card body names most often (``one`` when it names only one)."""
-    found = Counter(p for m in card_mentions(text) if (p := _lookup(ctx.graph, ctx.ids, m, node)) is not None
+    found = Counter(p for m in mentions if (p := _lookup(ctx.graph, ctx.ids, m, node)) is not None
                     and ctx.index.older(node, p))
     if not found:
         return None
@@ -470,22 +489,23 @@ def _mentioned(ctx: _Context, node: int, text: str | None) -> tuple[int, str] | 
     return best, "one" if not rest else "several"
 
 
-def infer_one(ctx: _Context, node: int, feats: Features) -> Inference | None:
-    """The inference for one candidate model (rules in the module docstring), or None."""
+def infer_one(ctx: _Context, node: int, feats: Features, refs: CardRefs | None = None) -> Inference | None:
+    """The inference for one candidate model (rules in the module docstring), or None. ``refs``: the ids its card
+    names (:meth:`CardRefs.of`, read here unless given); ``ctx.ids`` must hold them (:func:`id_index`)."""
     g = ctx.graph
-    base = (feats.card_data or {}).get("base_model_name_or_path")
-    if isinstance(base, str):
-        parent = _lookup(g, ctx.ids, base, node)
+    refs = refs if refs is not None else CardRefs.of(feats)
+    if refs.adapter_base is not None:
+        parent = _lookup(g, ctx.ids, refs.adapter_base, node)
         if parent is not None and ctx.index.older(node, parent):
             return _edge(ctx, node, [parent], feats, "card:adapter-base")
-    merged = [p for p in (_lookup(g, ctx.ids, m, node) for m in mergekit_models(feats.card_text))
+    merged = [p for p in (_lookup(g, ctx.ids, m, node) for m in refs.merged)
               if p is not None and ctx.index.older(node, p)]
     if merged:
         return _edge(ctx, node, list(dict.fromkeys(merged)), feats, "card:mergekit")
     hit = match_name(ctx.index, node, ctx.words)
     if hit is not None and not hit[1].startswith("name:base-span"):
         return _edge(ctx, node, [hit[0]], feats, hit[1])
-    mention = _mentioned(ctx, node, feats.card_text)
+    mention = _mentioned(ctx, node, refs.mentions)
     if mention is not None:
         return _edge(ctx, node, [mention[0]], feats, f"card:base-mention:{mention[1]}")
     if hit is not None:
@@ -528,18 +548,24 @@ def model_shapes(graph: LineageGraph, params: np.ndarray | None) -> list[tuple[s
             for a, n in zip(graph.architecture, params.tolist(), strict=True)]
 
 
-def id_index(graph: LineageGraph) -> dict[str, int]:
-    """Exact and lowercase id → node (HF first; lowercase entries only where unambiguous)."""
-    ids: dict[str, int] = {}
+def id_index(graph: LineageGraph, wanted: Iterable[str]) -> dict[str, int]:
+    """Exact and lowercase id → node (HF first; lowercase entries only where unambiguous), for the ids :func:`_lookup`
+    may ask for ``wanted`` values: each value and its lowercase (every model of that lowercase id is looked at)."""
+    wanted = set(wanted)
+    lowered = {w.lower() for w in wanted}
+    ids, nodes = _all_ids(graph)
+    low = _exact(ids.str.to_lowercase(), str.lower, ids)
+    rows = (ids.is_in(list(wanted | lowered)) | low.is_in(list(lowered))).arg_true()
+    out: dict[str, int] = {}
     lower: dict[str, int | None] = {}
-    for node, mid in list(enumerate(graph.ids)) + list(graph.ms_ids.items()):
-        ids.setdefault(mid, node)
-        low = mid.lower()
-        lower[low] = node if lower.get(low, node) == node else None
-    for low, node in lower.items():
+    for mid, node in zip(ids.gather(rows).to_list(), nodes[rows.to_numpy()].tolist(), strict=True):
+        out.setdefault(mid, node)
+        low_id = mid.lower()
+        lower[low_id] = node if lower.get(low_id, node) == node else None
+    for low_id, node in lower.items():
         if node is not None:
-            ids.setdefault(low, node)
-    return ids
+            out.setdefault(low_id, node)
+    return out
 
 
 def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Iterable[int] | None = None,
@@ -556,16 +582,21 @@ def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Ite
     owns = {f.name: f for f in load_families().values()}
     official = {s for node, s in enumerate(shapes) if s is not None and index.official[node]
                 and owns[s[0]].owns(_owner(graph, node))}  # DeepSeek's or 01-ai's llama-architecture models: no
-    ctx = _Context(graph, index, id_index(graph), family_arch, family_words(family_arch), shapes, official)
+    words = family_words(family_arch)
     if candidates is None:
         has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
         candidates = [n for n in np.flatnonzero(~has_parent & ~index.official).tolist() if n in features]
-    out = []
+    todo = []
     for node in candidates:
         feats = features.get(node) or Features([], None, [], None, None)
-        if not is_candidate(graph, node, feats, family_arch, ctx.words):
-            continue
-        out += [i for i in (infer_one(ctx, node, feats), membership_claim(ctx, node)) if i is not None]
+        if is_candidate(graph, node, feats, family_arch, words):
+            todo.append((node, feats, CardRefs.of(feats)))
+    wanted = {v for node, _, refs in todo for raw in refs.raw()
+              if (v := normalise_base(raw, graph.ids[node])[0]) is not None}
+    ctx = _Context(graph, index, id_index(graph, wanted), family_arch, words, shapes, official)
+    out = []
+    for node, feats, refs in todo:
+        out += [i for i in (infer_one(ctx, node, feats, refs), membership_claim(ctx, node)) if i is not None]
     return out
 
 
