@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -210,7 +210,9 @@ def _owner(graph: LineageGraph, node: int) -> str:
 class NameIndex:
     """Stored models by normalised name and by normalised full id, and the ranking among namesakes."""
 
-    def __init__(self, graph: LineageGraph, root_authors: tuple[str, ...]):
+    def __init__(self, graph: LineageGraph, root_authors: tuple[str, ...], candidates: Iterable[int] | None = None):
+        """``candidates``: the only models whose names will be matched (``by_id`` then holds only the ids their
+        names can spell, :func:`_embedded_ids`), else every model."""
         self.graph = graph
         ids, nodes = _all_ids(graph)
         names = ids.str.replace(r"(?s)^.*/", "")  # mid.rpartition("/"): no pattern needs the Unicode rules
@@ -222,13 +224,15 @@ class NameIndex:
         self._name_at = dict(zip(by_name["name"].to_list(), range(by_name.height), strict=True))
         self._name_nodes = by_name["node"].explode().to_numpy()
         self._name_ptr = np.concatenate(([0], np.cumsum(by_name["node"].list.len().to_numpy(), dtype=np.int64)))
+        self.owners = set(frame["owner"].unique().to_list())  # every normalised owner of the ids
+        if candidates is not None:
+            asked = {k for c in candidates for k in _embedded_ids(_name_tokens(graph.ids[c]), self.owners)}
+            frame = frame.filter(pl.col("key").is_in(pl.Series(list(asked), dtype=pl.String).implode()))
         first = frame.unique("key", keep="first", maintain_order=True)
         self.by_id: dict[str, int] = dict(zip(first["key"].to_list(), first["node"].to_list(), strict=True))
-        self.owners = set(frame["owner"].unique().to_list())  # every normalised owner of ``by_id``'s keys
         declared = ~graph.inferred
         self.children = np.bincount(graph.parent[declared], minlength=graph.n_nodes)
         self.official = self.official_mask(graph, root_authors)
-        self._created: list[int] = graph.created.tolist()
 
     def has_name(self, name: str) -> bool:
         return name in self._name_at
@@ -245,9 +249,8 @@ class NameIndex:
 
     def older(self, child: int, node: int) -> bool:
         """Whether ``node`` may be ``child``'s parent by date (not younger; unknown dates allow it)."""
-        none = _NO_DATE
-        born, other = self._created[child], self._created[node]
-        return node != child and (born == none or other == none or other <= born)
+        born, other = self.graph.created[child], self.graph.created[node]
+        return node != child and (born == _NO_DATE or other == _NO_DATE or other <= born)
 
     def pick(self, child: int, names: list[int]) -> tuple[int, str] | None:
         """``(parent, how)`` among namesakes: ``same-author``, ``unique`` or ``ranked`` (module docstring)."""
@@ -300,17 +303,23 @@ def _quant_stem_end(tokens: list[str]) -> int:
 def match_owner_embedded(index: NameIndex, child: int) -> int | None:
     """The stored model whose full id the child's name spells, owner included (``A_-_B-gguf`` → ``A/B``); spans
     without the trailing quantization tokens first, so ``Qwen_-_X-gguf`` is ``Qwen/X``, not ``Qwen/X-GGUF``."""
-    tokens = _name_tokens(index.graph.ids[child])
+    for key in _embedded_ids(_name_tokens(index.graph.ids[child]), index.owners):
+        node = index.by_id.get(key)
+        if node is not None and index.older(child, node):
+            return node
+    return None
+
+
+def _embedded_ids(tokens: list[str], owners: set[str]) -> Iterator[str]:
+    """The normalised full ids a name's ``tokens`` may spell, in the order they are tried: an owner of ``owners``
+    (leading tokens), then a name without the trailing quantization tokens, longest first, then with them."""
     stem = _quant_stem_end(tokens)
     for i in range(1, len(tokens)):
         owner = "-".join(tokens[:i])
-        if owner not in index.owners:  # no stored id has this owner
+        if owner not in owners:  # no stored id has this owner
             continue
         for j in [*range(stem, i, -1), *range(len(tokens), max(stem, i), -1)]:
-            node = index.by_id.get(f"{owner}/{'-'.join(tokens[i:j])}")
-            if node is not None and index.older(child, node):
-                return node
-    return None
+            yield f"{owner}/{'-'.join(tokens[i:j])}"
 
 
 def match_name(index: NameIndex, child: int,
@@ -576,7 +585,8 @@ def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Ite
     whatever their confidence (filter with :func:`confident`): per model, at most one with parents and at most one
     membership claim without (:func:`membership_claim`). ``params``: exact parameter count per node, 0 when
     unknown (:func:`load_params`)."""
-    index = NameIndex(graph, root_authors)
+    candidates = list(candidates) if candidates is not None else None
+    index = NameIndex(graph, root_authors, candidates)
     family_arch = {a.lower() for a in family_architectures}
     shapes = model_shapes(graph, params)
     owns = {f.name: f for f in load_families().values()}
