@@ -85,10 +85,16 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
 
     With ``as_of`` the families are counted as they stood then (:func:`view_as_of`).
     """
-    graph = graph if graph is not None else build_graph(store)
+    m = Model.__table__  # type: ignore[attr-defined]
+    all_edges, models = frames.edges(store), None
+    if graph is None:  # one scan of the models for the graph and the downloads
+        columns = ("hub", "id", "author", "created_at", "architecture", "deleted_at") + (
+            ("downloads", "last_modified") if metrics else ())
+        models = frames.table(store, Model, columns, where=m.c.deleted_at.is_(None))
+        graph = build_graph(store, models=models, edges=all_edges)
     n = graph.n_nodes
     keys = node_frame(graph)
-    edges = frames.edges(store).join(keys.rename({"id": "child"}), on=["hub", "child"], how="inner")
+    edges = all_edges.join(keys.rename({"id": "child"}), on=["hub", "child"], how="inner")
     declares = np.zeros(n, bool)
     declares[edges["node"].to_numpy()] = True
     relation = np.full(n, -1, np.int8)
@@ -107,9 +113,9 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
                .select("node", "base", "relation"))
     downloads, ends = np.zeros(n, np.int64), []
     if metrics:
-        m = Model.__table__  # type: ignore[attr-defined]
-        models = frames.table(store, Model, ("hub", "id", "downloads", "created_at", "last_modified"),
-                              where=m.c.deleted_at.is_(None))
+        if models is None:
+            models = frames.table(store, Model, ("hub", "id", "downloads", "created_at", "last_modified"),
+                                  where=m.c.deleted_at.is_(None))
         per_node = (models.join(keys, on=["hub", "id"], how="inner").group_by("node")
                     .agg(pl.col("downloads").fill_null(0).sum()))
         downloads[per_node["node"].to_numpy()] = per_node["downloads"].to_numpy()
@@ -117,6 +123,7 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
                                                               pl.col("last_modified").max()))
         ends = [v for v in newest.to_series(1).to_list() if v is not None]
     data_end = min(ends) if ends else None  # a hub crawled earlier bounds what the store can say
+    del models, all_edges  # not held through the inference pass
     architectures = np.array([(a or "").lower() for a in graph.architecture], dtype=object)
     view = StoreView(graph, owners_of(graph), architectures, declares, relation, downloads, outside, data_end)
     if threshold is not None:

@@ -306,12 +306,15 @@ def load_edges(store: Store, *, hub: str | None = None) -> pl.DataFrame:
                         where=e.c.hub == hub if hub else None)
 
 
-def build_graph(store: Store, *, hub: str | None = None, include_deleted: bool = False) -> LineageGraph:
-    """The declared lineage graph of the store (one hub, or both with mirrors merged)."""
+def build_graph(store: Store, *, hub: str | None = None, include_deleted: bool = False,
+                models: pl.DataFrame | None = None, edges: pl.DataFrame | None = None) -> LineageGraph:
+    """The declared lineage graph of the store (one hub, or both with mirrors merged). ``models`` and ``edges``:
+    the rows :func:`load_models` and :func:`load_edges` would read (at least their columns), when the caller has
+    read them already."""
     report = BuildReport()
-    models = load_models(store, hub=hub, include_deleted=include_deleted)
+    models = models if models is not None else load_models(store, hub=hub, include_deleted=include_deleted)
     mirrors = frames.mirrors(store) if hub in (None, "modelscope") else pl.DataFrame()
     key, graph = _nodes(models, mirrors, report)
-    edges = load_edges(store, hub=hub)
+    edges = edges if edges is not None else load_edges(store, hub=hub)
     set_edges(graph, _declared_edges(edges, key, report))
     return graph
