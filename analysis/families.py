@@ -86,12 +86,15 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     With ``as_of`` the families are counted as they stood then (:func:`view_as_of`).
     """
     m = Model.__table__  # type: ignore[attr-defined]
-    all_edges, models = frames.edges(store), None
-    if graph is None:  # one scan of the models for the graph and the downloads
-        columns = ("hub", "id", "author", "created_at", "architecture", "deleted_at") + (
-            ("downloads", "last_modified") if metrics else ())
-        models = frames.table(store, Model, columns, where=m.c.deleted_at.is_(None))
+    models = None
+    if graph is None and metrics:  # one scan of the models and of the edges for the graph and the view
+        all_edges = frames.edges(store)
+        models = frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at",
+                                             "downloads", "last_modified"), where=m.c.deleted_at.is_(None))
         graph = build_graph(store, models=models, edges=all_edges)
+    else:  # membership only: the graph is built before the edges are read, so they are never held together
+        graph = graph if graph is not None else build_graph(store)
+        all_edges = frames.edges(store)
     n = graph.n_nodes
     keys = node_frame(graph)
     edges = all_edges.join(keys.rename({"id": "child"}), on=["hub", "child"], how="inner")
