@@ -12,6 +12,7 @@ warning naming the fix.
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import logging
 import os
@@ -82,6 +83,18 @@ def _file(url: str, options: dict[str, Any], fp: str) -> Path:
     return cache_dir() / f"graph-{digest}.pkl"
 
 
+def _load(fh: Any) -> Any:
+    """Unpickle our own cache file with the cyclic garbage collector paused, so that the millions of objects
+    it creates do not set off collections all through the load (3M models: 2.2–3.3 s → 1.8–2.9 s)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return pickle.load(fh)  # noqa: S301 - our own file in a directory checked to be private
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def cached(url: str, options: dict[str, Any], build: Callable[[], Any], *, store: Store | None = None) -> Any:
     """The cached object for (url, options, current fingerprint), else ``build()`` stored for next time."""
     fp = fingerprint(url, store)
@@ -96,7 +109,7 @@ def cached(url: str, options: dict[str, Any], build: Callable[[], Any], *, store
         with target.open("rb") as fh:
             if os.fstat(fh.fileno()).st_uid != os.getuid():
                 raise PermissionError("cache file not ours")
-            return pickle.load(fh)  # noqa: S301 - our own file in a directory checked to be private
+            return _load(fh)
     except (FileNotFoundError, PermissionError, EOFError, pickle.UnpicklingError, AttributeError, ImportError):
         pass
     value = build()
