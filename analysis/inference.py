@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import numpy as np
@@ -288,11 +288,12 @@ def _family_words(family_architectures: frozenset[str]) -> frozenset[str]:
     return frozenset(w for a in family_architectures if len(w := _word(a)) >= 3)
 
 
-def _name_tokens(model_id: str) -> list[str]:
-    return [t for t in _TOKEN_SPLIT.split(model_id.rsplit("/", 1)[-1].lower()) if t]
+@lru_cache(maxsize=4096)  # the rules of one candidate ask for its tokens several times in a row
+def _name_tokens(model_id: str) -> tuple[str, ...]:
+    return tuple(t for t in _TOKEN_SPLIT.split(model_id.rsplit("/", 1)[-1].lower()) if t)
 
 
-def _quant_stem_end(tokens: list[str]) -> int:
+def _quant_stem_end(tokens: Sequence[str]) -> int:
     """How many leading tokens remain once trailing quantization tokens are stripped (at least one)."""
     end = len(tokens)
     while end > 1 and _QUANT_TOKEN.match(tokens[end - 1]):
@@ -310,7 +311,7 @@ def match_owner_embedded(index: NameIndex, child: int) -> int | None:
     return None
 
 
-def _embedded_ids(tokens: list[str], owners: set[str]) -> Iterator[str]:
+def _embedded_ids(tokens: Sequence[str], owners: set[str]) -> Iterator[str]:
     """The normalised full ids a name's ``tokens`` may spell, in the order they are tried: an owner of ``owners``
     (leading tokens), then a name without the trailing quantization tokens, longest first, then with them."""
     stem = _quant_stem_end(tokens)
@@ -344,7 +345,7 @@ def match_name(index: NameIndex, child: int,
     return match_span(index, child, tokens, words)
 
 
-def match_span(index: NameIndex, child: int, tokens: list[str], words: frozenset[str]) -> tuple[int, str] | None:
+def match_span(index: NameIndex, child: int, tokens: Sequence[str], words: frozenset[str]) -> tuple[int, str] | None:
     """Rule 6: the longest distinctive run of name tokens that is a stored model's name."""
     best: tuple[int, int, tuple[int, str]] | None = None  # (-length, start, (parent, how))
     for i in range(len(tokens)):

@@ -10,6 +10,7 @@ models ranked by downloads). Licence facts live in :mod:`crawler.licenses`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from itertools import combinations
 from typing import Any
 
@@ -178,10 +179,12 @@ def model_licences(models: pl.DataFrame, cards: pl.DataFrame | None = None) -> p
     df = pl.DataFrame(rows, schema={"hub": pl.String, "id": pl.String, "license_raw": pl.String,
                                     "license": pl.String, "license_source": pl.String, "link_repo": pl.String})
     df = _follow_licence_links(df)
-    return df.with_columns(pl.col("license").map_elements(L.licence_class, return_dtype=pl.String)
+    classes = {lic: L.licence_class(lic) for lic in df["license"].unique().to_list() if lic is not None}
+    return df.with_columns(pl.col("license").replace_strict(classes, default=None, return_dtype=pl.String)
                            .alias("license_class")).drop("link_repo")
 
 
+@lru_cache(maxsize=4096)
 def _record_licence(license: Any, name: Any, link: Any) -> tuple[str, str]:
     license = license if isinstance(license, str) else None
     name = name if isinstance(name, str) else None
@@ -242,12 +245,19 @@ def _follow_licence_links(df: pl.DataFrame) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------- edges
 
 
+#: Classified edges by everything their classification reads (see :func:`classify_edges`).
+EdgeCache = dict[tuple[Any, ...], dict[str, Any]]
+
+
 def classify_edges(licences: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFrame,
-                   models: pl.DataFrame, cards: pl.DataFrame | None = None) -> pl.DataFrame:
+                   models: pl.DataFrame, cards: pl.DataFrame | None = None,
+                   cache: EdgeCache | None = None) -> pl.DataFrame:
     """Every declared edge whose child is a family member, classified by :data:`DRIFT_RULES`.
 
     Columns: hub, child, parent, parent_raw, relation, parent_license, child_license, parent_class,
-    child_class, notice, kind, rule, reason, evidence.
+    child_class, notice, kind, rule, reason, evidence. ``cache`` (shared by calls on frames of one store at
+    different times, e.g. two months' filters) keeps each edge's row by the edge and both ends' licences: the
+    authors and card texts it also reads are those of models that exist in both calls, hence the same.
     """
     lic = {(h, i): (v, c, raw, src) for h, i, raw, v, src, c in licences.select(
         "hub", "id", "license_raw", "license", "license_source", "license_class").iter_rows()}
@@ -255,11 +265,18 @@ def classify_edges(licences: pl.DataFrame, edges: pl.DataFrame, members: pl.Data
     card_text = {} if cards is None or "text" not in cards.columns else {
         (h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows() if t is not None}
     member_keys = set(members.select("hub", "id").iter_rows())
+    cache = {} if cache is None else cache
     rows = []
     for e in edges.iter_rows(named=True):
-        if (e["hub"], e["child"]) not in member_keys:
+        hub, child, parent = e["hub"], e["child"], e["parent"]
+        if (hub, child) not in member_keys:
             continue
-        rows.append(_classify_one(e, lic, authors, card_text))
+        key = (hub, child, parent, e["parent_raw"], e["relation"], lic.get((hub, child)),
+               None if parent is None else lic.get((hub, parent), ABSENT))
+        row = cache.get(key)
+        if row is None:
+            row = cache[key] = _classify_one(e, lic, authors, card_text)
+        rows.append(row)
     schema = {k: pl.String for k in ("hub", "child", "parent", "parent_raw", "relation", "parent_license",
                                      "child_license", "parent_class", "child_class", "notice", "kind", "rule",
                                      "reason", "evidence")}
@@ -305,6 +322,7 @@ def merge_findings(classified: pl.DataFrame) -> pl.DataFrame:
     rows = []
     known = classified.filter(pl.col("parent").is_not_null()
                               & ~pl.col("parent_class").is_in([UNRESOLVED, ABSENT, L.UNKNOWN, L.MISSING]))
+    known = known.filter(pl.len().over("hub", "child") > 1)  # a merge has two parents or more
     for (hub, child), group in known.group_by(["hub", "child"], maintain_order=True):
         parents = sorted(zip(group["parent"].to_list(), group["parent_license"].to_list(), strict=True))
         if len(parents) < 2:
@@ -399,11 +417,12 @@ class LicenceReport:
 
 
 def analyse_licences(models: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFrame,
-                     cards: pl.DataFrame | None = None) -> LicenceReport:
-    """The licence analysis of one family (``members``: hub, id, generation) from the store's frames."""
+                     cards: pl.DataFrame | None = None, edge_cache: EdgeCache | None = None) -> LicenceReport:
+    """The licence analysis of one family (``members``: hub, id, generation) from the store's frames
+    (``edge_cache``: see :func:`classify_edges`)."""
     licences = model_licences(models, cards)
     relations = model_relations(edges)
-    classified = classify_edges(licences, edges, members, models, cards)
+    classified = classify_edges(licences, edges, members, models, cards, edge_cache)
     merges = merge_findings(classified)
     all_findings = findings(classified, merges)
     member_models = (members.select("hub", "id", "generation").join(licences, on=["hub", "id"], how="left")

@@ -18,7 +18,7 @@ from analysis import frames
 from analysis.deployment import DeploymentReport, analyse_deployment, model_signals
 from analysis.families import StoreView
 from analysis.growth import GrowthReport, analyse_growth
-from analysis.licensing import KINDS, LicenceReport, analyse_licences
+from analysis.licensing import KINDS, EdgeCache, LicenceReport, analyse_licences
 from analysis.months import check_month, current_month, month_end, month_start, previous_month
 from analysis.report.families import FamiliesSection, families_section
 from crawler.families import Family, get_family
@@ -83,11 +83,13 @@ class MonthView:
 
 def analyse_month(store: Store, family: Family, month: str, members: pl.DataFrame, *, models: pl.DataFrame,
                   edges: pl.DataFrame, cards: pl.DataFrame, runs: pl.DataFrame, snapshots: pl.DataFrame,
-                  all_new: pl.DataFrame | None = None, signals: pl.DataFrame | None = None) -> MonthView:
+                  all_new: pl.DataFrame | None = None, signals: pl.DataFrame | None = None,
+                  edge_cache: EdgeCache | None = None) -> MonthView:
     """Run the three analyses on the store as of the end of ``month`` (``members``: the family today; ``models``
     … ``snapshots``: the family's frames, :func:`analysis.frames.family_frames`; ``all_new``: the store's new
     models per month as of the month's end, :func:`analysis.frames.new_per_month`, read here unless given;
-    ``signals``: the deployment signals of ``models``, :func:`analysis.deployment.model_signals`)."""
+    ``signals``: the deployment signals of ``models``, :func:`analysis.deployment.model_signals`; ``edge_cache``:
+    the licence classifications of edges shared by the months, :func:`analysis.licensing.classify_edges`)."""
     end = month_end(month)
     models = frames.existing(models, end)
     keys = models.select("hub", "id")
@@ -98,7 +100,7 @@ def analyse_month(store: Store, family: Family, month: str, members: pl.DataFram
     return MonthView(
         family=family, month=month, end=end, models=models, members=members_m, edges=edges_m, cards=cards_m,
         store=frames.store_counts(store, end),
-        licences=analyse_licences(models, edges_m, members_m, cards_m),
+        licences=analyse_licences(models, edges_m, members_m, cards_m, edge_cache),
         growth=analyse_growth(models, edges_m, members_m, runs, snaps_m, until=month,
                               all_new=all_new if all_new is not None else frames.new_per_month(store, end)),
         deployment=analyse_deployment(models, members_m, edges_m, cards_m, signals=signals))
@@ -148,7 +150,8 @@ def build_report(store: Store, month: str, members: pl.DataFrame, family: Family
         data = frames.family_frames(store, members, with_snapshots=True)
     runs = frames.runs(store)  # the frames are read once for both months
     loaded = {"models": data.models, "edges": data.edges, "cards": data.cards, "snapshots": data.snapshots,
-              "runs": runs, "signals": model_signals(data.models, data.cards)}  # each model's once for both months
+              "runs": runs, "signals": model_signals(data.models, data.cards),  # each model's once for both months
+              "edge_cache": {}}  # and each edge's licence classification
     prev_month = previous_month(month)
     all_new, all_new_before = frames.new_per_month_at(store, [month_end(month), month_end(prev_month)])
     now = analyse_month(store, fam, month, members, **loaded, all_new=all_new)
