@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -55,36 +56,38 @@ def calibrate(counts: dict[str, dict[str, Counter]]) -> dict[str, tuple[float, f
     return table
 
 
+#: Per kind of confidence (0: parent, 1: family): the rule counts of a right and of a made prediction.
+_KINDS = (("hits", "edges"), ("right", "claims"))
+
+
+def _shortfalls(cases: dict[str, list[Case]], table: dict[str, tuple[float, float]]
+                ) -> Iterator[tuple[str, float, int, float]]:
+    """``(set, level, kind, precision)`` of every level whose measured precision falls short of it on a set."""
+    for name, set_cases in cases.items():
+        for row in reliability(_with_table(set_cases, table))["levels"]:
+            for kind, (n, precision) in enumerate(((row["edges"], row["parent_precision"]),
+                                                   (row["family_claims"], row["family_precision"]))):
+                if n >= MIN_SUPPORT and precision is not None and precision < row["confidence"]:
+                    yield name, row["confidence"], kind, precision
+
+
 def hold_levels(cases: dict[str, list[Case]], table: dict[str, tuple[float, float]]
                 ) -> dict[str, tuple[float, float]]:
     """``table`` with the rules of a level that falls short on a set — those of its rules that erred there —
     lowered to the precision measured there (parent and family confidences apart), repeated until every set's
-    reliability curve holds."""
+    reliability curve holds (or no rule of a short level erred)."""
     table = dict(table)
-    counts = {name: rule_counts(set_cases) for name, set_cases in cases.items()}
+    erred = {name: [{rule for rule, c in rule_counts(set_cases).items() if c[right] < c[made]}
+                    for right, made in _KINDS] for name, set_cases in cases.items()}
     while True:
-        lowered = False
-        for name, set_cases in cases.items():
-            for row in reliability(_with_table(set_cases, table))["levels"]:
-                level = row["confidence"]
-                for kind, n, precision, right, made in ((0, row["edges"], row["parent_precision"], "hits", "edges"),
-                                                        (1, row["family_claims"], row["family_precision"], "right",
-                                                         "claims")):
-                    if n < MIN_SUPPORT or precision is None or precision >= level:
-                        continue
-                    to = math.floor(precision * 100) / 100
-                    for rule, conf in table.items():
-                        erred = counts[name][rule][right] < counts[name][rule][made] if rule in counts[name] else False
-                        if conf[kind] == level and erred:
-                            table[rule] = (to, conf[1]) if kind == 0 else (conf[0], to)
-                            lowered = True
-                    if lowered:
-                        break
-                if lowered:
-                    break
-            if lowered:
+        for name, level, kind, precision in _shortfalls(cases, table):
+            lower = [rule for rule, conf in table.items() if conf[kind] == level and rule in erred[name][kind]]
+            if lower:
+                to = math.floor(precision * 100) / 100
+                for rule in lower:
+                    table[rule] = (to, table[rule][1]) if kind == 0 else (table[rule][0], to)
                 break
-        if not lowered:
+        else:
             return table
 
 
