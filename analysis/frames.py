@@ -276,7 +276,7 @@ def snapshots(store: Store, *, hub: str | None = None, keys: pl.DataFrame | None
     """
     tbl = MetricSnapshot.__table__  # type: ignore[attr-defined]
     cols = ("run_id", "hub", "id", "taken_at", "downloads", "downloads_all_time", "likes")
-    if "deleted" in _column_names(store, tbl.name):
+    if "deleted" in column_names(store, tbl.name):
         cols += ("deleted",)
     stored = table(store, MetricSnapshot, cols, where=tbl.c.hub == hub if hub else None, keys=keys)
     if "deleted" not in stored.columns:
@@ -284,7 +284,7 @@ def snapshots(store: Store, *, hub: str | None = None, keys: pl.DataFrame | None
     return _carry_forward(stored, _carried_sweeps(store, hub))
 
 
-def _column_names(store: Store, name: str) -> set[str]:
+def column_names(store: Store, name: str) -> set[str]:
     """The columns a table of the store has (one written by an earlier version may lack newer ones)."""
     return {c["name"] for c in inspect(store.engine).get_columns(name)}
 
@@ -294,7 +294,7 @@ def _carried_sweeps(store: Store, hub: str | None) -> pl.DataFrame:
     earlier complete sweep of an earlier version on its hub (-1 if none) — at that run, a model without a row was
     gone, so a value older than it is not carried (earlier versions wrote no ``deleted`` rows)."""
     tbl = CrawlRun.__table__  # type: ignore[attr-defined]
-    if "snapshot_rows" not in _column_names(store, tbl.name):
+    if "snapshot_rows" not in column_names(store, tbl.name):
         return pl.DataFrame(schema={"run_id": pl.Int64, "hub": pl.String, "started_at": pl.Datetime("us"),
                                     "since": pl.Int64})
     runs = table(store, CrawlRun, ("run_id", "hub", "mode", "status", "started_at", "snapshot_rows"),

@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import yaml
-from sqlalchemy import String, cast, inspect, select
+from sqlalchemy import String, cast, select
 
 from analysis import frames
 from analysis.lineage_build import _NO_DATE, HUB_BITS, LineageGraph, set_edges
@@ -666,7 +666,7 @@ def load_features(store: Store, graph: LineageGraph, nodes: Iterable[int] | None
 def load_params(store: Store, graph: LineageGraph) -> np.ndarray:
     """The exact parameter count of every node (0 when unknown, or when the store predates the column)."""
     out = np.zeros(graph.n_nodes, np.int64)
-    if "params" not in {c["name"] for c in inspect(store.engine).get_columns("model")}:
+    if "params" not in frames.column_names(store, "model"):
         return out
     rows = frames.table(store, Model, ("hub", "id", "params"), where=Model.__table__.c.params.is_not(None))
     known = (rows.join(_node_keys(graph), on=["hub", "id"], how="inner", maintain_order="left")
