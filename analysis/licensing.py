@@ -184,11 +184,14 @@ def model_licences(models: pl.DataFrame, cards: pl.DataFrame | None = None) -> p
                            .alias("license_class")).drop("link_repo")
 
 
-@lru_cache(maxsize=4096)
 def _record_licence(license: Any, name: Any, link: Any) -> tuple[str, str]:
-    license = license if isinstance(license, str) else None
-    name = name if isinstance(name, str) else None
-    link = link if isinstance(link, str) else None
+    """``(licence, source)`` of a record's or a card's fields; a value that is not a string (a YAML list or
+    mapping in a card) counts as absent."""
+    return _licence_of(*(v if isinstance(v, str) else None for v in (license, name, link)))
+
+
+@lru_cache(maxsize=4096)
+def _licence_of(license: str | None, name: str | None, link: str | None) -> tuple[str, str]:
     lic = L.normalise_licence(license, name, link)
     main = L.canonical(license)
     if lic == main or (main is None and lic == "unknown"):

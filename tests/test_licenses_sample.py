@@ -96,3 +96,21 @@ def test_sample_drift_findings_carry_reasons_and_evidence(sample_store: Store) -
     assert all(c in ev for c, ev in zip(violations["child"], violations["evidence"], strict=True))
     flagged = report.flagged["downloads"].drop_nulls().to_list()
     assert flagged == sorted(flagged, reverse=True)
+
+
+def test_a_card_licence_that_is_a_list_counts_as_absent(sample_store: Store) -> None:
+    """A card's front matter may give ``license`` as a YAML list or mapping: the model keeps its record's licence
+    (it is not a string to read), and the analysis does not stop."""
+    models, cards = frames.models(sample_store), frames.cards(sample_store)
+    carded = models.filter(pl.col("license") == "other").join(cards.select("hub", "id"), on=["hub", "id"])
+    other = carded.row(0, named=True)
+    text = "---\nlicense:\n- mit\n- apache-2.0\nlicense_name: {a: b}\n---\n# card\n"
+    hostile = cards.with_columns(
+        pl.when((pl.col("hub") == other["hub"]) & (pl.col("id") == other["id"])).then(pl.lit(text))
+        .otherwise(pl.col("text")).alias("text"))
+    hostile = hostile.drop("front_matter") if "front_matter" in hostile.columns else hostile
+    lic = model_licences(models, hostile)
+    row = lic.filter((pl.col("hub") == other["hub"]) & (pl.col("id") == other["id"])).row(0, named=True)
+    assert lic.height == models.height
+    assert row["license"] == model_licences(models, None).filter(
+        (pl.col("hub") == other["hub"]) & (pl.col("id") == other["id"]))["license"][0]
