@@ -399,8 +399,8 @@ class LicenceReport:
                 "merge_conflicts": int((self.findings["rule"] == "merge-conflict").sum()),
                 "flagged_models": len(self.flagged),
                 "flagged_share": round(len(self.flagged) / n, 4) if n else None,
-                "licence_mix": dict(self.models.group_by("license").agg(pl.len()).sort("len", descending=True)
-                                    .iter_rows())}
+                "licence_mix": dict(self.models.group_by("license").agg(pl.len())
+                                    .sort(["len", "license"], descending=[True, False]).iter_rows())}
 
     def to_json(self, limit: int | None = None) -> dict[str, Any]:
         """The ``--json`` shape: models, findings, tables and caveats (``limit`` caps the long lists)."""
