@@ -22,7 +22,7 @@ import polars as pl
 from analysis import frames
 from analysis.growth import model_relations
 from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage, node_owners
-from analysis.lineage_build import _NO_DATE, HUB_BITS, LineageGraph, build_graph, node_frame
+from analysis.lineage_build import _NO_DATE, HUB_BITS, LineageGraph, build_graph, node_frame, shared_strings
 from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_range
 from crawler.families import Family, FamilyError, get_family, select_families
@@ -127,7 +127,8 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
         ends = [v for v in newest.to_series(1).to_list() if v is not None]
     data_end = min(ends) if ends else None  # a hub crawled earlier bounds what the store can say
     del models, all_edges  # not held through the inference pass
-    architectures = np.array([(a or "").lower() for a in graph.architecture], dtype=object)
+    lower = {a: (a or "").lower() for a in set(graph.architecture)}  # few distinct values: one string each
+    architectures = np.array([lower[a] for a in graph.architecture], dtype=object)
     view = StoreView(graph, owners_of(graph), architectures, declares, relation, downloads, outside, data_end)
     if threshold is not None:
         view = with_inferences(store, view, families, threshold)
@@ -178,7 +179,7 @@ class Membership:
 
 def owners_of(graph: LineageGraph) -> np.ndarray:
     """The lower-case owner of every node: its author, else the owner part of its id."""
-    return node_owners(graph).to_numpy().astype(object)
+    return np.array(shared_strings(node_owners(graph)), dtype=object)
 
 
 def root_mask(graph: LineageGraph, family: Family, owners: np.ndarray | None = None) -> np.ndarray:
