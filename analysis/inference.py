@@ -210,25 +210,38 @@ def _owner(graph: LineageGraph, node: int) -> str:
 class NameIndex:
     """Stored models by normalised name and by normalised full id, and the ranking among namesakes."""
 
-    def __init__(self, graph: LineageGraph, root_authors: tuple[str, ...], candidates: Iterable[int] | None = None):
-        """``candidates``: the only models whose names will be matched (``by_id`` then holds only the ids their
-        names can spell, :func:`_embedded_ids`), else every model."""
+    def __init__(self, graph: LineageGraph, root_authors: tuple[str, ...], candidates: Iterable[int] | None = None,
+                 chunk: int = 500_000):
+        """``candidates``: the only models whose names will be matched (the index then holds only the names and
+        full ids their names can spell: :func:`_asked_names`, :func:`_embedded_ids`), else every model. Ids are
+        normalised ``chunk`` at a time, so a whole hub's names are never all held twice."""
         self.graph = graph
         ids, nodes = _all_ids(graph)
-        names = ids.str.replace(r"(?s)^.*/", "")  # mid.rpartition("/"): no pattern needs the Unicode rules
-        owners = pl.select(pl.when(ids.str.contains("/", literal=True)).then(ids.str.replace(r"(?s)/[^/]*$", ""))
-                           .otherwise(pl.lit(""))).to_series()
-        frame = pl.DataFrame({"node": nodes, "name": _norm_names(names), "owner": _norm_names(owners)})
-        frame = frame.with_columns((pl.col("owner") + "/" + pl.col("name")).alias("key"))
-        by_name = frame.group_by("name", maintain_order=True).agg("node")  # nodes in id order within a name
+        owners = _norm_names(pl.select(pl.when(ids.str.contains("/", literal=True))
+                                       .then(ids.str.replace(r"(?s)/[^/]*$", "")).otherwise(pl.lit(""))).to_series())
+        self.owners = set(owners.unique().to_list())  # every normalised owner of the ids
+        asked_names = asked_keys = None
+        if candidates is not None:
+            candidates = list(candidates)
+            asked_names = _asked_names(graph, candidates).implode()
+            asked = {k for c in candidates for k in _embedded_ids(_name_tokens(graph.ids[c]), self.owners)}
+            asked_keys = pl.Series(list(asked), dtype=pl.String).implode()
+        named, keyed = [], []
+        for start in range(0, max(len(ids), 1), chunk):  # one chunk at least: the columns' types
+            part = pl.DataFrame({"node": nodes[start:start + chunk], "owner": owners.slice(start, chunk),
+                                 # mid.rpartition("/"): no pattern needs the Unicode rules
+                                 "name": _norm_names(ids.slice(start, chunk).str.replace(r"(?s)^.*/", ""))})
+            part = part.with_columns((pl.col("owner") + "/" + pl.col("name")).alias("key"))
+            named.append(part.select("node", "name") if asked_names is None
+                         else part.filter(pl.col("name").is_in(asked_names)).select("node", "name"))
+            keyed.append(part.select("node", "key") if asked_keys is None
+                         else part.filter(pl.col("key").is_in(asked_keys)).select("node", "key"))
+        del ids, owners
+        by_name = pl.concat(named).group_by("name", maintain_order=True).agg("node")  # nodes in id order per name
         self._name_at = dict(zip(by_name["name"].to_list(), range(by_name.height), strict=True))
         self._name_nodes = by_name["node"].explode().to_numpy()
         self._name_ptr = np.concatenate(([0], np.cumsum(by_name["node"].list.len().to_numpy(), dtype=np.int64)))
-        self.owners = set(frame["owner"].unique().to_list())  # every normalised owner of the ids
-        if candidates is not None:
-            asked = {k for c in candidates for k in _embedded_ids(_name_tokens(graph.ids[c]), self.owners)}
-            frame = frame.filter(pl.col("key").is_in(pl.Series(list(asked), dtype=pl.String).implode()))
-        first = frame.unique("key", keep="first", maintain_order=True)
+        first = pl.concat(keyed).unique("key", keep="first", maintain_order=True)
         self.by_id: dict[str, int] = dict(zip(first["key"].to_list(), first["node"].to_list(), strict=True))
         declared = ~graph.inferred
         self.children = np.bincount(graph.parent[declared], minlength=graph.n_nodes)
@@ -266,6 +279,25 @@ class NameIndex:
             return ok[0], "unique"
         return min(ok, key=lambda n: (not self.official[n], -int(self.children[n]), int(g.created[n]),
                                       g.ids[n])), "ranked"
+
+
+def _asked_names(graph: LineageGraph, candidates: Sequence[int], chunk: int = 100_000) -> pl.Series:
+    """Every normalised name the name rules may look up for ``candidates``: each name without its trailing
+    quantization tokens (rule 4) and every run of its tokens of at least 6 characters (rule 6 asks only
+    distinctive runs, :func:`_distinctive`). Collected in chunks, so the runs of every candidate are never Python
+    strings at once."""
+    parts: list[pl.Series] = []
+    names: list[str] = []
+    for c in candidates:
+        tokens = _name_tokens(graph.ids[c])
+        names.append("-".join(tokens[:_quant_stem_end(tokens)]))
+        names += [span for i in range(len(tokens)) for j in range(i + 1, len(tokens) + 1)
+                  if len(span := "-".join(tokens[i:j])) >= 6]
+        if len(names) >= chunk:
+            parts.append(pl.Series(names, dtype=pl.String).unique())
+            names = []
+    parts.append(pl.Series(names, dtype=pl.String).unique())
+    return pl.concat(parts).unique()
 
 
 def _distinctive(name: str, family_words: frozenset[str]) -> bool:
@@ -424,22 +456,27 @@ def _hint(model_id: str, architecture: str | None, family_arch: set[str], words:
             or any(_STRONG_TOKEN.match(t) for t in tokens))
 
 
-def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words: frozenset[str]) -> np.ndarray:
-    """:func:`_hint` of every node of ``nodes`` (bool array), vectorised; ids or architectures outside printable
-    ASCII are tested by :func:`_hint` itself."""
-    ids = pl.Series(graph.ids, dtype=pl.String).gather(nodes)
-    arch = pl.Series(graph.architecture, dtype=pl.String).gather(nodes).fill_null("")
-    low, arch_low = ids.str.to_lowercase(), arch.str.to_lowercase()
-    tokens = (low.str.replace(r"(?s)^.*/", "").str.replace_all(r"[-_\s]+", " ").str.strip_chars(" ")
-              .str.split(" "))
-    hint = (arch_low.is_in(list(family_arch)) | low.str.contains("_-_", literal=True)
-            | tokens.list.eval(pl.element().str.contains(_STRONG_TOKEN.pattern)).list.any())
-    if words:
-        hint |= low.str.contains_any(sorted(words))
-    out = hint.to_numpy().copy()
-    odd = (ids.str.contains(_NOT_PLAIN) | arch.str.contains(_NOT_PLAIN)).to_numpy()
-    for i in np.flatnonzero(odd).tolist():
-        out[i] = _hint(graph.ids[nodes[i]], graph.architecture[nodes[i]], family_arch, words)
+def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words: frozenset[str],
+           chunk: int = 250_000) -> np.ndarray:
+    """:func:`_hint` of every node of ``nodes`` (bool array), vectorised a chunk of nodes at a time (the ids' tokens
+    of a whole hub would be gigabytes); ids or architectures outside printable ASCII are tested by :func:`_hint`
+    itself."""
+    out = np.zeros(len(nodes), bool)
+    for start in range(0, len(nodes), chunk):
+        part = nodes[start:start + chunk].tolist()
+        ids = pl.Series([graph.ids[n] for n in part], dtype=pl.String)
+        arch = pl.Series([graph.architecture[n] for n in part], dtype=pl.String).fill_null("")
+        low, arch_low = ids.str.to_lowercase(), arch.str.to_lowercase()
+        tokens = (low.str.replace(r"(?s)^.*/", "").str.replace_all(r"[-_\s]+", " ").str.strip_chars(" ")
+                  .str.split(" "))
+        hint = (arch_low.is_in(list(family_arch)) | low.str.contains("_-_", literal=True)
+                | tokens.list.eval(pl.element().str.contains(_STRONG_TOKEN.pattern)).list.any())
+        if words:
+            hint |= low.str.contains_any(sorted(words))
+        out[start:start + len(part)] = hint.to_numpy()
+        odd = (ids.str.contains(_NOT_PLAIN) | arch.str.contains(_NOT_PLAIN)).to_numpy()
+        for i in np.flatnonzero(odd).tolist():
+            out[start + i] = _hint(graph.ids[part[i]], graph.architecture[part[i]], family_arch, words)
     return out
 
 
@@ -632,23 +669,32 @@ def _rows_for(store: Store, table: Any, columns: tuple[str, ...], keys: list[tup
     return pl.concat(parts) if parts else frames.table(store, table, columns, where=tbl.c.hub == "none")
 
 
-def _node_keys(graph: LineageGraph) -> pl.DataFrame:
-    """``hub, id, node``: every node under its primary id (on Hugging Face when it is there), and a mirror under its
-    ModelScope id too."""
-    ids, nodes = _all_ids(graph)
-    on_hf = pl.Series((graph.present & HUB_BITS["hf"]) > 0)
+def _node_keys(graph: LineageGraph, nodes: Sequence[int] | None = None) -> pl.DataFrame:
+    """``hub, id, node``: every node (or those of ``nodes``) under its primary id (on Hugging Face when it is
+    there), and a mirror under its ModelScope id too."""
+    if nodes is None:
+        ids, node_of = _all_ids(graph)
+        on_hf = pl.Series((graph.present & HUB_BITS["hf"]) > 0)
+        ms_nodes = list(graph.ms_ids)
+    else:
+        ms_nodes = [n for n in nodes if n in graph.ms_ids]
+        ids = pl.Series([graph.ids[n] for n in nodes] + [graph.ms_ids[n] for n in ms_nodes], dtype=pl.String)
+        node_of = np.array([*nodes, *ms_nodes], np.int64)
+        on_hf = pl.Series((graph.present[np.asarray(nodes, np.int64)] & HUB_BITS["hf"]) > 0, dtype=pl.Boolean)
     hubs = pl.concat([pl.select(pl.when(on_hf).then(pl.lit("hf")).otherwise(pl.lit("modelscope"))).to_series(),
-                      pl.Series(["modelscope"] * len(graph.ms_ids), dtype=pl.String)])
-    return pl.DataFrame({"hub": hubs, "id": ids, "node": nodes}).unique(["hub", "id"], keep="last", maintain_order=True)
+                      pl.Series(["modelscope"] * len(ms_nodes), dtype=pl.String)])
+    # unique by construction: a ModelScope model is either its own node or merged into its HF twin
+    return pl.DataFrame({"hub": hubs, "id": ids, "node": node_of})
 
 
 def load_features(store: Store, graph: LineageGraph, nodes: Iterable[int] | None = None) -> dict[int, Features]:
     """Child-side signals of the graph's models (or of ``nodes``), declared lineage stripped (:func:`strip_declared`)."""
-    node_of = _node_keys(graph)
     keys = None
     if nodes is not None:
-        node_of = node_of.filter(pl.col("node").is_in(pl.Series(list(nodes), dtype=pl.Int64).implode()))
+        node_of = _node_keys(graph, sorted(set(nodes)))
         keys = list(node_of.select("hub", "id").iter_rows())
+    else:
+        node_of = _node_keys(graph)
     models = _rows_for(store, Model, ("hub", "id", "tags", "library_name", "files", "card_data"), keys)
     cards = _rows_for(store, Card, ("hub", "id", "text"), keys)
     text = {(h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows()} if cards.height else {}
@@ -664,12 +710,19 @@ def load_features(store: Store, graph: LineageGraph, nodes: Iterable[int] | None
 
 
 def load_params(store: Store, graph: LineageGraph) -> np.ndarray:
-    """The exact parameter count of every node (0 when unknown, or when the store predates the column)."""
+    """The exact parameter count of every node whose architecture belongs to a family of the table (0 when unknown,
+    for the other nodes, or when the store predates the column): all :func:`model_shapes` looks at. Only those
+    models' rows are read (a ModelScope row is always read: it may be a mirror's twin of another architecture)."""
     out = np.zeros(graph.n_nodes, np.int64)
     if "params" not in frames.column_names(store, "model"):
         return out
-    rows = frames.table(store, Model, ("hub", "id", "params"), where=Model.__table__.c.params.is_not(None))
-    known = (rows.join(_node_keys(graph), on=["hub", "id"], how="inner", maintain_order="left")
+    table = {a for f in load_families().values() for a in f.architecture_set}
+    shaped = {a for a in set(graph.architecture) if a is not None and a.lower() in table}
+    nodes = [n for n, a in enumerate(graph.architecture) if a in shaped]
+    m = Model.__table__  # type: ignore[attr-defined]
+    rows = frames.table(store, Model, ("hub", "id", "params"),
+                        where=m.c.params.is_not(None) & ((m.c.hub != "hf") | m.c.architecture.in_(sorted(shaped))))
+    known = (rows.join(_node_keys(graph, nodes), on=["hub", "id"], how="inner", maintain_order="left")
              .filter(pl.col("params") != 0).unique("node", keep="first", maintain_order=True))  # a node's first
     out[known["node"].to_numpy()] = known["params"].to_numpy()
     return out
