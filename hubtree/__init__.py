@@ -1,1 +1,9 @@
 """The ``hubtree`` command line: one Typer sub-app per command group."""
+
+import os
+
+# polars allocates through its own jemalloc, which keeps freed pages for a second or more (and only returns them
+# when it allocates again), so the peak memory of a command counted every frame it had already dropped: return
+# them at once (peak memory and its CPU cost: docs/PERFORMANCE.md). Read by polars when it is first
+# imported, so it is set here, before any command module imports it; a value of the user's is kept.
+os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
