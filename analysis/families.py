@@ -22,7 +22,15 @@ import polars as pl
 from analysis import frames
 from analysis.growth import model_relations
 from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage, node_owners
-from analysis.lineage_build import _NO_DATE, HUB_BITS, LineageGraph, build_graph, node_frame, shared_strings
+from analysis.lineage_build import (
+    _NO_DATE,
+    HUB_BITS,
+    LineageGraph,
+    build_graph,
+    build_graph_rows,
+    node_frame,
+    shared_strings,
+)
 from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_range
 from crawler.families import Family, FamilyError, get_family, select_families
@@ -91,9 +99,9 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
         all_edges = frames.edges(store)
         models = frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at",
                                              "downloads", "last_modified"), where=m.c.deleted_at.is_(None))
-        graph = build_graph(store, models=models, edges=all_edges)
+        graph, row_nodes = build_graph_rows(store, models, edges=all_edges)
     else:  # membership only: the graph is built before the edges are read, so they are never held together
-        graph = graph if graph is not None else build_graph(store)
+        graph, row_nodes = graph if graph is not None else build_graph(store), None
         all_edges = frames.edges(store)
     n = graph.n_nodes
     keys = node_frame(graph)
@@ -107,7 +115,8 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
         codes = rel["relation"].replace_strict({r: i for i, r in enumerate(RELATIONS_SHOWN)}, default=0,
                                                return_dtype=pl.Int8)
         relation[rel["node"].to_numpy()] = codes.to_numpy()
-    live = keys.select("hub", pl.col("id").alias("parent"), pl.lit(True).alias("_live"))
+    named = edges["parent"].drop_nulls().unique().implode()  # a few parents: hash them, not every model's key
+    live = keys.filter(pl.col("id").is_in(named)).select("hub", pl.col("id").alias("parent"), pl.lit(True).alias("_live"))
     out = (edges.join(live, on=["hub", "parent"], how="left").filter(pl.col("_live").is_null())
            .select("node", "child", "parent", "parent_raw", "relation"))
     bases = [p if p is not None else normalise_base(raw, child)[0]
@@ -119,9 +128,11 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
         if models is None:
             models = frames.table(store, Model, ("hub", "id", "downloads", "created_at", "last_modified"),
                                   where=m.c.deleted_at.is_(None))
-        per_node = (models.join(keys, on=["hub", "id"], how="inner").group_by("node")
-                    .agg(pl.col("downloads").fill_null(0).sum()))
-        downloads[per_node["node"].to_numpy()] = per_node["downloads"].to_numpy()
+        if row_nodes is None:  # the caller's graph: its models' rows found by id
+            row_nodes = models.select("hub", "id").join(keys, on=["hub", "id"], how="left",
+                                                        maintain_order="left")["node"].fill_null(-1).to_numpy()
+        counted = row_nodes >= 0
+        np.add.at(downloads, row_nodes[counted], models["downloads"].fill_null(0).to_numpy()[counted])
         newest = models.group_by("hub").agg(pl.max_horizontal(pl.col("created_at").max(),
                                                               pl.col("last_modified").max()))
         ends = [v for v in newest.to_series(1).to_list() if v is not None]

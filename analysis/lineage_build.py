@@ -151,7 +151,9 @@ def shared_strings(values: pl.Series) -> list[str | None]:
 
 def _nodes(models: pl.DataFrame, mirrors: pl.DataFrame, report: BuildReport) -> tuple[pl.DataFrame, LineageGraph]:
     """Node numbering: HF models first, then ModelScope models not mirrored onto a stored HF model. Returns the
-    node of every stored ``(hub, id)`` (columns hub, id, node) with the graph of those nodes."""
+    node of every stored ``(hub, id)`` (columns hub, id, node, and row: its row in ``models``) with the graph of
+    those nodes."""
+    models = models.with_row_index("row")
     hf = models.filter(pl.col("hub") == "hf").with_row_index("node").with_columns(pl.col("node").cast(pl.Int64))
     ms = models.filter(pl.col("hub") == "modelscope")
     twin = pl.DataFrame(schema={"id": pl.String, "hf_id": pl.String, "node": pl.Int64})
@@ -176,7 +178,7 @@ def _nodes(models: pl.DataFrame, mirrors: pl.DataFrame, report: BuildReport) -> 
                          architecture=shared_strings(nodes["architecture"]), child=empty_i, parent=empty_i,
                          relation=np.zeros(0, np.int8), inferred=np.zeros(0, bool), rule=[],
                          confidence=np.zeros(0, np.float32), report=report)
-    key = pl.concat([hf.select("hub", "id", "node"), mirrored.select("hub", "id", "node"), own.select("hub", "id", "node")])
+    key = pl.concat([f.select("hub", "id", "node", "row") for f in (hf, mirrored, own)])
     return key, graph
 
 
@@ -313,10 +315,19 @@ def build_graph(store: Store, *, hub: str | None = None, include_deleted: bool =
     """The declared lineage graph of the store (one hub, or both with mirrors merged). ``models`` and ``edges``:
     the rows :func:`load_models` and :func:`load_edges` would read (at least their columns), when the caller has
     read them already."""
-    report = BuildReport()
     models = models if models is not None else load_models(store, hub=hub, include_deleted=include_deleted)
+    return build_graph_rows(store, models, hub=hub, edges=edges)[0]
+
+
+def build_graph_rows(store: Store, models: pl.DataFrame, *, hub: str | None = None,
+                     edges: pl.DataFrame | None = None) -> tuple[LineageGraph, np.ndarray]:
+    """:func:`build_graph` of ``models``, with the node of each of its rows (row ``i`` is node ``nodes[i]``; a
+    mirrored pair's rows share a node), so per-model columns add up per node without a join on ids."""
+    report = BuildReport()
     mirrors = frames.mirrors(store) if hub in (None, "modelscope") else pl.DataFrame()
     key, graph = _nodes(models, mirrors, report)
     edges = edges if edges is not None else load_edges(store, hub=hub)
-    set_edges(graph, _declared_edges(edges, key, report))
-    return graph
+    set_edges(graph, _declared_edges(edges, key.drop("row"), report))
+    nodes = np.empty(models.height, np.int64)
+    nodes[key["row"].to_numpy()] = key["node"].to_numpy()
+    return graph, nodes
