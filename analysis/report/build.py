@@ -148,6 +148,9 @@ def build_report(store: Store, month: str, members: pl.DataFrame, family: Family
     month = check_month(month)  # type: ignore[assignment]
     if data is None or data.snapshots is None:
         data = frames.family_frames(store, members, with_snapshots=True)
+    # the families section first: its inference pass over the whole hub is the report's largest transient, and
+    # the two months' analyses are not held yet
+    section = families_section(store, month, fam, month_end(month), view)
     runs = frames.runs(store)  # the frames are read once for both months
     loaded = {"models": data.models, "edges": data.edges, "cards": data.cards, "snapshots": data.snapshots,
               "runs": runs, "signals": model_signals(data.models, data.cards),  # each model's once for both months
@@ -159,7 +162,6 @@ def build_report(store: Store, month: str, members: pl.DataFrame, family: Family
     del loaded  # the edge classifications are not held through the families section
     if now.members.is_empty():
         raise ReportError(f"no model of the {fam.label} family existed by the end of {month}")
-    section = families_section(store, month, fam, now.end, view)
     cur, old = now.headline(), before.headline()
     if section.partial:
         cur["mom_growth"] = None
