@@ -29,6 +29,7 @@ from analysis.lineage_build import (
     build_graph,
     build_graph_rows,
     node_frame,
+    primary_frame,
     shared_strings,
 )
 from analysis.lineage_queries import traverse
@@ -249,12 +250,10 @@ def family_members(store: Store, family: Family | str, *, view: StoreView | None
     for s in seeds:
         gen[s], depth[s] = fam.generation(base_of[s]), 1
     _inherit(graph, np.array(seeds, np.int64), gen, depth, 1)
-    nodes = list(gen)
-    keys = node_frame(graph).sort(["node", "hub"]).unique("node", keep="first")
-    frame = pl.DataFrame({"node": nodes, "generation": [gen[x] for x in nodes], "depth": [depth[x] for x in nodes]},
-                         schema={"node": pl.Int64, "generation": pl.String, "depth": pl.Int64})
-    return (frame.join(keys, on="node", how="inner").sort("node")
-            .select("hub", "id", "generation", "depth"))
+    nodes = sorted(gen)
+    return primary_frame(graph, nodes).with_columns(
+        pl.Series("generation", [gen[x] for x in nodes], dtype=pl.String),
+        pl.Series("depth", [depth[x] for x in nodes], dtype=pl.Int64)).select("hub", "id", "generation", "depth")
 
 
 def _inherit(graph: LineageGraph, start: np.ndarray, gen: dict[int, str | None], depth: dict[int, int],
@@ -294,10 +293,9 @@ class FamiliesReport:
             raise ValueError("this report keeps no store view")
         graph, mask = self.view.graph, getattr(self.memberships[name], kind)
         nodes = np.flatnonzero(mask)
-        keys = node_frame(graph).sort(["node", "hub"]).unique("node", keep="first")
-        return (pl.DataFrame({"node": nodes.astype(np.int64), "architecture": [graph.architecture[n] for n in nodes]},
-                             schema={"node": pl.Int64, "architecture": pl.String})
-                .join(keys, on="node", how="inner").sort("node").select("hub", "id", "architecture"))
+        return primary_frame(graph, nodes).with_columns(
+            pl.Series("architecture", [graph.architecture[n] for n in nodes.tolist()], dtype=pl.String)).select(
+            "hub", "id", "architecture")
 
     @property
     def partial_month(self) -> str | None:

@@ -46,7 +46,7 @@ import yaml
 from sqlalchemy import String, cast, select
 
 from analysis import frames
-from analysis.lineage_build import _NO_DATE, HUB_BITS, LineageGraph, set_edges
+from analysis.lineage_build import _NO_DATE, LineageGraph, primary_frame, set_edges
 from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.families import load_families
@@ -670,21 +670,14 @@ def _rows_for(store: Store, table: Any, columns: tuple[str, ...], keys: list[tup
 
 
 def _node_keys(graph: LineageGraph, nodes: Sequence[int] | None = None) -> pl.DataFrame:
-    """``hub, id, node``: every node (or those of ``nodes``) under its primary id (on Hugging Face when it is
-    there), and a mirror under its ModelScope id too."""
-    if nodes is None:
-        ids, node_of = _all_ids(graph)
-        on_hf = pl.Series((graph.present & HUB_BITS["hf"]) > 0)
-        ms_nodes = list(graph.ms_ids)
-    else:
-        ms_nodes = [n for n in nodes if n in graph.ms_ids]
-        ids = pl.Series([graph.ids[n] for n in nodes] + [graph.ms_ids[n] for n in ms_nodes], dtype=pl.String)
-        node_of = np.array([*nodes, *ms_nodes], np.int64)
-        on_hf = pl.Series((graph.present[np.asarray(nodes, np.int64)] & HUB_BITS["hf"]) > 0, dtype=pl.Boolean)
-    hubs = pl.concat([pl.select(pl.when(on_hf).then(pl.lit("hf")).otherwise(pl.lit("modelscope"))).to_series(),
-                      pl.Series(["modelscope"] * len(ms_nodes), dtype=pl.String)])
+    """``hub, id, node``: every node (or those of ``nodes``) under its primary id (:func:`primary_frame`), and a
+    mirror under its ModelScope id too."""
+    nodes = np.arange(graph.n_nodes, dtype=np.int64) if nodes is None else np.asarray(nodes, np.int64)
+    mirrors = nodes[np.isin(nodes, np.fromiter(graph.ms_ids, np.int64, len(graph.ms_ids)))].tolist()
     # unique by construction: a ModelScope model is either its own node or merged into its HF twin
-    return pl.DataFrame({"hub": hubs, "id": ids, "node": node_of})
+    return pl.concat([primary_frame(graph, nodes),
+                      pl.DataFrame({"hub": ["modelscope"] * len(mirrors), "id": [graph.ms_ids[n] for n in mirrors],
+                                    "node": mirrors}, schema={"hub": pl.String, "id": pl.String, "node": pl.Int64})])
 
 
 def load_features(store: Store, graph: LineageGraph, nodes: Iterable[int] | None = None) -> dict[int, Features]:

@@ -14,6 +14,7 @@ networkx view when one is wanted, and networkx finds the cycles in the (small) p
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -132,6 +133,16 @@ def node_frame(graph: LineageGraph) -> pl.DataFrame:
     return pl.DataFrame({"hub": ["hf"] * len(hf) + ["modelscope"] * len(ms),
                          "id": [graph.ids[n] for n in hf.tolist()] + [graph.ms_ids.get(n, graph.ids[n]) for n in ms.tolist()],
                          "node": np.concatenate([hf, ms]).astype(np.int64)},
+                        schema={"hub": pl.String, "id": pl.String, "node": pl.Int64})
+
+
+def primary_frame(graph: LineageGraph, nodes: np.ndarray | Sequence[int]) -> pl.DataFrame:
+    """``hub, id, node`` of ``nodes``: one row per node, under Hugging Face when the model is there (a mirrored
+    model's primary id), else under ModelScope."""
+    nodes = np.asarray(nodes, np.int64)
+    on_hf = pl.Series((graph.present[nodes] & HUB_BITS["hf"]) > 0, dtype=pl.Boolean)
+    return pl.DataFrame({"hub": pl.select(pl.when(on_hf).then(pl.lit("hf")).otherwise(pl.lit("modelscope"))).to_series(),
+                         "id": pl.Series([graph.ids[n] for n in nodes.tolist()], dtype=pl.String), "node": nodes},
                         schema={"hub": pl.String, "id": pl.String, "node": pl.Int64})
 
 
