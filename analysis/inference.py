@@ -585,12 +585,18 @@ def name_architecture(model_id: str, family_arch: set[str]) -> str | None:
     return hits.pop() if len(hits) == 1 else None
 
 
+def architecture_families() -> dict[str, str]:
+    """Lower-case architecture → the family of the table it belongs to (:func:`crawler.families.load_families`:
+    ``mixtral`` is Mistral's)."""
+    return {a: f.name for f in load_families().values() for a in f.architecture_set}
+
+
 def model_shapes(graph: LineageGraph, params: np.ndarray | None) -> list[tuple[str, int] | None]:
     """Per node, ``(family, parameters)`` when its architecture belongs to a family of the table
-    (:func:`crawler.families.load_families`: ``mixtral`` is Mistral's) and its exact parameter count is known."""
+    (:func:`architecture_families`) and its exact parameter count is known."""
     if params is None:
         return [None] * graph.n_nodes
-    table = {a: f.name for f in load_families().values() for a in f.architecture_set}
+    table = architecture_families()
     return [(fam, n) if n and (fam := table.get((a or "").lower())) else None
             for a, n in zip(graph.architecture, params.tolist(), strict=True)]
 
@@ -709,7 +715,7 @@ def load_params(store: Store, graph: LineageGraph) -> np.ndarray:
     out = np.zeros(graph.n_nodes, np.int64)
     if "params" not in frames.column_names(store, "model"):
         return out
-    table = {a for f in load_families().values() for a in f.architecture_set}
+    table = architecture_families()
     shaped = {a for a in set(graph.architecture) if a is not None and a.lower() in table}
     nodes = [n for n, a in enumerate(graph.architecture) if a in shaped]
     m = Model.__table__  # type: ignore[attr-defined]

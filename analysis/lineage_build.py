@@ -160,6 +160,9 @@ def shared_strings(values: pl.Series) -> list[str | None]:
     return np.array(pool.to_list(), dtype=object)[codes.to_numpy()].tolist()
 
 
+_NODE_COLUMNS = ("id", "author", "created_at", "architecture")  # the per-node columns the build keeps
+
+
 def _nodes(models: pl.DataFrame, mirrors: pl.DataFrame, report: BuildReport) -> tuple[pl.DataFrame, LineageGraph]:
     """Node numbering: HF models first, then ModelScope models not mirrored onto a stored HF model. Returns the
     node of every stored ``(hub, id)`` (columns hub, id, node, and row: its row in ``models``) with the graph of
@@ -193,9 +196,6 @@ def _nodes(models: pl.DataFrame, mirrors: pl.DataFrame, report: BuildReport) -> 
     return key, graph
 
 
-_NODE_COLUMNS = ("id", "author", "created_at", "architecture")
-
-
 def _declared_edges(edges: pl.DataFrame, key: pl.DataFrame, report: BuildReport) -> pl.DataFrame:
     """Map declared edges onto nodes (``key``: hub, id, node); count the ones left out by reason.
 
@@ -210,10 +210,10 @@ def _declared_edges(edges: pl.DataFrame, key: pl.DataFrame, report: BuildReport)
           .join(key.rename({"id": "child", "node": "cn"}), on=["hub", "child"], how="left", maintain_order="left")
           .join(key.rename({"id": "parent", "node": "pn"}), on=["hub", "parent"], how="left", maintain_order="left")
           .with_row_index("row"))
-    lost = {"child not in store": pl.col("cn").is_null(), "parent not in store": pl.col("cn").is_not_null() & pl.col("pn").is_null()}
-    firsts = {reason: ok.filter(cond)["row"] for reason, cond in lost.items()}
-    for reason, rows in sorted(((r, x) for r, x in firsts.items() if x.len()), key=lambda item: item[1][0]):
-        report.unresolved[reason] = report.unresolved.get(reason, 0) + rows.len()  # in the order first met
+    lost = {"child not in store": ok.filter(pl.col("cn").is_null())["row"],
+            "parent not in store": ok.filter(pl.col("cn").is_not_null() & pl.col("pn").is_null())["row"]}
+    for reason, rows in sorted(((r, x) for r, x in lost.items() if x.len()), key=lambda item: item[1][0]):
+        report.unresolved[reason] = report.unresolved.get(reason, 0) + rows.len()  # reasons in the order first met
     rel_code = {r: i for i, r in enumerate(RELATIONS)}
     return (ok.filter(pl.col("cn").is_not_null() & pl.col("pn").is_not_null())
             .select(pl.col("cn").cast(pl.Int32).alias("child"), pl.col("pn").cast(pl.Int32).alias("parent"),
