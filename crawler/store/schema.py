@@ -13,8 +13,9 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
+from crawler.lineage import RELATIONS as RELATIONS  # the relation vocabulary, defined with its rules
+
 HUBS = ("hf", "modelscope")
-RELATIONS = ("finetune", "adapter", "quantized", "merge")
 
 
 class Model(SQLModel, table=True):
