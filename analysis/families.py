@@ -102,7 +102,8 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
                                              "downloads", "last_modified"), where=m.c.deleted_at.is_(None))
         graph, row_nodes = build_graph_rows(store, models, edges=all_edges)
     else:  # membership only: the graph is built before the edges are read, so they are never held together
-        graph, row_nodes = graph if graph is not None else build_graph(store), None
+        graph = graph if graph is not None else build_graph(store)
+        row_nodes = None
         all_edges = frames.edges(store)
     n = graph.n_nodes
     keys = node_frame(graph)
@@ -117,7 +118,8 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
                                                return_dtype=pl.Int8)
         relation[rel["node"].to_numpy()] = codes.to_numpy()
     named = edges["parent"].drop_nulls().unique().implode()  # a few parents: hash them, not every model's key
-    live = keys.filter(pl.col("id").is_in(named)).select("hub", pl.col("id").alias("parent"), pl.lit(True).alias("_live"))
+    live = (keys.filter(pl.col("id").is_in(named))
+            .select("hub", pl.col("id").alias("parent"), pl.lit(True).alias("_live")))
     out = (edges.join(live, on=["hub", "parent"], how="left").filter(pl.col("_live").is_null())
            .select("node", "child", "parent", "parent_raw", "relation"))
     bases = [p if p is not None else normalise_base(raw, child)[0]

@@ -159,7 +159,7 @@ def build_report(store: Store, month: str, members: pl.DataFrame, family: Family
     all_new, all_new_before = frames.new_per_month_at(store, [month_end(month), month_end(prev_month)])
     now = analyse_month(store, fam, month, members, **loaded, all_new=all_new)
     before = analyse_month(store, fam, prev_month, members, **loaded, all_new=all_new_before)
-    del loaded  # the edge classifications are not held through the families section
+    del loaded  # the edge classifications are not held past the two months' analyses
     if now.members.is_empty():
         raise ReportError(f"no model of the {fam.label} family existed by the end of {month}")
     cur, old = now.headline(), before.headline()
