@@ -21,7 +21,8 @@ import polars as pl
 from analysis import frames
 from analysis.families import UnknownFamilyError, family_members, load_view
 from analysis.licensing import model_licences
-from analysis.lineage_build import _NO_DATE, LineageGraph, build_graph, node_frame
+from analysis.lineage_build import build_graph, node_frame
+from analysis.lineage_graph import _NO_DATE, LineageGraph
 from analysis.lineage_queries import traverse
 from crawler.families import get_family, select_families
 from crawler.store.db import Store

@@ -22,16 +22,8 @@ import polars as pl
 from analysis import frames
 from analysis.growth import model_relations
 from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage, node_owners
-from analysis.lineage_build import (
-    _NO_DATE,
-    HUB_BITS,
-    LineageGraph,
-    build_graph,
-    build_graph_rows,
-    node_frame,
-    primary_frame,
-    shared_strings,
-)
+from analysis.lineage_build import build_graph, build_graph_rows, node_frame, primary_frame, shared_strings
+from analysis.lineage_graph import _NO_DATE, HUB_BITS, LineageGraph
 from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_range
 from crawler.families import Family, FamilyError, get_family, select_families

@@ -10,9 +10,11 @@ inferred edges: :mod:`analysis.inference` (added only with ``include_inferred=Tr
 
 from __future__ import annotations
 
-from analysis.families import UnknownFamilyError, family_members
-from analysis.lineage_build import BuildReport, LineageGraph, build_graph
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from analysis.lineage_cache import cached
+from analysis.lineage_graph import BuildReport, LineageGraph
 from analysis.lineage_queries import (
     Traversal,
     UnknownModelError,
@@ -26,17 +28,33 @@ from analysis.lineage_queries import (
     traverse,
     tree,
 )
-from analysis.lineage_stats import graph_stats
-from crawler.store.db import Store, check_store_exists, open_store, sqlite_path
+from crawler.store.urls import check_store_exists, sqlite_path
+
+if TYPE_CHECKING:
+    from analysis.families import UnknownFamilyError, family_members
+    from analysis.lineage_build import build_graph
+    from analysis.lineage_stats import graph_stats
+    from crawler.store.db import Store
 
 __all__ = ["BuildReport", "LineageGraph", "Traversal", "UnknownFamilyError", "UnknownModelError", "ancestors", "build_graph",
            "children_of", "descendants", "family", "family_members", "find", "graph_with_inferred", "graph_stats", "open_graph",
            "parents_of", "path", "traverse", "tree"]
 
+#: Names loaded on first use (they import polars and the store), so a query answered from the graph cache does not.
+_LAZY = {"build_graph": "analysis.lineage_build", "family_members": "analysis.families",
+         "UnknownFamilyError": "analysis.families", "graph_stats": "analysis.lineage_stats"}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_LAZY[name]), name)
+
 
 def graph_with_inferred(store: Store, graph: LineageGraph | None = None) -> LineageGraph:
     """The declared graph plus the edges :mod:`analysis.inference` infers for models without declared parents."""
     from analysis.inference import infer, likely_candidates, load_features, load_params, with_inferred
+    from analysis.lineage_build import build_graph
 
     graph = graph if graph is not None else build_graph(store)
     candidates = likely_candidates(store, graph)
@@ -55,11 +73,15 @@ def open_graph(db: str | None = None, *, include_inferred: bool = False, use_cac
     state: dict[str, Store] = {}
 
     def store() -> Store:
+        from crawler.store.db import open_store
+
         if "s" not in state:
             state["s"] = open_store(url, create=False)
         return state["s"]
 
     def build() -> LineageGraph:
+        from analysis.lineage_build import build_graph
+
         g = build_graph(store())
         return graph_with_inferred(store(), g) if include_inferred else g
 

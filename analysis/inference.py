@@ -46,7 +46,8 @@ import yaml
 from sqlalchemy import String, cast, select
 
 from analysis import frames
-from analysis.lineage_build import _NO_DATE, LineageGraph, primary_frame, set_edges
+from analysis.lineage_build import primary_frame, set_edges
+from analysis.lineage_graph import _NO_DATE, LineageGraph
 from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.families import load_families

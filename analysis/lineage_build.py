@@ -1,129 +1,25 @@
-"""Build the lineage graph from the store: integer nodes, edge arrays, CSR adjacency both ways.
+"""Build the lineage graph (:class:`analysis.lineage_graph.LineageGraph`) from the store.
 
-Nodes are models; a ModelScope repo mirrored from a Hugging Face repo is the *same* node as its twin (counted
-once, with per-hub presence kept in :attr:`LineageGraph.present`). Edges are the declared edges the crawler resolved
-(``crawler.family.resolve_edges``: exact id, else the unique case-insensitive match in the same hub) whose parent is
-a live model in the store; everything else is left out and counted by reason in :attr:`LineageGraph.report`. Self-loops are dropped; cycles are broken by
-:func:`break_cycles` (rule in its docstring). Queries live in :mod:`analysis.lineage_queries`.
-
-The structure is numpy arrays rather than a networkx graph: at a million models networkx costs ~6 s and ~700 MB
-to build and ~170 ms per 150K-node traversal (see docs/inference.md, "Graph engine"); :meth:`to_networkx` gives a
-networkx view when one is wanted, and networkx finds the cycles in the (small) part of the graph that is not a DAG.
+Edges are the declared edges the crawler resolved (``crawler.family.resolve_edges``: exact id, else the unique
+case-insensitive match in the same hub) whose parent is a live model in the store; everything else is left out and
+counted by reason in :attr:`LineageGraph.report`. Self-loops are dropped; cycles are broken by :func:`break_cycles`
+(rule in its docstring); networkx finds the cycles in the (small) part of the graph that is not a DAG. Queries live
+in :mod:`analysis.lineage_queries`.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any
 
 import numpy as np
 import polars as pl
 from sqlalchemy import and_
 
 from analysis import frames
+from analysis.lineage_graph import _NO_DATE, HUB_BITS, BuildReport, LineageGraph
 from crawler.store.db import Store
 from crawler.store.schema import RELATIONS, Edge, Model
-
-HUB_BITS = {"hf": 1, "modelscope": 2}
-_NO_DATE = np.iinfo(np.int64).max  # unknown creation dates sort last (they never look "older")
-
-
-@dataclass
-class BuildReport:
-    """What building the graph left out or repaired, for ``graph stats``."""
-
-    unresolved: dict[str, int] = field(default_factory=dict)  # reason → edges left out
-    self_loops: list[dict[str, str]] = field(default_factory=list)
-    cycles_broken: list[dict[str, Any]] = field(default_factory=list)
-    duplicate_edges: int = 0
-    mirrors_merged: int = 0
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"unresolved": {"edges": sum(self.unresolved.values()), "reasons": dict(self.unresolved)},
-                "self_loops": self.self_loops, "cycles_broken": self.cycles_broken,
-                "duplicate_edges": self.duplicate_edges, "mirrors_merged": self.mirrors_merged}
-
-
-@dataclass
-class LineageGraph:
-    """The lineage graph: node ``n`` is ``ids[n]``; edge ``e`` goes from ``child[e]`` to its parent ``parent[e]``."""
-
-    ids: list[str]  # primary id (the HF id of a mirrored pair)
-    present: np.ndarray  # uint8 bit mask per node: 1 = on HF, 2 = on ModelScope
-    ms_ids: dict[int, str]  # ModelScope id of mirrored nodes whose id differs from the primary one
-    authors: list[str | None]
-    created: np.ndarray  # int64 epoch seconds, _NO_DATE when unknown
-    architecture: list[str | None]
-    child: np.ndarray  # int32 per edge
-    parent: np.ndarray  # int32 per edge
-    relation: np.ndarray  # int8 per edge: index into RELATIONS
-    inferred: np.ndarray  # bool per edge
-    rule: list[str]  # per edge
-    confidence: np.ndarray  # float32 per edge (1.0 for declared edges)
-    report: BuildReport = field(default_factory=BuildReport)
-    down_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
-    down_edges: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    up_ptr: np.ndarray = field(default_factory=lambda: np.zeros(1, np.int64))
-    up_edges: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-
-    @property
-    def n_nodes(self) -> int:
-        return len(self.ids)
-
-    @property
-    def n_edges(self) -> int:
-        return len(self.child)
-
-    @cached_property
-    def nodes_by_id(self) -> dict[str, list[int]]:
-        """Every id (primary, and the ModelScope id of a mirrored node) → its nodes; built on first use."""
-        out: dict[str, list[int]] = {}
-        for n, model_id in enumerate(self.ids):
-            out.setdefault(model_id, []).append(n)
-        for n, model_id in self.ms_ids.items():
-            out.setdefault(model_id, []).append(n)
-        return out
-
-    def nodes_of(self, model_id: str) -> list[int]:
-        """The nodes of ``model_id`` (primary id, or the ModelScope id of a mirrored node): from
-        :attr:`nodes_by_id` once something built it (a service, many lookups), else by scanning the ids at C speed —
-        a one-shot CLI query does not pay for an index of every id (1.8 s at 1M models)."""
-        if "nodes_by_id" in self.__dict__:
-            return self.nodes_by_id.get(model_id, [])
-        out, start = [], 0
-        while True:
-            try:
-                start = self.ids.index(model_id, start) + 1
-            except ValueError:
-                break
-            out.append(start - 1)
-        return out + [n for n, ms_id in self.ms_ids.items() if ms_id == model_id]
-
-    def hubs_of(self, node: int) -> list[str]:
-        bits = int(self.present[node])
-        return [h for h, b in HUB_BITS.items() if bits & b]
-
-    def reindex(self) -> None:
-        """(Re)build the CSR adjacency from the edge arrays (edges ordered by relation, then child/parent id)."""
-        n = self.n_nodes
-        self.down_edges = np.lexsort((self.child, self.relation, self.parent)).astype(np.int64)
-        self.down_ptr = np.concatenate(([0], np.cumsum(np.bincount(self.parent, minlength=n)))).astype(np.int64)
-        self.up_edges = np.lexsort((self.parent, self.relation, self.child)).astype(np.int64)
-        self.up_ptr = np.concatenate(([0], np.cumsum(np.bincount(self.child, minlength=n)))).astype(np.int64)
-
-    def to_networkx(self, *, include_inferred: bool = True) -> Any:
-        """A networkx ``DiGraph`` (parent → child, edge attributes ``relation``, ``inferred``, ``rule``) over ids."""
-        import networkx as nx
-
-        g = nx.DiGraph()
-        for e in range(self.n_edges):
-            if include_inferred or not self.inferred[e]:
-                g.add_edge(self.ids[self.parent[e]], self.ids[self.child[e]], relation=RELATIONS[self.relation[e]],
-                           inferred=bool(self.inferred[e]), rule=self.rule[e])
-        return g
 
 
 def node_frame(graph: LineageGraph) -> pl.DataFrame:

@@ -21,14 +21,14 @@ import stat
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from crawler.store.urls import sqlite_path
 
-from crawler.store.db import Store, sqlite_path
-from crawler.store.schema import CrawlRun, Edge, Mirror, Model
+if TYPE_CHECKING:
+    from crawler.store.db import Store
 
-CACHE_VERSION = 3
+CACHE_VERSION = 4  # 4: LineageGraph moved to analysis.lineage_graph
 _KEEP = 8  # newest cache files kept per directory
 _log = logging.getLogger(__name__)
 
@@ -69,6 +69,10 @@ def fingerprint(url: str, store: Store | None = None) -> str | None:
         return "|".join(parts)
     if store is None:
         return None
+    from sqlalchemy import func, select  # other databases only: a SQLite cache hit loads no SQLModel
+
+    from crawler.store.schema import CrawlRun, Edge, Mirror, Model
+
     m, e, mi, r = (t.__table__ for t in (Model, Edge, Mirror, CrawlRun))  # type: ignore[attr-defined]
     queries = [select(func.count(), func.max(m.c.last_modified), func.max(m.c.last_seen_run), func.count(m.c.deleted_at)),
                select(func.count(), func.count(e.c.parent), func.sum(func.length(e.c.status))),

@@ -10,7 +10,8 @@ from typing import Any
 
 import orjson
 
-from crawler.store.schema import HUBS, RELATIONS
+from crawler.config import HUBS
+from crawler.lineage import RELATIONS
 
 
 def relations_filter(value: str | None) -> set[str] | None:

@@ -1,4 +1,4 @@
-"""Queries on a :class:`~analysis.lineage_build.LineageGraph`: lookup, ancestors, descendants, family, path, tree.
+"""Queries on a :class:`~analysis.lineage_graph.LineageGraph`: lookup, ancestors, descendants, family, path, tree.
 
 Traversals are breadth-first over the CSR arrays, one vectorised step per level, so the cost is the size of the
 answer, not of the graph. ``depth`` is the shortest distance from the queried model. Each listed model carries the
@@ -14,9 +14,9 @@ from typing import Any
 
 import numpy as np
 
-from analysis.lineage_build import HUB_BITS, LineageGraph
+from analysis.lineage_graph import HUB_BITS, LineageGraph
 from crawler.families import Family, default_family
-from crawler.store.schema import RELATIONS
+from crawler.lineage import RELATIONS
 
 
 class UnknownModelError(LookupError):

@@ -12,10 +12,10 @@ from typing import Any
 import numpy as np
 
 from analysis.families import root_mask
-from analysis.lineage_build import LineageGraph
+from analysis.lineage_graph import LineageGraph
 from analysis.lineage_queries import _ranges, traverse
 from crawler.families import Family, default_family
-from crawler.store.schema import RELATIONS
+from crawler.lineage import RELATIONS
 
 
 def _relation_counts(graph: LineageGraph, mask: np.ndarray) -> dict[str, int]:

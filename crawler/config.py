@@ -11,6 +11,8 @@ from pathlib import Path
 
 from crawler.families import default_family
 
+#: The hubs a model key ``(hub, id)`` can name.
+HUBS = ("hf", "modelscope")
 HF_DEFAULT_ENDPOINT = "https://huggingface.co"
 MODELSCOPE_DEFAULT_ENDPOINT = "https://modelscope.cn"
 

@@ -14,7 +14,8 @@ from types import TracebackType
 
 from sqlalchemy import text
 
-from crawler.store.db import Store, sqlite_path
+from crawler.store.db import Store
+from crawler.store.urls import sqlite_path
 
 
 class LockBusy(Exception):

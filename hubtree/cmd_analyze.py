@@ -3,15 +3,17 @@ and every family side by side."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
-import polars as pl
 import typer
 
 from crawler.families import DEFAULT_FAMILY
 from hubtree.errors import friendly_errors
 from hubtree.options import DbOption, FamiliesFileOption, FamilyOption, JsonOption, checked
+
+if TYPE_CHECKING:
+    import polars as pl
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -57,6 +59,8 @@ def _caveats(caveats: list[str]) -> None:
 def licenses(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: SinceOption = None,
              as_json: JsonOption = False, limit: LimitOption = 15, families_file: FamiliesFileOption = None) -> None:
     """Licence mix and drift along the family tree: every edge classified, findings with reasons."""
+    import polars as pl
+
     from analysis.family_analyses import licences as analyse
     from analysis.months import check_month
     from crawler.families import get_family
@@ -86,6 +90,8 @@ def licenses(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: 
 def growth(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: SinceOption = None,
            as_json: JsonOption = False, limit: LimitOption = 24, families_file: FamiliesFileOption = None) -> None:
     """New derivatives per month (by generation, relation, hub, author), cumulative and month-over-month."""
+    import polars as pl
+
     from analysis.family_analyses import growth as analyse
     from analysis.months import check_month
     from crawler.families import get_family
@@ -114,6 +120,8 @@ def growth(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: Si
 def deployment(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: SinceOption = None,
                as_json: JsonOption = False, limit: LimitOption = 30, families_file: FamiliesFileOption = None) -> None:
     """Deployment signals per model (tags, providers, formats, card text, ModelScope flags) and their shares."""
+    import polars as pl
+
     from analysis.family_analyses import deployment as analyse
     from analysis.months import check_month
     from crawler.families import get_family
@@ -146,6 +154,8 @@ def families(db: DbOption = None,
              as_json: JsonOption = False, limit: LimitOption = 12, families_file: FamiliesFileOption = None) -> None:
     """Every family side by side from one pass over the store: roots, declared derivatives by relation, undeclared
     and inferred models, downloads, each family's share of new derivatives per month, organisation totals."""
+    import polars as pl
+
     from analysis.families import analyse_families
     from analysis.months import check_month
     from crawler.families import select_families

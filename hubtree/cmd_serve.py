@@ -58,7 +58,7 @@ def command(
     import uvicorn
 
     from analysis.service import Settings, Snapshots, create_app
-    from crawler.store.db import check_store_exists
+    from crawler.store.urls import check_store_exists
 
     logging.basicConfig(level=logging.WARNING, format="hubtree serve: %(message)s", stream=sys.stderr)
     if not _is_loopback(host):

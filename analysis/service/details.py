@@ -19,7 +19,7 @@ from sqlalchemy import and_, or_, select
 from analysis import frames
 from analysis.deployment import signals_of
 from analysis.licensing import classify_edges, findings, merge_findings, model_licences
-from analysis.lineage_build import LineageGraph
+from analysis.lineage_graph import LineageGraph
 from analysis.lineage_queries import primary_hub
 from crawler import config
 from crawler.store.db import Store

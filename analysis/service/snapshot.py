@@ -25,10 +25,12 @@ import polars as pl
 from sqlalchemy.engine import make_url
 
 from analysis import frames
-from analysis.lineage_build import LineageGraph, build_graph
+from analysis.lineage_build import build_graph
 from analysis.lineage_cache import cached, fingerprint
-from crawler.store.db import Store, open_store, sqlite_path
+from analysis.lineage_graph import LineageGraph
+from crawler.store.db import Store, open_store
 from crawler.store.schema import Model
+from crawler.store.urls import sqlite_path
 
 log = logging.getLogger("hubtree.serve")
 

@@ -6,7 +6,6 @@ import functools
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
@@ -24,11 +23,11 @@ from sqlalchemy import (
     text,
     tuple_,
 )
-from sqlalchemy.engine import make_url
 from sqlmodel import SQLModel, create_engine
 
 from crawler import config
 from crawler.store.schema import Model
+from crawler.store.urls import check_store_exists, redact_url
 
 
 class StoreError(Exception):
@@ -255,37 +254,6 @@ def _json_value(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
-def sqlite_path(url: str) -> Path | None:
-    """The database file of a SQLite URL (None for in-memory or other databases); ``file:`` URIs included."""
-    u = make_url(url)
-    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
-        return None
-    database = u.database
-    if u.query.get("uri") in ("true", "1") and database.startswith("file:"):
-        database = database[len("file:") :].split("?", 1)[0]
-    return Path(database)
-
-
-def check_store_exists(url: str | None = None) -> str:
-    """The store URL (see :func:`crawler.config.db_url`); a SQLite file that does not exist is ``FileNotFoundError``.
-
-    Readers (queries, analyses, reports, run listings) call this: they never create a store.
-    """
-    url = config.db_url(url)
-    path = sqlite_path(url)
-    if path is not None and not path.exists():
-        raise FileNotFoundError(2, "no store at this path (crawl first, or pass --db)", str(path))
-    return url
-
-
 def open_existing_store(url: str | None = None) -> Store:
     """Open the store at ``url`` without creating it (:func:`check_store_exists`)."""
     return open_store(check_store_exists(url), create=False)
-
-
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, for messages and logs."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except Exception:  # noqa: BLE001
-        return "<unparseable url>"

@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
 from sqlmodel import Field, SQLModel
 
+from crawler.config import HUBS as HUBS  # the hubs' names, defined with their endpoints
 from crawler.lineage import RELATIONS as RELATIONS  # the relation vocabulary, defined with its rules
-
-HUBS = ("hf", "modelscope")
 
 
 class Model(SQLModel, table=True):

@@ -43,7 +43,8 @@ from analysis.inference import (
     load_features,
     load_params,
 )
-from analysis.lineage_build import LineageGraph, build_graph, set_edges
+from analysis.lineage_build import build_graph, set_edges
+from analysis.lineage_graph import LineageGraph
 from analysis.lineage_queries import traverse
 from crawler.families import Family, get_family, load_families
 from crawler.store.db import open_store
