@@ -269,19 +269,36 @@ def snapshots(store: Store, *, hub: str | None = None, keys: pl.DataFrame | None
     """Per-run metric snapshots (run_id, hub, id, taken_at, downloads, downloads_all_time, likes); of ``keys``
     (hub, id) only when given.
 
-    The store keeps changes only (:class:`crawler.store.schema.MetricSnapshot`); here every full sweep gets a row
-    for each model that existed then, with its latest values up to that run (``taken_at``: the sweep's start when
-    carried forward), as if the sweep had written them all. Other runs' rows are as stored; so are the runs of
-    earlier versions, which wrote every row.
+    The store keeps changes only, by model key (:class:`crawler.store.schema.MetricSnapshot`); here every full
+    sweep gets a row for each model that existed then, with its latest values up to that run, as if the sweep had
+    written them all. Other runs' rows are as stored; so are the runs of earlier versions, which wrote every row.
+    ``taken_at`` is the run's start (null for a run the store has no record of).
     """
+    run_tbl, model_tbl = CrawlRun.__table__, Model.__table__  # type: ignore[attr-defined]
+    names = table(store, Model, ("hub", "id", "key"), where=model_tbl.c.hub == hub if hub else None, keys=keys)
+    started = table(store, CrawlRun, ("run_id", "started_at"), where=run_tbl.c.hub == hub if hub else None)
+    stored = _history(store, hub, names["key"] if keys is not None else None)
+    return (_carry_forward(stored, _carried_sweeps(store, hub))
+            .join(names, on=["hub", "key"], maintain_order="left")
+            .join(started.rename({"started_at": "taken_at"}), on="run_id", how="left", maintain_order="left")
+            .select("run_id", "hub", "id", "taken_at", "downloads", "downloads_all_time", "likes"))
+
+
+def _history(store: Store, hub: str | None, keys: pl.Series | None) -> pl.DataFrame:
+    """The stored metric history (run_id, hub, key, downloads, downloads_all_time, likes, deleted) in run order,
+    of ``hub`` and of models numbered ``keys`` only when given (filtered while the table is scanned)."""
     tbl = MetricSnapshot.__table__  # type: ignore[attr-defined]
-    cols = ("run_id", "hub", "id", "taken_at", "downloads", "downloads_all_time", "likes")
-    if "deleted" in column_names(store, tbl.name):
-        cols += ("deleted",)
-    stored = table(store, MetricSnapshot, cols, where=tbl.c.hub == hub if hub else None, keys=keys)
-    if "deleted" not in stored.columns:
-        return stored  # a store of an earlier version: every row was written
-    return _carry_forward(stored, _carried_sweeps(store, hub))
+    cols = ("run_id", "hub", "key", "downloads", "downloads_all_time", "likes", "deleted")
+    q = select(*(tbl.c[c] for c in cols)).order_by(*tbl.primary_key.columns)
+    if hub is not None:
+        q = q.where(tbl.c.hub == hub)
+    wanted = keys.unique().implode() if keys is not None else None
+    parts = []
+    with store.engine.connect() as conn:
+        for rows in _fetch(conn, q):
+            part = _chunk(tbl, cols, rows)
+            parts.append(part.filter(pl.col("key").is_in(wanted)) if wanted is not None else part)
+    return _concat(tbl, cols, parts)
 
 
 def column_names(store: Store, name: str) -> set[str]:
@@ -290,42 +307,40 @@ def column_names(store: Store, name: str) -> set[str]:
 
 
 def _carried_sweeps(store: Store, hub: str | None) -> pl.DataFrame:
-    """The full sweeps that wrote changed values only (run_id, hub, started_at), each with ``since``: the latest
-    earlier complete sweep of an earlier version on its hub (-1 if none) — at that run, a model without a row was
-    gone, so a value older than it is not carried (earlier versions wrote no ``deleted`` rows)."""
+    """The full sweeps that wrote changed values only (run_id, hub), each with ``since``: the latest earlier
+    complete sweep of an earlier version on its hub (-1 if none) — at that run, a model without a row was gone, so
+    a value older than it is not carried (earlier versions wrote no ``deleted`` rows)."""
     tbl = CrawlRun.__table__  # type: ignore[attr-defined]
-    if "snapshot_rows" not in column_names(store, tbl.name):
-        return pl.DataFrame(schema={"run_id": pl.Int64, "hub": pl.String, "started_at": pl.Datetime("us"),
-                                    "since": pl.Int64})
-    runs = table(store, CrawlRun, ("run_id", "hub", "mode", "status", "started_at", "snapshot_rows"),
+    runs = table(store, CrawlRun, ("run_id", "hub", "mode", "status", "snapshot_rows"),
                  where=tbl.c.hub == hub if hub else None).sort("run_id")
     full = runs.filter(pl.col("mode") == "full")
     every = (full.filter((pl.col("snapshot_rows") == "every") & (pl.col("status") == "success"))
              .select("hub", pl.col("run_id").alias("since"), pl.col("run_id").alias("_at")))
-    sweeps = full.filter(pl.col("snapshot_rows").is_null()).select("run_id", "hub", "started_at")
+    sweeps = full.filter(pl.col("snapshot_rows").is_null()).select("run_id", "hub")
     return (sweeps.join_asof(every, left_on="run_id", right_on="_at", by="hub", strategy="backward",
                              check_sortedness=False)  # both sorted by run id above
-            .select("run_id", "hub", "started_at", pl.col("since").fill_null(-1)))
+            .select("run_id", "hub", pl.col("since").fill_null(-1)))
 
 
 def _carry_forward(stored: pl.DataFrame, sweeps: pl.DataFrame) -> pl.DataFrame:
-    """The rows of :func:`snapshots` from the stored changes (with their ``deleted`` flag) and ``sweeps``."""
-    values = ("taken_at", "downloads", "downloads_all_time", "likes")
+    """The rows of :func:`snapshots` (run_id, hub, key and the counters, sorted by run) from the stored changes
+    (sorted by run, with their ``deleted`` flag) and ``sweeps``."""
+    values = ("downloads", "downloads_all_time", "likes")
     kept = stored.filter(pl.col("deleted").is_null() | ~pl.col("deleted"))
-    others = kept.join(sweeps.select("run_id", "hub"), on=["run_id", "hub"], how="anti").drop("deleted")
+    others = kept.join(sweeps.select("run_id", "hub"), on=["run_id", "hub"], how="anti",
+                       maintain_order="left").drop("deleted")
     if sweeps.is_empty() or stored.is_empty():
-        return others
-    events = stored.sort("run_id").rename({"run_id": "_from"})
-    grid = (stored.select("hub", "id").unique().join(sweeps, on="hub")  # every model of a hub × its sweeps
+        return others.select("run_id", "hub", "key", *values)
+    events = stored.rename({"run_id": "_from"})
+    grid = (stored.select("hub", "key").unique().join(sweeps, on="hub")  # every model of a hub × its sweeps
             .sort("run_id"))
-    found = grid.join_asof(events, left_on="run_id", right_on="_from", by=["hub", "id"], strategy="backward",
+    found = grid.join_asof(events, left_on="run_id", right_on="_from", by=["hub", "key"], strategy="backward",
                            check_sortedness=False)  # both sorted by run id
     carried = (found.filter(pl.col("_from").is_not_null() & (pl.col("deleted").is_null() | ~pl.col("deleted"))
                             & (pl.col("_from") >= pl.col("since")))
-               .with_columns(pl.when(pl.col("_from") == pl.col("run_id")).then(pl.col("taken_at"))
-                             .otherwise(pl.col("started_at")).alias("taken_at"))
-               .select("run_id", "hub", "id", *values))
-    return pl.concat([others, carried], how="vertical").sort("run_id", maintain_order=True)
+               .select("run_id", "hub", "key", *values))
+    return pl.concat([others.select("run_id", "hub", "key", *values), carried],
+                     how="vertical").sort("run_id", maintain_order=True)
 
 
 def quarantine(store: Store) -> pl.DataFrame:

@@ -171,7 +171,8 @@ def _metrics(members: pl.DataFrame, snapshots: pl.DataFrame | None, caveats: lis
     out = (fam.group_by("run_id").agg(pl.col("taken_at").min(), pl.len().alias("models"),
                                       pl.col("downloads").sum(), pl.col("likes").sum()).sort("run_id"))
     if out.height < 2:
-        when = f" (taken {out['taken_at'][0]:%Y-%m-%d})" if out.height else ""
+        taken = out["taken_at"][0] if out.height else None  # None too for a run the store has no record of
+        when = f" (taken {taken:%Y-%m-%d})" if taken is not None else ""
         caveats.append(f"Only one metric snapshot exists{when}: downloads and likes over time cannot be measured, "
                        "so growth is createdAt-based only.")
     return out

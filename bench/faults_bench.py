@@ -17,7 +17,7 @@ from typing import Any
 from common import add_scale_argument, save, world_dir
 from crawl_bench import crawl
 
-TABLES = ("model", "edge", "quarantine", "metric_snapshot")
+TABLES = ("model", "edge", "quarantine", "metric_history")
 
 
 def table_digests(url: str) -> dict[str, dict[str, Any]]:

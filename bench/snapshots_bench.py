@@ -58,18 +58,19 @@ RELOAD_TIMEOUT_S = 1800
 
 
 def store_size(path: Path) -> dict[str, Any]:
-    """Bytes of the SQLite store (file + WAL) and of each table with its indexes (``dbstat``)."""
+    """Bytes of the SQLite store (file + WAL), of each table with its indexes (``dbstat``) and of its free pages."""
     with sqlite3.connect(path) as conn:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         pages = dict(conn.execute("SELECT name, sum(pgsize) FROM dbstat GROUP BY name").fetchall())
         owners = dict(conn.execute("SELECT name, tbl_name FROM sqlite_schema").fetchall())
-        snapshots = conn.execute("SELECT count(*) FROM metric_snapshot").fetchone()[0]
+        snapshots = conn.execute("SELECT count(*) FROM metric_history").fetchone()[0]
+        free = conn.execute("PRAGMA freelist_count").fetchone()[0] * conn.execute("PRAGMA page_size").fetchone()[0]
     tables: dict[str, int] = {}
     for name, size in pages.items():
         tables[owners.get(name, name)] = tables.get(owners.get(name, name), 0) + size
     wal = Path(f"{path}-wal")
     return {"bytes": path.stat().st_size + (wal.stat().st_size if wal.exists() else 0), "tables": tables,
-            "metric_snapshot_rows": snapshots}
+            "free_bytes": free, "metric_history_rows": snapshots}
 
 
 def reload(sim: Any, world: Path) -> None:
@@ -122,11 +123,11 @@ def crawl(sim_url: str, db: str, mode: str, code: str | None = None) -> dict[str
 
 def _per_model(first: dict[str, Any], now: dict[str, Any], sweeps: int, size: int) -> dict[str, Any]:
     """The store's growth over ``sweeps`` sweeps after the first, per sweep and per model, and a year of weekly
-    sweeps of the real Hub at that rate; also for the ``metric_snapshot`` table alone (the history itself)."""
+    sweeps of the real Hub at that rate; also for the ``metric_history`` table alone (the history itself)."""
     out: dict[str, Any] = {}
     for key, before, after in (("store", first["bytes"], now["bytes"]),
-                               ("metric_snapshot", first["tables"].get("metric_snapshot", 0),
-                                now["tables"].get("metric_snapshot", 0))):
+                               ("metric_history", first["tables"].get("metric_history", 0),
+                                now["tables"].get("metric_history", 0))):
         per_model = (after - before) / sweeps / size
         out[key] = {"bytes_per_sweep": round((after - before) / sweeps),
                     "bytes_per_model_per_sweep": round(per_model, 2),

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import DateTime, and_, literal, select, update
+from sqlalchemy import and_, literal, select, update
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.config import MAX_QUARANTINE_BYTES
@@ -119,8 +119,9 @@ def _unstorable(store: Store, hub: str, parsed: dict[str, ParsedModel], run_id: 
     for model in parsed.values():
         try:
             with store.transaction() as conn:
-                _write_models(store, conn, hub, [model], {}, run_id)
-                _write_snapshots(store, conn, hub, [model], run_id, now_utc())
+                keys = _model_keys(store, conn, hub, [model], {})
+                _write_models(store, conn, hub, [model], {}, keys, run_id)
+                _write_snapshots(store, conn, hub, [model], keys, run_id)
                 raise _TrialOnly
         except _TrialOnly:
             continue
@@ -129,9 +130,21 @@ def _unstorable(store: Store, hub: str, parsed: dict[str, ParsedModel], run_id: 
     return out
 
 
+def _model_keys(store: Store, conn: Any, hub: str, models: Sequence[ParsedModel],
+                known: dict[str, StoredModel]) -> dict[str, int]:
+    """``Model.key`` of each of ``models`` by id: the stored one, else the next free ones (``known``: by id)."""
+    keys = {m.id: stored.key for m in models if (stored := known.get(m.id)) is not None and stored.key is not None}
+    new = [m.id for m in models if m.id not in keys]
+    if new:
+        first = store.next_model_key(conn, hub)
+        keys.update(zip(new, range(first, first + len(new)), strict=True))
+    return keys
+
+
 def _write_models(store: Store, conn: Any, hub: str, models: list[ParsedModel], known: dict[str, StoredModel],
-                  run_id: int | None) -> None:
-    """The model rows and edges of changed ``models`` (``known``: the stored ones, by id)."""
+                  keys: dict[str, int], run_id: int | None) -> None:
+    """The model rows and edges of changed ``models`` (``known``: the stored ones, ``keys``: every model's
+    ``Model.key``, by id)."""
     rows = []
     for m in models:
         row = dict(m.row)
@@ -139,6 +152,7 @@ def _write_models(store: Store, conn: Any, hub: str, models: list[ParsedModel], 
         row["last_seen_run"] = run_id
         if m.id not in known:
             row["first_seen_run"] = run_id
+            row["key"] = keys[m.id]
         rows.append(row)
     store.upsert(conn, Model, [r for r in rows if "first_seen_run" in r])
     store.upsert(conn, Model, [r for r in rows if "first_seen_run" not in r])
@@ -158,12 +172,12 @@ def _needs_snapshot(m: ParsedModel, stored: StoredModel | None) -> bool:
             or (stored.downloads, stored.downloads_all_time, stored.likes) != _counters(m))
 
 
-def _write_snapshots(store: Store, conn: Any, hub: str, models: Sequence[ParsedModel], run_id: int | None,
-                     taken_at: datetime) -> None:
-    """The metric snapshot rows of ``models`` as seen by the run ``run_id``."""
+def _write_snapshots(store: Store, conn: Any, hub: str, models: Sequence[ParsedModel], keys: dict[str, int],
+                     run_id: int | None) -> None:
+    """The metric snapshot rows of ``models`` (``keys``: their ``Model.key``, by id) as seen by the run ``run_id``."""
     if run_id is not None:
         store.upsert(conn, MetricSnapshot, [
-            {"run_id": run_id, "hub": hub, "id": m.id, "taken_at": taken_at, "downloads": m.row["downloads"],
+            {"run_id": run_id, "hub": hub, "key": keys[m.id], "downloads": m.row["downloads"],
              "downloads_all_time": m.row["downloads_all_time"], "likes": m.row["likes"]} for m in models])
 
 
@@ -173,11 +187,11 @@ def _write_page(store: Store, hub: str, parsed: dict[str, ParsedModel], bad: lis
     result = PageResult()
     result.records = len(parsed)
     result.quarantined = len(bad)
-    taken_at = now_utc()
     with store.transaction() as conn:
         if count_repeats and run_id is not None:
             result.repeats = _listed_in_run(conn, hub, list(parsed), run_id)
         known = store.stored_models(conn, hub, list(parsed))
+        keys = _model_keys(store, conn, hub, list(parsed.values()), known)
         changed, recount, seen = [], [], []  # rewritten; counters (and last seen) only; last seen only
         for m in parsed.values():
             stored = known.get(m.id)
@@ -189,7 +203,7 @@ def _write_page(store: Store, hub: str, parsed: dict[str, ParsedModel], bad: lis
                 seen.append(m.id)
         result.changed = len(changed)
         if changed:
-            _write_models(store, conn, hub, changed, known, run_id)
+            _write_models(store, conn, hub, changed, known, keys, run_id)
         store.update_by_key(conn, Model, [
             {"hub": hub, "id": m.id, "downloads": m.row["downloads"], "downloads_all_time": m.row["downloads_all_time"],
              "likes": m.row["likes"], "last_seen_run": run_id} for m in recount])
@@ -199,7 +213,7 @@ def _write_page(store: Store, hub: str, parsed: dict[str, ParsedModel], bad: lis
                 chunk = seen[start : start + 5_000]
                 conn.execute(update(tbl).where(tbl.c.hub == hub, tbl.c.id.in_(chunk)).values(last_seen_run=run_id))
         _write_snapshots(store, conn, hub, [m for m in parsed.values() if _needs_snapshot(m, known.get(m.id))],
-                         run_id, taken_at)
+                         keys, run_id)
         store.upsert(conn, Quarantine, bad)
         store.upsert(conn, Quarantine, repaired)
         if run_id is not None and (checkpoint is not None or run_updates):
@@ -252,8 +266,7 @@ def mark_unseen_deleted(store: Store, hub: str, run_id: int) -> int:
                   (tbl.c.last_seen_run.is_(None)) | (tbl.c.last_seen_run != run_id))
     now = now_utc()
     with store.transaction() as conn:
-        conn.execute(snap.insert().from_select(
-            ["run_id", "hub", "id", "taken_at", "deleted"],
-            select(literal(run_id), tbl.c.hub, tbl.c.id, literal(now, DateTime), literal(True)).where(unseen)))
+        conn.execute(snap.insert().from_select(["run_id", "hub", "key", "deleted"],
+                                               select(literal(run_id), tbl.c.hub, tbl.c.key, literal(True)).where(unseen)))
         result = conn.execute(update(tbl).where(unseen).values(deleted_at=now))
         return int(result.rowcount or 0)

@@ -204,7 +204,7 @@ def test_faults_and_a_small_quota_are_survived_without_loss(tmp_path):
     assert stats["rate_limited"] <= 1  # the quota is learnt from the first answer's headers
     assert summary["rate_limit_waits"] > 0
     clean, faulty = dump_store(clean_db), dump_store(faulty_db)
-    for table in ("model", "edge", "quarantine", "metric_snapshot"):
+    for table in ("model", "edge", "quarantine", "metric_history"):
         assert faulty[table] == clean[table], table
 
 
@@ -230,7 +230,7 @@ def test_a_crawl_killed_at_any_moment_resumes_to_the_same_store(tmp_path):
             assert summary["records"] == len(world_records(SAMPLE_WORLD))
             assert summary["run_id"] == 1  # the same run, resumed (or begun, if killed before it opened)
             killed = dump_store(db)
-            for table in ("model", "edge", "card", "quarantine", "metric_snapshot"):
+            for table in ("model", "edge", "card", "quarantine", "metric_history"):
                 assert killed[table] == reference[table], (attempt, table)
 
 

@@ -163,7 +163,7 @@ def test_faults_and_throttling_leave_the_store_of_a_clean_run(small_world, tmp_p
     # a rare 429 can follow. Each one waited for the reset and was retried.
     assert stats["rate_limited"] <= 0.02 * summary["requests"]["api"]
     clean, faulty = dump_store(clean_db, hub="modelscope"), dump_store(faulty_db, hub="modelscope")
-    for table in ("model", "edge", "card", "quarantine", "metric_snapshot"):
+    for table in ("model", "edge", "card", "quarantine", "metric_history"):
         assert faulty[table] == clean[table], table
 
 
@@ -185,5 +185,5 @@ def test_a_killed_crawl_resumes_to_the_store_of_an_uninterrupted_one(small_world
             summary = crawl(sim.url, db)
             assert summary["run_id"] == 1 and summary["records"] == len(ms_ids(reference_db))
             killed = dump_store(db, hub="modelscope")
-            for table in ("model", "edge", "card", "quarantine", "metric_snapshot"):
+            for table in ("model", "edge", "card", "quarantine", "metric_history"):
                 assert killed[table] == reference[table], (attempt, table)

@@ -1,6 +1,6 @@
 """The metric history kept as changes: sweeps of an evolving world over real HTTP write a snapshot row only for
-what changed, and growth per full sweep is what the hub served at each sweep; stores of earlier versions (a row
-for every listed model) read as before and are upgraded in place."""
+what changed, and growth per full sweep is what the hub served at each sweep; stores of earlier versions (the history
+by model id; a row for every listed model) are upgraded in place and read as before."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import inspect, text, update
 
 from analysis import family_analyses, frames
 from analysis.graph import family_members
 from crawler.ingest import mark_unseen_deleted, write_page
-from crawler.store import CrawlRun, Model, Store, open_existing_store, open_store
+from crawler.store import CrawlRun, Model, open_existing_store, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
 from tests.support.store import hubtree
 
@@ -45,7 +45,7 @@ def _newcomer(i: int) -> dict:
 def _snapshot_rows(db: str) -> dict[int, int]:
     store = open_store(db)
     with store.engine.connect() as conn:
-        rows = dict(conn.execute(text("SELECT run_id, count(*) FROM metric_snapshot GROUP BY run_id")).all())
+        rows = dict(conn.execute(text("SELECT run_id, count(*) FROM metric_history GROUP BY run_id")).all())
     store.engine.dispose()
     return rows
 
@@ -113,9 +113,11 @@ def test_sweeps_of_an_evolving_world_keep_changes_only_and_growth_sums_what_the_
         assert got.rows() == want, run_id
 
 
-def _old_store(url: str) -> Store:
-    """A store as an earlier version left it after two full sweeps: a snapshot row for every listed model, model
-    counters as of the record's first write, no ``deleted`` rows, no run marks."""
+def _old_store(url: str, *, changes_only: bool) -> None:
+    """A store as an earlier version left it after two full sweeps: the history in ``metric_snapshot`` by hub and
+    id with each row's time, models without keys. ``changes_only``: as the version before this one (a row for a
+    change only, a ``deleted`` row for a deleted model); else as the versions before that (a row for every listed
+    model, model counters as of the record's first write, no ``deleted`` rows, no run marks)."""
     store = open_store(url)
     page = [{"id": f"org/m{i}", "createdAt": "2024-06-01T00:00:00Z", "downloads": i, "likes": 1} for i in range(4)]
     with store.transaction() as conn:
@@ -123,40 +125,60 @@ def _old_store(url: str) -> Store:
                                        "started_at": datetime(2024, 7, r)} for r in (1, 2)])
     write_page(store, "hf", page, run_id=1)
     with store.transaction() as conn:  # run 2 saw m0..m2 with new downloads (not m3, since deleted)
+        conn.execute(text("CREATE TABLE metric_snapshot (run_id INTEGER NOT NULL, hub VARCHAR NOT NULL, "
+                          "id VARCHAR NOT NULL, taken_at TIMESTAMP NOT NULL, downloads BIGINT, downloads_all_time "
+                          "BIGINT, likes BIGINT, deleted BOOLEAN, PRIMARY KEY (run_id, hub, id))"))
         conn.execute(text("INSERT INTO metric_snapshot (run_id, hub, id, taken_at, downloads, downloads_all_time, "
-                          "likes) SELECT 2, hub, id, taken_at, downloads + 100, NULL, likes FROM metric_snapshot "
-                          "WHERE id != 'org/m3'"))
+                          "likes) SELECT 1, hub, id, '2024-07-01 00:00:05', downloads, downloads_all_time, likes "
+                          "FROM model"))
+        conn.execute(text("INSERT INTO metric_snapshot (run_id, hub, id, taken_at, downloads, downloads_all_time, "
+                          "likes) SELECT 2, hub, id, '2024-07-02 00:00:05', downloads + 100, NULL, likes "
+                          "FROM metric_snapshot WHERE id != 'org/m3'"))
+        if changes_only:
+            conn.execute(text("INSERT INTO metric_snapshot (run_id, hub, id, taken_at, deleted) "
+                              "VALUES (2, 'hf', 'org/m3', '2024-07-02 00:00:09', TRUE)"))
+            conn.execute(text("UPDATE model SET downloads = downloads + 100 WHERE id != 'org/m3'"))
         conn.execute(text("UPDATE model SET last_seen_run = 2, downloads_all_time = NULL WHERE id != 'org/m3'"))
         conn.execute(update(Model.__table__).where(Model.__table__.c.id == "org/m3")  # type: ignore[attr-defined]
                      .values(deleted_at=datetime(2024, 7, 2)))
-        conn.execute(text("ALTER TABLE metric_snapshot DROP COLUMN deleted"))
-        conn.execute(text("ALTER TABLE crawl_run DROP COLUMN snapshot_rows"))
+        conn.execute(text("DROP TABLE metric_history"))
+        conn.execute(text("DROP INDEX ix_model_key"))
+        conn.execute(text("ALTER TABLE model DROP COLUMN key"))
+        if not changes_only:
+            conn.execute(text("ALTER TABLE metric_snapshot DROP COLUMN deleted"))
+            conn.execute(text("ALTER TABLE crawl_run DROP COLUMN snapshot_rows"))
     store.engine.dispose()
-    return open_existing_store(url)
 
 
-def test_a_sqlite_store_of_an_earlier_version_reads_as_before_and_is_upgraded(tmp_path: Path) -> None:
-    _check_upgrade(f"sqlite:///{tmp_path / 'old.db'}")
+@pytest.mark.parametrize("changes_only", [False, True])
+def test_a_sqlite_store_of_an_earlier_version_is_upgraded_and_reads_as_before(tmp_path: Path,
+                                                                              changes_only: bool) -> None:
+    _check_upgrade(f"sqlite:///{tmp_path / 'old.db'}", changes_only)
 
 
-def test_a_postgresql_store_of_an_earlier_version_reads_as_before_and_is_upgraded(pg_url: str) -> None:
-    _check_upgrade(pg_url)
+@pytest.mark.parametrize("changes_only", [False, True])
+def test_a_postgresql_store_of_an_earlier_version_is_upgraded_and_reads_as_before(pg_url: str,
+                                                                                  changes_only: bool) -> None:
+    _check_upgrade(pg_url, changes_only)
 
 
-def _check_upgrade(url: str) -> None:
-    old = _old_store(url)
-    before = frames.snapshots(old).sort("run_id", "id")
-    assert before.select("run_id", "id", "downloads").rows() == [
-        (1, "org/m0", 0), (1, "org/m1", 1), (1, "org/m2", 2), (1, "org/m3", 3),
-        (2, "org/m0", 100), (2, "org/m1", 101), (2, "org/m2", 102)]
-    old.engine.dispose()
-    store = open_store(url)  # a crawl opens it: the columns are added, the runs marked, the counters brought up to date
+def _check_upgrade(url: str, changes_only: bool) -> None:
+    _old_store(url, changes_only=changes_only)
+    store = open_existing_store(url)  # any command opens it: the history moves, the models are numbered
     with store.engine.connect() as conn:
-        assert conn.execute(text("SELECT snapshot_rows FROM crawl_run")).scalars().all() == ["every", "every"]
+        marks = conn.execute(text("SELECT snapshot_rows FROM crawl_run ORDER BY run_id")).scalars().all()
+        assert marks == ([None, None] if changes_only else ["every", "every"])
         assert conn.execute(text("SELECT downloads FROM model ORDER BY id")).scalars().all() == [100, 101, 102, 3]
-    assert frames.snapshots(store).sort("run_id", "id").equals(before)
-    # A sweep of this version: m1's downloads changed, m3 is still gone, m4 is new; m0 and m2 are carried forward,
-    # m3 is not (gone at run 2, which wrote every row).
+        assert conn.execute(text("SELECT key FROM model ORDER BY id")).scalars().all() == [1, 2, 3, 4]
+        assert conn.execute(text("SELECT count(*) FROM metric_history")).scalar_one() == 7 + changes_only
+    assert not inspect(store.engine).has_table("metric_snapshot")
+    assert frames.snapshots(store).sort("run_id", "id").select("run_id", "id", "taken_at", "downloads").rows() == [
+        (1, "org/m0", datetime(2024, 7, 1), 0), (1, "org/m1", datetime(2024, 7, 1), 1),
+        (1, "org/m2", datetime(2024, 7, 1), 2), (1, "org/m3", datetime(2024, 7, 1), 3),
+        (2, "org/m0", datetime(2024, 7, 2), 100), (2, "org/m1", datetime(2024, 7, 2), 101),
+        (2, "org/m2", datetime(2024, 7, 2), 102)]
+    # A sweep of this version: m1's downloads changed, m3 is still gone, m4 is new (the next key); m0 and m2 are
+    # carried forward, m3 is not (gone at run 2).
     with store.transaction() as conn:
         store.upsert(conn, CrawlRun, [{"run_id": 3, "hub": "hf", "mode": "full", "status": "success",
                                        "started_at": datetime(2024, 7, 3)}])
@@ -165,6 +187,8 @@ def _check_upgrade(url: str) -> None:
     write_page(store, "hf", page, run_id=3)
     assert mark_unseen_deleted(store, "hf", 3) == 0
     assert _snapshot_rows(url)[3] == 2  # m1 and m4
+    with store.engine.connect() as conn:
+        assert conn.execute(text("SELECT key FROM model WHERE id = 'org/m4'")).scalar_one() == 5
     third = frames.snapshots(store).filter(pl.col("run_id") == 3).sort("id")
     assert third.select("id", "downloads").rows() == [("org/m0", 100), ("org/m1", 106), ("org/m2", 102),
                                                       ("org/m4", 104)]

@@ -43,6 +43,7 @@ class StoredModel(NamedTuple):
     downloads_all_time: int | None
     likes: int | None
     last_seen_run: int | None
+    key: int | None
 
 
 class Store:
@@ -121,6 +122,11 @@ class Store:
             out.update({r[0]: StoredModel(*r[1:]) for r in conn.execute(q)})
         return out
 
+    def next_model_key(self, conn: Connection, hub: str) -> int:
+        """The first ``Model.key`` of ``hub`` not given yet (keys are never reused: deleted models keep theirs)."""
+        tbl = Model.__table__  # type: ignore[attr-defined]
+        return int(conn.execute(select(func.coalesce(func.max(tbl.c.key), 0)).where(tbl.c.hub == hub)).scalar_one()) + 1
+
     def update_by_key(self, conn: Connection, table: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
         """Set the other given columns of existing rows, found by their primary key (all rows share their keys;
         one ``executemany``; values as the driver takes them: counters, ids)."""
@@ -189,22 +195,24 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
         if create:
             SQLModel.metadata.create_all(engine)
             _add_missing_columns(engine)
+            _move_legacy_history(engine)
             if engine.dialect.name == "postgresql":
                 _widen_counters(engine)
     except Exception as exc:  # noqa: BLE001 - turned into one clear line by the CLI
-        raise StoreError(f"cannot open store {redact_url(url)}: {exc.__class__.__name__}: {exc}") from exc
+        cause = getattr(exc, "orig", None) or exc  # the driver's error, without SQLAlchemy's second line
+        reason = (str(cause).splitlines() or [""])[0]
+        raise StoreError(f"cannot open store {redact_url(url)}: {cause.__class__.__name__}: {reason}") from exc
     return Store(url, engine)
 
 
 #: Counter columns created 32-bit by earlier versions on PostgreSQL, widened to 64-bit when a store is opened.
-_COUNTERS = {"model": ("downloads", "downloads_all_time", "likes"),
-             "metric_snapshot": ("downloads", "downloads_all_time", "likes")}
+_COUNTERS = {"model": ("downloads", "downloads_all_time", "likes")}
 
 
 def _widen_counters(engine: Engine) -> None:
     """``ALTER … TYPE BIGINT`` for the counter columns an older PostgreSQL store still has as ``integer``."""
     q = text("SELECT table_name, column_name FROM information_schema.columns WHERE table_schema = current_schema() "
-             "AND data_type = 'integer' AND table_name IN ('model', 'metric_snapshot')")
+             "AND data_type = 'integer' AND table_name = 'model'")
     with engine.begin() as conn:
         narrow = [(t, c) for t, c in conn.execute(q) if c in _COUNTERS.get(t, ())]
         for table, column in narrow:  # names from the fixed table above, never from input
@@ -227,6 +235,11 @@ def _add_missing_columns(engine: Engine) -> None:
                                   f"{column.type.compile(engine.dialect)}"))
             if added and table.name == "model":
                 conn.execute(text("UPDATE model SET record_hash = ''"))
+            if any(c.name == "key" for c in added) and table.name == "model":
+                _number_models(conn)
+            for index in table.indexes:
+                if {c.name for c in index.columns} & {c.name for c in added}:
+                    index.create(conn, checkfirst=True)
             if any(c.name == "snapshot_rows" for c in added):
                 _upgrade_snapshot_history(conn)
 
@@ -249,11 +262,41 @@ def _upgrade_snapshot_history(conn: Connection) -> None:
         "WHERE s.n = 1 AND s.hub = model.hub AND s.id = model.id"))
 
 
+def _number_models(conn: Connection) -> None:
+    """Give every model of a store of an earlier version its ``Model.key`` (1, 2, … in each hub, by id)."""
+    conn.execute(text(
+        "UPDATE model SET key = n.k "
+        "FROM (SELECT hub, id, row_number() OVER (PARTITION BY hub ORDER BY id) AS k FROM model) AS n "
+        "WHERE n.hub = model.hub AND n.id = model.id"))
+
+
+def _move_legacy_history(engine: Engine) -> None:
+    """Earlier versions kept the metric history in ``metric_snapshot``, a row naming its model by hub and id with
+    the time of its page: the rows move to ``metric_history`` (by ``Model.key``, as of their run's start) and the
+    old table is dropped, in one transaction. A row of a model the store does not hold (no version wrote one)
+    stops the move, and the store is left as it was."""
+    found = inspect(engine)
+    if not found.has_table("metric_snapshot"):
+        return
+    deleted = "s.deleted" if "deleted" in {c["name"] for c in found.get_columns("metric_snapshot")} else "NULL"
+    with engine.begin() as conn:
+        moved = conn.execute(text(
+            "INSERT INTO metric_history (run_id, hub, key, downloads, downloads_all_time, likes, deleted) "  # noqa: S608
+            f"SELECT s.run_id, s.hub, m.key, s.downloads, s.downloads_all_time, s.likes, {deleted} "
+            "FROM metric_snapshot AS s JOIN model AS m ON m.hub = s.hub AND m.id = s.id")).rowcount
+        held = conn.execute(text("SELECT count(*) FROM metric_snapshot")).scalar_one()
+        if moved != held:
+            raise StoreError(f"metric_snapshot has {held - moved} row(s) of models the store does not hold: "
+                             "the history was not moved to metric_history")
+        conn.execute(text("DROP TABLE metric_snapshot"))
+
+
 def _json_value(value: Any) -> Any:
     """A JSON column read with raw SQL: text on SQLite, decoded already on PostgreSQL."""
     return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def open_existing_store(url: str | None = None) -> Store:
-    """Open the store at ``url`` without creating it (:func:`check_store_exists`)."""
-    return open_store(check_store_exists(url), create=False)
+    """Open the store at ``url``, which must exist (:func:`check_store_exists`); a store of an earlier version is
+    upgraded as :func:`open_store` does (nothing is written to a store of this version)."""
+    return open_store(check_store_exists(url))

@@ -24,6 +24,7 @@ class Model(SQLModel, table=True):
     __table_args__ = (
         Index("ix_model_created", "hub", "created_at"),
         Index("ix_model_author", "hub", "author"),
+        Index("ix_model_key", "hub", "key", unique=True),
     )
 
     hub: str = Field(primary_key=True)
@@ -56,6 +57,9 @@ class Model(SQLModel, table=True):
     first_seen_run: int | None = None
     last_seen_run: int | None = None
     deleted_at: datetime | None = Field(default=None, sa_type=DateTime)
+    # A short number for the model, unique in its hub and never reused, given when the row is first written: the
+    # metric history refers to the model by it (an id is ~30 bytes a row, this 1-4).
+    key: int | None = None
 
 
 class Edge(SQLModel, table=True):
@@ -134,15 +138,19 @@ class MetricSnapshot(SQLModel, table=True):
     row is not ``deleted`` (``analysis.frames.snapshots`` carries them forward to every full sweep). Runs of
     earlier versions (``CrawlRun.snapshot_rows == "every"``) wrote a row for every model they listed: at such a
     run, a model without a row did not exist.
+
+    A row names its model by hub and ``Model.key`` and is as of its run's start: about 25 bytes a row on SQLite,
+    where a row with the id and its own time took 85 (``bench/snapshots_bench.py``). Stores of earlier
+    versions kept the rows in ``metric_snapshot``, moved here when the store is opened
+    (``crawler.store.db.open_store``).
     """
 
-    __tablename__ = "metric_snapshot"
+    __tablename__ = "metric_history"
     __table_args__ = {"sqlite_with_rowid": False}  # SQLite: rows live in the key's b-tree (no second copy of it)
 
     run_id: int = Field(primary_key=True)
     hub: str = Field(primary_key=True)
-    id: str = Field(primary_key=True)
-    taken_at: datetime = Field(sa_type=DateTime)
+    key: int = Field(primary_key=True)  # Model.key
     downloads: int | None = Field(default=None, sa_type=BigInteger)
     downloads_all_time: int | None = Field(default=None, sa_type=BigInteger)
     likes: int | None = Field(default=None, sa_type=BigInteger)

@@ -20,7 +20,7 @@ from crawler.store import open_store
 from crawler.store.schema import Card, Edge, MetricSnapshot, Model, Quarantine
 
 #: Columns that legitimately differ between two runs that saw the same data (times of fetching, run ids).
-VOLATILE = {"fetched_at", "seen_at", "taken_at", "run_id", "first_seen_run", "last_seen_run", "deleted_at"}
+VOLATILE = {"fetched_at", "seen_at", "run_id", "first_seen_run", "last_seen_run", "deleted_at", "key"}
 
 
 @dataclass
@@ -50,7 +50,7 @@ def dump_store(url: str, *, hub: str | None = None) -> dict[str, list[tuple]]:
     store = open_store(url)
     out: dict[str, list[tuple]] = {}
     with store.engine.connect() as conn:
-        for table in (Model, Edge, Card, Quarantine, MetricSnapshot):
+        for table in (Model, Edge, Card, Quarantine):
             tbl = table.__table__  # type: ignore[attr-defined]
             cols = [c for c in tbl.c if c.name not in VOLATILE]
             q = select(*cols)
@@ -59,6 +59,13 @@ def dump_store(url: str, *, hub: str | None = None) -> dict[str, list[tuple]]:
             rows = [tuple(json.dumps(v, sort_keys=True) if isinstance(v, dict | list) else v for v in r)
                     for r in conn.execute(q)]
             out[tbl.name] = sorted(rows, key=repr)
+        # The metric history names models by key (given in the order pages were written): by hub and id here.
+        snap, model = MetricSnapshot.__table__, Model.__table__  # type: ignore[attr-defined]
+        q = select(model.c.id, *(c for c in snap.c if c.name not in VOLATILE)).join_from(
+            snap, model, (model.c.hub == snap.c.hub) & (model.c.key == snap.c.key))
+        if hub is not None:
+            q = q.where(snap.c.hub == hub)
+        out[snap.name] = sorted((tuple(r) for r in conn.execute(q)), key=repr)
     store.engine.dispose()
     return out
 
