@@ -17,7 +17,7 @@ import polars as pl
 from sqlalchemy import and_
 
 from analysis import frames
-from analysis.lineage_graph import _NO_DATE, HUB_BITS, BuildReport, LineageGraph
+from analysis.lineage_graph import _NO_DATE, HUB_BITS, BuildReport, IdList, LineageGraph
 from crawler.store.db import Store
 from crawler.store.schema import RELATIONS, Edge, Model
 
@@ -83,7 +83,7 @@ def _nodes(models: pl.DataFrame, mirrors: pl.DataFrame, report: BuildReport) -> 
                .select("node", "id"))
     nodes = pl.concat([hf.select(_NODE_COLUMNS), own.select(_NODE_COLUMNS)])
     empty_i = np.zeros(0, np.int32)
-    graph = LineageGraph(ids=nodes["id"].to_list(), present=present, ms_ids=dict(renamed.iter_rows()),
+    graph = LineageGraph(ids=IdList(nodes["id"].to_list()), present=present, ms_ids=dict(renamed.iter_rows()),
                          authors=shared_strings(nodes["author"]), created=_epoch(nodes["created_at"]),
                          architecture=shared_strings(nodes["architecture"]), child=empty_i, parent=empty_i,
                          relation=np.zeros(0, np.int8), inferred=np.zeros(0, bool), rule=[],

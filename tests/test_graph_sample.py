@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import pickle
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -11,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from analysis.graph import UnknownModelError, build_graph, descendants, family, find, graph_stats, path, tree
+from analysis.lineage_graph import IdList
 from crawler.store import open_store
 from hubsim.eval.world_store import load_world_store
 from tests.support.store import hubtree
@@ -159,3 +161,25 @@ def test_cli_json_shapes_and_errors(sample_db, tmp_path) -> None:
     assert bad.code != 0 and "did you mean" in bad.stderr and "Traceback" not in bad.stderr
     missing = hubtree("graph", "stats", "--db", str(tmp_path / "nope.db"), env=env)
     assert missing.code != 0 and "nope.db" in missing.stderr and not (tmp_path / "nope.db").exists()
+
+
+def test_the_graph_ids_read_like_the_list_they_were_made_of(graph) -> None:
+    """``LineageGraph.ids`` (one string and cut positions, for a fast cold load) answers as the list of the sample's
+    ids would, and as a list with repeats, non-ASCII, empty ids and ids holding the separator."""
+    ids = list(graph.ids)
+    assert len(ids) == graph.n_nodes > 1000 and graph.ids == ids
+    known, rng = set(ids), random.Random(5)
+    for n in rng.sample(range(len(ids)), 200):
+        assert graph.ids[n] == ids[n] and graph.ids[n - len(ids)] == ids[n]
+        assert graph.ids.index(ids[n]) == ids.index(ids[n]) and ids[n] in graph.ids
+        assert (ids[n][:-1] in graph.ids) == (ids[n][:-1] in known)  # a part of an id is found only if it is one
+    assert graph.ids[10:20] == ids[10:20] and pickle.loads(pickle.dumps(graph.ids)) == graph.ids
+    odd = ["a/b", "x/ü-名", "a/b", "", "a/bc", "q/x\nc/d\n", "c/d"]
+    made = IdList(odd)
+    assert list(made) == odd and [made[i] for i in range(-7, 7)] == odd * 2 and made == odd
+    assert (made.index("a/b"), made.index("a/b", 1), made.index(""), made.index("c/d")) == (0, 2, 3, 6)
+    assert "a/" not in made and "b" not in made and "q/x" not in made and "x/ü-名" in made and "q/x\nc/d\n" in made
+    with pytest.raises(ValueError):
+        made.index("a/b", 3)
+    with pytest.raises(IndexError):
+        made[7]  # noqa: B018
