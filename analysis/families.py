@@ -185,7 +185,7 @@ class Membership:
 
 def owners_of(graph: LineageGraph) -> np.ndarray:
     """The lower-case owner of every node: its author, else the owner part of its id."""
-    return np.array(shared_strings(node_owners(graph)), dtype=object)
+    return shared_strings(node_owners(graph)).objects()
 
 
 def root_mask(graph: LineageGraph, family: Family, owners: np.ndarray | None = None) -> np.ndarray:

@@ -186,7 +186,7 @@ def _all_ids(graph: LineageGraph) -> tuple[pl.Series, np.ndarray]:
 
 def node_owners(graph: LineageGraph) -> pl.Series:
     """The lower-case owner of every node (its author, else the owner part of its id): :func:`_owner`, vectorised."""
-    ids, authors = pl.Series(list(graph.ids), dtype=pl.String), pl.Series(graph.authors, dtype=pl.String)
+    ids, authors = pl.Series(list(graph.ids), dtype=pl.String), pl.Series(graph.authors.tolist(), dtype=pl.String)
     raw = pl.select(pl.when(authors.is_null() | (authors == "")).then(ids.str.extract(r"^([^/]*)"))
                     .otherwise(authors)).to_series()
     return _exact(raw.str.to_lowercase(), str.lower, raw)

@@ -65,3 +65,21 @@ def test_a_private_cache_directory_is_created_and_used(tmp_path: Path, store_url
     assert lineage_cache.cached(store_url, {}, lambda: "first") == "first"
     assert oct(os.stat(lineage_cache.cache_dir()).st_mode & 0o777) == "0o700"
     assert lineage_cache.cached(store_url, {}, lambda: "second") == "first"  # a hit
+
+
+@pytest.mark.parametrize("url", ["sqlite:////tmp/a%20b.db", "sqlite:///rel/x.db", "sqlite:///", "sqlite://",
+                                 "sqlite:///:memory:", "sqlite:////tmp/x#y.db", "sqlite:////tmp/a@b:c.db",
+                                 "sqlite:///file:/tmp/x.db?uri=true", "sqlite+pysqlite:////tmp/q.db",
+                                 "postgresql://u:secret@h/db"])
+def test_the_cache_finds_the_store_file_as_sqlalchemy_names_it(url: str) -> None:
+    """The cache's fingerprint reads plain SQLite URLs without SQLAlchemy: the same file as SQLAlchemy's parse."""
+    from sqlalchemy.engine import make_url
+
+    from crawler.store.urls import sqlite_path
+
+    u = make_url(url)
+    database = u.database or ""
+    if u.query.get("uri") == "true":
+        database = database.removeprefix("file:").split("?", 1)[0]
+    want = Path(database) if u.get_backend_name() == "sqlite" and database not in ("", ":memory:") else None
+    assert sqlite_path(url) == want
