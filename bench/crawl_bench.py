@@ -5,7 +5,8 @@
 
 The simulator runs as its own process; the crawler runs under ``/usr/bin/time -v`` so its CPU time (user+sys)
 and peak RSS are its own. API calls are compared with the optimum ⌈records ÷ page size⌉, wall time with the
-network's floor (pages × latency: cursor pagination is a chain of requests). ``--second-sweep`` sweeps the same
+network's floor (pages × latency: cursor pagination is a chain of requests) — the whole command's, and the listing's
+(``listing_s``: from the first listing request to the last answer, as the simulator saw them). ``--second-sweep`` sweeps the same
 world again into the latency-0 sweep's store: every record is already stored and unchanged, the write path's
 steady state.
 """
@@ -60,6 +61,7 @@ def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_S
     api = summary.get("requests", {}).get("api", 0)
     records = summary.get("records", 0)
     floor = optimum * sim_config.get("latency_ms", 0) / 1000
+    listing = stats.get("span_s_by_bucket", {}).get("api")  # the chain of listing pages, as the hub saw it
     return {
         "db": str(db), "cards": cards, "scrapy_settings": scrapy_settings or [], "page_size": page_size, "sim": sim_config, "status": summary.get("status"),
         "records": records, "family_models": summary.get("family_models"), "roots": summary.get("roots"),
@@ -73,6 +75,7 @@ def crawl(world: Path, tag: str, *, cards: str = "none", page_size: int = PAGE_S
                  "cpu_per_1k_s": per_thousand(run["cpu_s"], records),
                  "cpu_us_per_record": round(1e6 * run["cpu_s"] / records, 1) if records else None,
                  "network_floor_s": floor, "wall_vs_floor": round(run["wall_s"] / floor, 3) if floor else None,
+                 "listing_s": listing, "listing_vs_floor": round(listing / floor, 3) if floor and listing else None,
                  "records_per_s_wall": round(records / run["wall_s"]) if run["wall_s"] else None,
                  "records_per_s_cpu": round(records / run["cpu_s"]) if run["cpu_s"] else None},
     }

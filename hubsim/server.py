@@ -188,7 +188,7 @@ class SimServer:
         else:
             fault = self.faults.pick(route.name not in _TEXT_ROUTES)
             if fault == "drop":
-                self.stats_counter.record(route.bucket, route.name, None, fault)
+                self.stats_counter.record(route.bucket, route.name, None, fault, received)
                 handler.close_connection = True
                 return
             if fault in ("500", "502", "503"):
@@ -202,7 +202,7 @@ class SimServer:
         if self.config.latency_ms > 0:  # a hub's response time: the answer's own work is part of it
             time.sleep(max(0.0, self.config.latency_ms / 1000 - (time.monotonic() - received)))
         reply.headers.update(decision.headers())
-        self.stats_counter.record(route.bucket, route.name, reply.status, fault)
+        self.stats_counter.record(route.bucket, route.name, reply.status, fault, received)
         _send(handler, reply, head=method == "HEAD")
 
     def _quota_spent(self, route: Route) -> bool:

@@ -24,11 +24,15 @@ class Stats:
             self.bucket_statuses: dict[str, Counter[str]] = {}
             self.faults: Counter[str] = Counter()
             self.rate_limited = 0
+            self.spans: dict[str, list[float]] = {}  # bucket → [first request received, last answer]
 
-    def record(self, bucket: str, route: str, status: int | None, fault: str | None) -> None:
-        """Count one answer; ``status`` is None for a dropped connection."""
+    def record(self, bucket: str, route: str, status: int | None, fault: str | None, received: float) -> None:
+        """Count one answer to a request ``received`` at that ``time.monotonic()``; ``status`` is None for a dropped
+        connection."""
         code = "dropped" if status is None else str(status)
         with self._lock:
+            span = self.spans.setdefault(bucket, [received, received])
+            span[1] = time.monotonic()
             self.buckets[bucket] += 1
             self.routes[route] += 1
             self.statuses[code] += 1
@@ -49,4 +53,7 @@ class Stats:
                 "by_bucket_status": {b: dict(c) for b, c in self.bucket_statuses.items()},
                 "faults": dict(self.faults),
                 "rate_limited": self.rate_limited,
+                # from the first request of a bucket to its last answer: a listing's chain of pages, as a client's
+                # wall time without its start-up and what it does after the last page
+                "span_s_by_bucket": {b: round(last - first, 3) for b, (first, last) in self.spans.items()},
             }
