@@ -170,6 +170,8 @@ def _check_upgrade(url: str, changes_only: bool) -> None:
         assert marks == ([None, None] if changes_only else ["every", "every"])
         assert conn.execute(text("SELECT downloads FROM model ORDER BY id")).scalars().all() == [100, 101, 102, 3]
         assert conn.execute(text("SELECT key FROM model ORDER BY id")).scalars().all() == [1, 2, 3, 4]
+        # numbering is no reason to rewrite every model at the next crawl: the record hashes are kept
+        assert conn.execute(text("SELECT count(*) FROM model WHERE record_hash = ''")).scalar_one() == 0
         assert conn.execute(text("SELECT count(*) FROM metric_history")).scalar_one() == 7 + changes_only
     assert not inspect(store.engine).has_table("metric_snapshot")
     assert frames.snapshots(store).sort("run_id", "id").select("run_id", "id", "taken_at", "downloads").rows() == [

@@ -221,8 +221,9 @@ def _widen_counters(engine: Engine) -> None:
 
 def _add_missing_columns(engine: Engine) -> None:
     """``ALTER TABLE … ADD COLUMN`` for each nullable schema column an existing store lacks (added by a later
-    version). When ``model`` gains one, its record hashes are cleared: the next crawl rewrites every row and fills
-    the new columns (an unchanged record is otherwise skipped)."""
+    version), with the indexes on it. When ``model`` gains one read from records, its record hashes are cleared: the
+    next crawl rewrites every row and fills the new columns (an unchanged record is otherwise skipped); a store
+    gaining ``key`` has its models numbered."""
     found = inspect(engine)
     with engine.begin() as conn:
         for table in SQLModel.metadata.sorted_tables:
@@ -233,7 +234,7 @@ def _add_missing_columns(engine: Engine) -> None:
             for column in added:  # names and types from the schema, never from input
                 conn.execute(text(f"ALTER TABLE {table.name} ADD COLUMN {column.name} "
                                   f"{column.type.compile(engine.dialect)}"))
-            if added and table.name == "model":
+            if any(c.name != "key" for c in added) and table.name == "model":  # the key is not read from records
                 conn.execute(text("UPDATE model SET record_hash = ''"))
             if any(c.name == "key" for c in added) and table.name == "model":
                 _number_models(conn)
