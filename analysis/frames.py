@@ -24,7 +24,7 @@ from crawler.store.schema import Card, CrawlRun, Edge, MetricSnapshot, Mirror, M
 _MODEL_COLUMNS = ("hub", "id", "author", "created_at", "last_modified", "sha", "license", "license_name",
                   "license_link", "library_name", "pipeline_tag", "architecture", "tags", "card_data", "files",
                   "inference", "inference_providers", "deploy_flags", "downloads", "downloads_all_time", "likes",
-                  "first_seen_run", "last_seen_run", "deleted_at")
+                  "first_seen_run", "last_seen_run", "deleted_at", "key")
 _LIST_COLUMNS = {"tags", "files", "inference_providers"}
 _JSON_COLUMNS = {"card_data", "deploy_flags", "front_matter", "checkpoint"}
 #: JSON columns handed over as their JSON text (decode with orjson where needed): large and rarely read.
@@ -265,9 +265,10 @@ def runs(store: Store) -> pl.DataFrame:
     return table(store, CrawlRun, cols).sort("run_id")
 
 
-def snapshots(store: Store, *, hub: str | None = None, keys: pl.DataFrame | None = None) -> pl.DataFrame:
+def snapshots(store: Store, *, hub: str | None = None, keys: pl.DataFrame | None = None,
+              names: pl.DataFrame | None = None) -> pl.DataFrame:
     """Per-run metric snapshots (run_id, hub, id, taken_at, downloads, downloads_all_time, likes); of ``keys``
-    (hub, id) only when given.
+    (hub, id) only when given (``names``: their models' ``hub, id, key`` when already read, a superset is fine).
 
     The store keeps changes only, by model key (:class:`crawler.store.schema.MetricSnapshot`); here every full
     sweep gets a row for each model that existed then, with its latest values up to that run, as if the sweep had
@@ -275,7 +276,10 @@ def snapshots(store: Store, *, hub: str | None = None, keys: pl.DataFrame | None
     ``taken_at`` is the run's start (null for a run the store has no record of).
     """
     run_tbl, model_tbl = CrawlRun.__table__, Model.__table__  # type: ignore[attr-defined]
-    names = table(store, Model, ("hub", "id", "key"), where=model_tbl.c.hub == hub if hub else None, keys=keys)
+    if names is None:
+        names = table(store, Model, ("hub", "id", "key"), where=model_tbl.c.hub == hub if hub else None, keys=keys)
+    elif keys is not None:
+        names = names.join(keys.select("hub", "id"), on=["hub", "id"], how="semi")
     started = table(store, CrawlRun, ("run_id", "started_at"), where=run_tbl.c.hub == hub if hub else None)
     stored = _history(store, hub, names["key"] if keys is not None else None)
     return (_carry_forward(stored, _carried_sweeps(store, hub))
@@ -381,4 +385,5 @@ def family_frames(store: Store, members: pl.DataFrame, *, with_cards: bool = Tru
         named = pl.concat([named, linked])
     return FamilyFrames(models=fam_models, edges=fam_edges,
                         cards=cards(store, keys=named) if with_cards else cards(store, keys=named.head(0)),
-                        snapshots=snapshots(store, keys=keys) if with_snapshots else None)
+                        snapshots=snapshots(store, keys=keys, names=fam_models.select("hub", "id", "key"))
+                        if with_snapshots else None)

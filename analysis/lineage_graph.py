@@ -11,7 +11,9 @@ neither polars nor the store.
 
 from __future__ import annotations
 
+import bisect
 import operator
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -35,19 +37,23 @@ class IdList(Sequence[str]):
         ids = list(ids)
         self._text = "\n" + "\n".join(ids) + "\n"
         lengths = np.fromiter(map(len, ids), np.int64, len(ids)) + 1
-        self._cuts = np.concatenate(([0], np.cumsum(lengths)))  # id n is _text[_cuts[n] + 1 : _cuts[n + 1]]
+        # id n is _text[_cuts[n] + 1 : _cuts[n + 1]]; an array of Python ints indexes ≈ 3× faster than NumPy's
+        self._cuts = array("q", np.concatenate(([0], np.cumsum(lengths))).astype(np.int64).tobytes())
         self._plain = self._text.count("\n") == len(ids) + 1  # no id holds a newline: split() gives them all
+        self._count = len(ids)
 
     def __len__(self) -> int:
-        return len(self._cuts) - 1
+        return self._count
 
     @overload
     def __getitem__(self, n: int) -> str: ...
     @overload
     def __getitem__(self, n: slice) -> list[str]: ...
     def __getitem__(self, n: int | slice) -> str | list[str]:
+        if type(n) is int and 0 <= n < self._count:  # the hot path: a node number from a list
+            return self._text[self._cuts[n] + 1 : self._cuts[n + 1]]
         if isinstance(n, slice):
-            return [self[i] for i in range(*n.indices(len(self)))]
+            return self.take(range(*n.indices(len(self))))
         n = operator.index(n)
         if n < 0:
             n += len(self)
@@ -59,6 +65,11 @@ class IdList(Sequence[str]):
         if self._plain:
             return iter(self._text[1:-1].split("\n"))
         return (self[n] for n in range(len(self)))
+
+    def take(self, nodes: Iterable[int]) -> list[str]:
+        """The ids of ``nodes`` (node numbers ≥ 0), in their order."""
+        text, cuts = self._text, self._cuts
+        return [text[cuts[n] + 1 : cuts[n + 1]] for n in nodes]
 
     def __contains__(self, value: object) -> bool:
         try:
@@ -83,7 +94,7 @@ class IdList(Sequence[str]):
         if isinstance(value, str) and 0 <= start < stop:
             needle, at, end = f"\n{value}\n", int(self._cuts[start]), int(self._cuts[stop]) + 1
             while (at := self._text.find(needle, at, end)) >= 0:
-                node = int(np.searchsorted(self._cuts, at))
+                node = bisect.bisect_left(self._cuts, at)
                 if node < len(self) and self._cuts[node] == at and self._cuts[node + 1] == at + len(value) + 1:
                     return node
                 at += 1  # inside an id that holds a newline
@@ -95,10 +106,15 @@ class Labels(Sequence[str | None]):
     values. A node costs four bytes, and 3M of them unpickle as one array instead of 3M references."""
 
     def __init__(self, codes: np.ndarray, values: list[str | None]) -> None:
-        self.codes, self.values = codes.astype(np.int32), values
+        self._codes = array("i", np.ascontiguousarray(codes, dtype=np.int32).tobytes())  # Python ints on indexing
+        self.values = values
+
+    @property
+    def codes(self) -> np.ndarray:
+        return np.frombuffer(self._codes, dtype=np.int32)
 
     def __len__(self) -> int:
-        return len(self.codes)
+        return len(self._codes)
 
     @overload
     def __getitem__(self, n: int) -> str | None: ...
@@ -106,8 +122,8 @@ class Labels(Sequence[str | None]):
     def __getitem__(self, n: slice) -> list[str | None]: ...
     def __getitem__(self, n: int | slice) -> str | None | list[str | None]:
         if isinstance(n, slice):
-            return [self.values[c] for c in self.codes[n].tolist()]
-        return self.values[self.codes[n]]
+            return [self.values[c] for c in self._codes[n]]
+        return self.values[self._codes[n]]
 
     def __iter__(self) -> Iterator[str | None]:
         return iter(self.tolist())
