@@ -1,0 +1,73 @@
+"""Bytes per metric-history row of four SQLite layouts, with the model ids of a benchmark store.
+
+    python bench/history_layout_bench.py --scale 1m [--changed 300000] [--runs 4]
+
+The ids are those of the benchmark store (``bench-store-<scale>.db``, read only). A first run writes every model, each later run ``--changed`` random models, 1,000 rows a transaction in listing
+order (as a sweep writes its pages). Layouts: the id and a text time per row (``metric_snapshot`` until 0f5564e), the
+id without the time, an integer model key in a ``WITHOUT ROWID`` table (``metric_history``), the same as a rowid
+table. Prints bytes per row of the first and of the later runs, and per model per sweep at that changed share.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import sqlite3
+import tempfile
+from pathlib import Path
+
+from common import add_scale_argument, full_store
+
+_WHEN = "2026-12-01 00:26:47.640114"
+LAYOUTS = {  # name: (DDL, row of (run, key, id, downloads, downloads_all_time, likes))
+    "id + time": ("CREATE TABLE s (run_id INT, hub TEXT, id TEXT, taken_at DATETIME, downloads BIGINT, "
+                  "downloads_all_time BIGINT, likes BIGINT, deleted BOOLEAN, PRIMARY KEY (run_id, hub, id)) "
+                  "WITHOUT ROWID", lambda r, k, i, d, a, lk: (r, "hf", i, _WHEN, d, a, lk, None)),
+    "id": ("CREATE TABLE s (run_id INT, hub TEXT, id TEXT, downloads BIGINT, downloads_all_time BIGINT, "
+           "likes BIGINT, deleted BOOLEAN, PRIMARY KEY (run_id, hub, id)) WITHOUT ROWID",
+           lambda r, k, i, d, a, lk: (r, "hf", i, d, a, lk, None)),
+    "key": ("CREATE TABLE s (run_id INT, hub TEXT, key INT, downloads BIGINT, downloads_all_time BIGINT, "
+            "likes BIGINT, deleted BOOLEAN, PRIMARY KEY (run_id, hub, key)) WITHOUT ROWID",
+            lambda r, k, i, d, a, lk: (r, "hf", k, d, a, lk, None)),
+    "key, rowid table": ("CREATE TABLE s (run_id INT, hub TEXT, key INT, downloads BIGINT, downloads_all_time "
+                         "BIGINT, likes BIGINT, deleted BOOLEAN, PRIMARY KEY (run_id, hub, key))",
+                         lambda r, k, i, d, a, lk: (r, "hf", k, d, a, lk, None)),
+}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_scale_argument(ap)
+    ap.add_argument("--changed", type=int, default=300_000)
+    ap.add_argument("--runs", type=int, default=4)
+    args = ap.parse_args()
+    store = full_store(args.scale)[0].removeprefix("sqlite:///")
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True) as src:
+        models = src.execute("SELECT rowid, id, downloads, downloads_all_time, likes FROM model "
+                             "WHERE hub = 'hf'").fetchall()
+    rng = random.Random(1)
+    first = rng.sample(models, len(models))  # listing order is not key order
+    later = [rng.sample(models, min(args.changed, len(models))) for _ in range(args.runs - 1)]
+    print(f"{len(models):,} models, ids of {sum(len(m[1]) for m in models) / len(models):.1f} characters on average")
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (ddl, row) in LAYOUTS.items():
+            path = Path(tmp) / "layout.db"
+            path.unlink(missing_ok=True)
+            with sqlite3.connect(path) as conn:
+                conn.execute(ddl)
+                marks = "?, " * (len(row(0, 0, "", 0, 0, 0)) - 1) + "?"
+                for run, rows in enumerate([first, *later], start=1):
+                    for start in range(0, len(rows), 1000):
+                        conn.executemany(f"INSERT INTO s VALUES ({marks})",  # noqa: S608 - our own DDL
+                                         [row(run, *m) for m in rows[start : start + 1000]])
+                        conn.commit()
+                    if run == 1:
+                        base = path.stat().st_size
+            size = path.stat().st_size
+            rows_later = sum(map(len, later))
+            print(f"{name}: first run {base / len(first):.1f} B/row, later runs {(size - base) / rows_later:.1f} B/row "
+                  f"= {(size - base) / len(later) / len(models):.2f} B per model per sweep")
+
+
+if __name__ == "__main__":
+    main()
