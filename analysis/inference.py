@@ -465,7 +465,7 @@ def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words:
     out = np.zeros(len(nodes), bool)
     for start in range(0, len(nodes), chunk):
         part = nodes[start:start + chunk].tolist()
-        ids = pl.Series([graph.ids[n] for n in part], dtype=pl.String)
+        ids = pl.Series(graph.ids.take(part), dtype=pl.String)
         arch = pl.Series([graph.architecture[n] for n in part], dtype=pl.String).fill_null("")
         low, arch_low = ids.str.to_lowercase(), arch.str.to_lowercase()
         tokens = (low.str.replace(r"(?s)^.*/", "").str.replace_all(r"[-_\s]+", " ").str.strip_chars(" ")

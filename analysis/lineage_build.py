@@ -27,7 +27,7 @@ def node_frame(graph: LineageGraph) -> pl.DataFrame:
     hf = np.flatnonzero(graph.present & HUB_BITS["hf"])
     ms = np.flatnonzero(graph.present & HUB_BITS["modelscope"])
     return pl.DataFrame({"hub": ["hf"] * len(hf) + ["modelscope"] * len(ms),
-                         "id": [graph.ids[n] for n in hf.tolist()] + [graph.ms_ids.get(n, graph.ids[n]) for n in ms.tolist()],
+                         "id": graph.ids.take(hf.tolist()) + [graph.ms_ids.get(n, graph.ids[n]) for n in ms.tolist()],
                          "node": np.concatenate([hf, ms]).astype(np.int64)},
                         schema={"hub": pl.String, "id": pl.String, "node": pl.Int64})
 
@@ -38,7 +38,7 @@ def primary_frame(graph: LineageGraph, nodes: np.ndarray | Sequence[int]) -> pl.
     nodes = np.asarray(nodes, np.int64)
     on_hf = pl.Series((graph.present[nodes] & HUB_BITS["hf"]) > 0, dtype=pl.Boolean)
     return pl.DataFrame({"hub": pl.select(pl.when(on_hf).then(pl.lit("hf")).otherwise(pl.lit("modelscope"))).to_series(),
-                         "id": pl.Series([graph.ids[n] for n in nodes.tolist()], dtype=pl.String), "node": nodes},
+                         "id": pl.Series(graph.ids.take(nodes.tolist()), dtype=pl.String), "node": nodes},
                         schema={"hub": pl.String, "id": pl.String, "node": pl.Int64})
 
 
