@@ -37,7 +37,7 @@ class IdList(Sequence[str]):
         ids = list(ids)
         self._text = "\n" + "\n".join(ids) + "\n"
         lengths = np.fromiter(map(len, ids), np.int64, len(ids)) + 1
-        # id n is _text[_cuts[n] + 1 : _cuts[n + 1]]; an array of Python ints indexes ≈ 3× faster than NumPy's
+        # id n is _text[_cuts[n] + 1 : _cuts[n + 1]]; an array indexes to plain ints (NumPy makes a scalar object)
         self._cuts = array("q", np.concatenate(([0], np.cumsum(lengths))).astype(np.int64).tobytes())
         self._plain = self._text.count("\n") == len(ids) + 1  # no id holds a newline: split() gives them all
         self._count = len(ids)

@@ -163,9 +163,10 @@ def test_cli_json_shapes_and_errors(sample_db, tmp_path) -> None:
     assert missing.code != 0 and "nope.db" in missing.stderr and not (tmp_path / "nope.db").exists()
 
 
-def test_the_graph_ids_read_like_the_list_they_were_made_of(graph) -> None:
+def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
     """``LineageGraph.ids`` (one string and cut positions, for a fast cold load) answers as the list of the sample's
-    ids would, and as a list with repeats, non-ASCII, empty ids and ids holding the separator."""
+    ids would, and as a list with repeats, non-ASCII, empty ids and ids holding the separator; the authors and
+    architectures (``Labels``) as their lists."""
     ids = list(graph.ids)
     assert len(ids) == graph.n_nodes > 1000 and graph.ids == ids
     known, rng = set(ids), random.Random(5)
@@ -183,3 +184,9 @@ def test_the_graph_ids_read_like_the_list_they_were_made_of(graph) -> None:
         made.index("a/b", 3)
     with pytest.raises(IndexError):
         made[7]  # noqa: B018
+    # Authors and architectures (codes and the distinct values) read like their lists too.
+    for column in (graph.authors, graph.architecture):
+        values = list(column)
+        assert len(values) == graph.n_nodes and len(set(values)) == len(column.values) < graph.n_nodes
+        assert [column[n] for n in range(-3, 3)] == values[-3:] + values[:3] and column[5:9] == values[5:9]
+        assert column.objects().tolist() == values and pickle.loads(pickle.dumps(column)) == values
