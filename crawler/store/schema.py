@@ -139,8 +139,8 @@ class MetricSnapshot(SQLModel, table=True):
     earlier versions (``CrawlRun.snapshot_rows == "every"``) wrote a row for every model they listed: at such a
     run, a model without a row did not exist.
 
-    A row names its model by hub and ``Model.key`` and is as of its run's start: about 25 bytes a row on SQLite,
-    where a row with the id and its own time took 85 (``bench/snapshots_bench.py``). Stores of earlier
+    A row names its model by hub and ``Model.key`` and is as of its run's start: about 23 bytes a row on SQLite,
+    where a row with the id and its own time took 85 (``bench/history_layout_bench.py``, ``bench/snapshots_bench.py``). Stores of earlier
     versions kept the rows in ``metric_snapshot``, moved here when the store is opened
     (``crawler.store.db.open_store``).
     """
