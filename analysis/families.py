@@ -22,7 +22,7 @@ import polars as pl
 from analysis import frames
 from analysis.growth import model_relations
 from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage, node_owners
-from analysis.lineage_build import build_graph, build_graph_rows, node_frame, primary_frame, shared_strings
+from analysis.lineage_build import build_graph, build_graph_rows, node_frame, primary_frame, to_labels
 from analysis.lineage_graph import _NO_DATE, HUB_BITS, LineageGraph
 from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_range
@@ -185,7 +185,7 @@ class Membership:
 
 def owners_of(graph: LineageGraph) -> np.ndarray:
     """The lower-case owner of every node: its author, else the owner part of its id."""
-    return shared_strings(node_owners(graph)).objects()
+    return to_labels(node_owners(graph)).objects()
 
 
 def root_mask(graph: LineageGraph, family: Family, owners: np.ndarray | None = None) -> np.ndarray:

@@ -46,7 +46,7 @@ def _epoch(values: pl.Series) -> np.ndarray:
     return values.cast(pl.Datetime("us")).dt.epoch("s").fill_null(_NO_DATE).to_numpy().astype(np.int64)
 
 
-def shared_strings(values: pl.Series) -> Labels:
+def to_labels(values: pl.Series) -> Labels:
     """``values`` as :class:`Labels`: a column with few distinct values (authors, architectures) costs a code per
     row instead of a string per row (≈ 400 MB less for 3M models), and pickles each distinct value once."""
     pool = values.unique(maintain_order=True)
@@ -83,8 +83,8 @@ def _nodes(models: pl.DataFrame, mirrors: pl.DataFrame, report: BuildReport) -> 
     nodes = pl.concat([hf.select(_NODE_COLUMNS), own.select(_NODE_COLUMNS)])
     empty_i = np.zeros(0, np.int32)
     graph = LineageGraph(ids=IdList(nodes["id"].to_list()), present=present, ms_ids=dict(renamed.iter_rows()),
-                         authors=shared_strings(nodes["author"]), created=_epoch(nodes["created_at"]),
-                         architecture=shared_strings(nodes["architecture"]), child=empty_i, parent=empty_i,
+                         authors=to_labels(nodes["author"]), created=_epoch(nodes["created_at"]),
+                         architecture=to_labels(nodes["architecture"]), child=empty_i, parent=empty_i,
                          relation=np.zeros(0, np.int8), inferred=np.zeros(0, bool), rule=[],
                          confidence=np.zeros(0, np.float32), report=report)
     key = pl.concat([f.select("hub", "id", "node", "row") for f in (hf, mirrored, own)])
@@ -137,7 +137,7 @@ def set_edges(graph: LineageGraph, edges: pl.DataFrame) -> None:
     graph.relation = edges["relation"].to_numpy().astype(np.int8)
     graph.inferred = edges["inferred"].to_numpy().astype(bool)
     graph.confidence = edges["confidence"].to_numpy().astype(np.float32)
-    graph.rule = shared_strings(edges["rule"]).tolist()
+    graph.rule = to_labels(edges["rule"]).tolist()
     break_cycles(graph)
     graph.reindex()
 

@@ -50,15 +50,13 @@ class IdList(Sequence[str]):
     @overload
     def __getitem__(self, n: slice) -> list[str]: ...
     def __getitem__(self, n: int | slice) -> str | list[str]:
-        if type(n) is int and 0 <= n < self._count:  # the hot path: a node number from a list
-            return self._text[self._cuts[n] + 1 : self._cuts[n + 1]]
-        if isinstance(n, slice):
-            return self.take(range(*n.indices(len(self))))
-        n = operator.index(n)
-        if n < 0:
-            n += len(self)
-        if not 0 <= n < len(self):
-            raise IndexError("node out of range")
+        if type(n) is not int or not 0 <= n < self._count:  # else the hot path: a node number from a list
+            if isinstance(n, slice):
+                return self.take(range(*n.indices(self._count)))
+            n = operator.index(n)
+            n += self._count if n < 0 else 0
+            if not 0 <= n < self._count:
+                raise IndexError("node out of range")
         return self._text[self._cuts[n] + 1 : self._cuts[n + 1]]
 
     def __iter__(self) -> Iterator[str]:

@@ -5,10 +5,10 @@
 
 The simulator runs as its own process; the crawler runs under ``/usr/bin/time -v`` so its CPU time (user+sys)
 and peak RSS are its own. API calls are compared with the optimum ⌈records ÷ page size⌉, wall time with the
-network's floor (pages × latency: cursor pagination is a chain of requests) — the whole command's, and the listing's
-(``listing_s``: from the first listing request to the last answer, as the simulator saw them). ``--second-sweep`` sweeps the same
-world again into the latency-0 sweep's store: every record is already stored and unchanged, the write path's
-steady state.
+network's floor (pages × latency: cursor pagination is a chain of requests) — the whole command's, and the
+listing's (``listing_s``: from the first listing request to the last answer, as the simulator saw them).
+``--second-sweep`` sweeps the same world again into the latency-0 sweep's store: every record is already stored and
+unchanged, the write path's steady state.
 """
 
 from __future__ import annotations
