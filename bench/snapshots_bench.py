@@ -143,6 +143,8 @@ def main() -> None:
     parser.add_argument("--name", default="snapshots", help="Results file name (bench/results/NAME-SCALE.json).")
     parser.add_argument("--active", type=float, default=ACTIVE,
                         help="--weekly: share of the models whose counters change each week.")
+    parser.add_argument("--keep", action="store_true",
+                        help="Keep the store (bench-NAME-SCALE.db) to re-run analyses on it, e.g. with --code.")
     add_code_argument(parser)
     args = parser.parse_args()
     days, share = (7, 0.25) if args.weekly else (30, 1.0)
@@ -197,7 +199,8 @@ def main() -> None:
     })
     for path in snapshots[1:]:
         shutil.rmtree(path, ignore_errors=True)
-    db_file.unlink(missing_ok=True)
+    if not args.keep:
+        db_file.unlink(missing_ok=True)
 
 
 if __name__ == "__main__":
