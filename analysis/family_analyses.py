@@ -12,7 +12,7 @@ import polars as pl
 from analysis import frames
 from analysis.deployment import DeploymentReport, analyse_deployment
 from analysis.graph import family_members
-from analysis.growth import GrowthReport, analyse_growth
+from analysis.growth import GROWTH_COLUMNS, GrowthReport, analyse_growth
 from analysis.licensing import LicenceReport, analyse_licences
 from analysis.months import month_start
 from crawler.families import Family
@@ -38,7 +38,7 @@ def licences(store: Store, family: Family | str, since: str | None = None) -> Li
 def growth(store: Store, family: Family | str, since: str | None = None) -> GrowthReport:
     """New derivatives of ``family`` per month (months from ``since`` on)."""
     members = family_members(store, family)
-    fam = frames.family_frames(store, members, with_cards=False, with_snapshots=True)
+    fam = frames.family_frames(store, members, with_cards=False, with_snapshots=True, model_columns=GROWTH_COLUMNS)
     return analyse_growth(fam.models, fam.edges, members, frames.runs(store), fam.snapshots, since=since,
                           all_new=frames.new_per_month(store))
 

@@ -15,7 +15,24 @@ from typing import Any
 
 import orjson
 import polars as pl
-from sqlalchemy import String, Text, and_, cast, distinct, func, inspect, or_, select, text, type_coerce
+from sqlalchemy import (
+    BigInteger,
+    String,
+    Text,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    distinct,
+    func,
+    inspect,
+    or_,
+    select,
+    text,
+    type_coerce,
+)
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from crawler.licenses import link_repo
 from crawler.store.db import Store
@@ -38,9 +55,8 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
     Datetime and JSON columns skip SQLAlchemy's per-value processing (``type_coerce``) and are parsed by polars /
     orjson in bulk: at a million rows this is the difference between minutes and seconds. ``keys`` (a frame of
     ``hub`` and one id column named as in ``columns``, e.g. ``id`` or ``child``) keeps only the rows with those
-    keys: a few thousand are asked for by id, more are filtered while the table is scanned, so the rows left out
-    are never decoded nor held. On a table keyed by (hub, id, …) (models, cards, edges) only the key columns are
-    scanned and the kept rows are then read by key, in the scan's order (:func:`_read_by_key`).
+    keys, chosen by the database: a few thousand are asked for by id, more as one array per hub
+    (:func:`_among`), so the rows left out are never read nor held.
     """
     tbl = model.__table__
     def column(c: str) -> Any:
@@ -53,49 +69,23 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
     q = select(*(column(c) for c in columns))
     if where is not None:
         q = q.where(where)
-    wanted, positions = None, ()
-    if keys is not None:
-        hub_col, id_col = keys.columns[:2]
-        wanted = set(keys.select(hub_col, id_col).iter_rows())
+    if keys is None:
+        return _concat(tbl, columns, _read(store, q, tbl, columns, None, ()))
+    hub_col, id_col = keys.columns[:2]
+    wanted = set(keys.select(hub_col, id_col).iter_rows())
+    if len(wanted) <= _BY_ID_MAX:
+        ids = sorted({i for _, i in wanted})
         positions = (columns.index(hub_col), columns.index(id_col))
-        if len(wanted) <= _BY_ID_MAX:
-            ids = sorted({i for _, i in wanted})
-            return _concat(tbl, columns, [part for n in range(0, len(ids), _IN_BATCH) for part in _read(
-                store, q.where(tbl.c[id_col].in_(ids[n:n + _IN_BATCH])), tbl, columns, wanted, positions)])
-        pk = tuple(c.name for c in tbl.primary_key.columns)
-        if pk[:2] == (hub_col, id_col) and set(pk) <= set(columns):
-            return _read_by_key(store, q, tbl, columns, where, wanted, pk)
-    return _concat(tbl, columns, _read(store, q, tbl, columns, wanted, positions))
+        return _concat(tbl, columns, [part for n in range(0, len(ids), _IN_BATCH) for part in _read(
+            store, q.where(tbl.c[id_col].in_(ids[n:n + _IN_BATCH])), tbl, columns, wanted, positions)])
+    if store.engine.dialect.name == "sqlite":  # the rows in the table's order, as a scan gives them
+        q = q.order_by(text("rowid"))
+    by_hub = keys.group_by(hub_col).agg(pl.col(id_col).unique().sort()).sort(hub_col)
+    return _concat(tbl, columns, [part for hub, ids in by_hub.iter_rows() for part in _read(
+        store, q.where(tbl.c[hub_col] == hub, _among(store, tbl.c[id_col], ids)), tbl, columns, None, ())])
 
 
-def _read_by_key(store: Store, q: Any, tbl: Any, columns: tuple[str, ...], where: Any,
-                 wanted: set[tuple[str, str]], pk: tuple[str, ...]) -> pl.DataFrame:
-    """The rows of ``wanted`` (hub, id) keys of a table whose primary key ``pk`` starts with them: the key columns
-    are scanned (a few short strings a row), the kept rows are read by ``hub = … AND id IN (…)`` through the
-    primary-key index and put back in the scan's order — the same frame as filtering a scan of every column, without
-    reading the other rows' columns (card texts, JSON)."""
-    keys_q = select(*(tbl.c[c] for c in pk))
-    if where is not None:
-        keys_q = keys_q.where(where)
-    if store.engine.dialect.name == "sqlite":  # the table's order, as a scan of every column gives it (else SQLite
-        keys_q = keys_q.order_by(text("rowid"))  # reads the primary-key index, in key order)
-    order = _concat(tbl, pk, _read(store, keys_q, tbl, pk, wanted, (0, 1)))
-    if order.is_empty():
-        return _chunk(tbl, columns, [])
-    hub_col, id_col = pk[:2]
-    parts = []
-    by_hub = order.group_by(hub_col, maintain_order=True).agg(pl.col(id_col).unique(maintain_order=True))
-    for hub, ids in by_hub.iter_rows():
-        for n in range(0, len(ids), _IN_BATCH):
-            parts += _read(store, q.where(tbl.c[hub_col] == hub, tbl.c[id_col].in_(ids[n:n + _IN_BATCH])), tbl,
-                           columns, None, ())
-    rows = _concat(tbl, columns, parts)
-    position = {key: i for i, key in enumerate(order.iter_rows())}  # a row added since the scan is left out
-    at = pl.Series("_at", [position.get(key) for key in rows.select(pk).iter_rows()], dtype=pl.Int64)
-    return rows.with_columns(at).drop_nulls("_at").sort("_at").drop("_at")
-
-
-#: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more by filtering a scan.
+#: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more as one array per hub.
 _BY_ID_MAX, _IN_BATCH = 5_000, 500
 
 
@@ -175,10 +165,14 @@ def _datetimes(name: str, values: list[Any]) -> pl.Series:
 
 
 def models(store: Store, *, hub: str | None = None, include_card_data: bool = False,
-           as_of: datetime | None = None, keys: pl.DataFrame | None = None) -> pl.DataFrame:
+           as_of: datetime | None = None, keys: pl.DataFrame | None = None,
+           columns: Sequence[str] | None = None) -> pl.DataFrame:
     """All models (one row per hub and id), or those of ``keys`` (hub, id). ``as_of`` keeps models created up to
-    that time and not deleted then."""
-    cols = tuple(c for c in _MODEL_COLUMNS if include_card_data or c != "card_data")
+    that time and not deleted then. ``columns``: only these besides ``hub``, ``id`` and ``key`` (default: every
+    column but ``card_data``)."""
+    wanted = set(columns) | {"hub", "id", "key"} if columns is not None else None
+    cols = tuple(c for c in _MODEL_COLUMNS if (c in wanted if wanted is not None
+                                               else include_card_data or c != "card_data"))
     tbl = Model.__table__  # type: ignore[attr-defined]
     where = tbl.c.hub == hub if hub else None
     df = table(store, Model, cols, where=where, keys=keys)
@@ -225,18 +219,18 @@ def new_per_month(store: Store, as_of: datetime | None = None) -> pl.DataFrame:
 
 
 def new_per_month_at(store: Store, times: Sequence[datetime | None]) -> list[pl.DataFrame]:
-    """:func:`new_per_month` as of each of ``times`` (None: now), from one scan of the models."""
-    counts: list[list[pl.DataFrame]] = [[] for _ in times]
-    for part in _read(store, select(*(type_coerce(Model.__table__.c[c], String).label(c)  # type: ignore[attr-defined]
-                                      for c in ("created_at", "deleted_at"))),
-                      Model.__table__, ("created_at", "deleted_at"), None, ()):  # type: ignore[attr-defined]
-        for held, as_of in zip(counts, times, strict=True):
-            kept = existing(part, as_of) if as_of is not None else part
-            held.append(kept.filter(pl.col("created_at").is_not_null())
-                        .group_by(pl.col("created_at").dt.strftime("%Y-%m").alias("month")).len())
-    return [(pl.concat(held).group_by("month").agg(pl.col("len").sum().cast(pl.Int64).alias("all_new"))
-             .sort("month")) if held else pl.DataFrame(schema={"month": pl.String, "all_new": pl.Int64})
-            for held in counts]
+    """:func:`new_per_month` as of each of ``times`` (None: now), counted by the database in one scan."""
+    m = Model.__table__  # type: ignore[attr-defined]
+    month = func.substr(cast(m.c.created_at, String), 1, 7)  # ISO text on SQLite, the timestamp's text elsewhere
+    counts = [func.sum(case((and_(m.c.created_at <= as_of,
+                                  or_(m.c.deleted_at.is_(None), m.c.deleted_at > as_of)), 1), else_=0))
+              if as_of is not None else func.count() for as_of in times]
+    q = select(month, *counts).where(m.c.created_at.is_not(None)).group_by(month).order_by(month)
+    with store.engine.connect() as conn:
+        rows = conn.execute(q).all()
+    schema = {"month": pl.String, "all_new": pl.Int64}
+    return [pl.DataFrame([(r[0], int(r[i])) for r in rows if r[i]], schema=schema, orient="row")
+            for i in range(1, len(times) + 1)]
 
 
 def edges(store: Store, *, hub: str | None = None, children: pl.DataFrame | None = None) -> pl.DataFrame:
@@ -296,13 +290,18 @@ def _history(store: Store, hub: str | None, keys: pl.Series | None) -> pl.DataFr
     q = select(*(tbl.c[c] for c in cols)).order_by(*tbl.primary_key.columns)
     if hub is not None:
         q = q.where(tbl.c.hub == hub)
-    wanted = keys.unique().implode() if keys is not None else None
-    parts = []
-    with store.engine.connect() as conn:
-        for rows in _fetch(conn, q):
-            part = _chunk(tbl, cols, rows)
-            parts.append(part.filter(pl.col("key").is_in(wanted)) if wanted is not None else part)
-    return _concat(tbl, cols, parts)
+    if keys is not None:
+        q = q.where(_among(store, tbl.c.key, keys.drop_nulls().unique().sort().to_list()))
+    return _concat(tbl, cols, _read(store, q, tbl, cols, None, ()))
+
+
+def _among(store: Store, column: Any, values: list[Any]) -> Any:
+    """``column IN values`` evaluated by the database with the values (integers or strings) as one parameter,
+    however many there are: SQLite reads them from a JSON array, PostgreSQL from an array."""
+    if store.engine.dialect.name == "postgresql":
+        kind = BigInteger if values and isinstance(values[0], int) else String
+        return column == any_(bindparam("among", values, type_=ARRAY(kind)))
+    return column.in_(select(func.json_each(orjson.dumps(values).decode()).table_valued("value").c.value))
 
 
 def column_names(store: Store, name: str) -> set[str]:
@@ -371,18 +370,21 @@ class FamilyFrames:
 
 
 def family_frames(store: Store, members: pl.DataFrame, *, with_cards: bool = True,
-                  with_snapshots: bool = False) -> FamilyFrames:
-    """The frames of the family ``members`` (hub, id, …), each filtered while its table is scanned."""
+                  with_snapshots: bool = False, model_columns: Sequence[str] | None = None) -> FamilyFrames:
+    """The frames of the family ``members`` (hub, id, …), each filtered while its table is scanned.
+    ``model_columns``: the model columns to read (:func:`models`); without ``license_link`` the repos a member's
+    licence link points at are not read."""
     keys = members.select("hub", "id").unique()
     fam_edges = edges(store, children=keys)
     bases = fam_edges.filter(pl.col("parent").is_not_null()).select("hub", pl.col("parent").alias("id"))
     named = pl.concat([keys, bases]).unique()
-    fam_models = models(store, keys=named)
-    linked = (fam_models.select("hub", pl.col("license_link").map_elements(link_repo, return_dtype=pl.String)
-                                .alias("id")).drop_nulls().unique().join(named, on=["hub", "id"], how="anti"))
-    if linked.height:
-        fam_models = pl.concat([fam_models, models(store, keys=linked)], how="vertical")
-        named = pl.concat([named, linked])
+    fam_models = models(store, keys=named, columns=model_columns)
+    if "license_link" in fam_models.columns:
+        linked = (fam_models.select("hub", pl.col("license_link").map_elements(link_repo, return_dtype=pl.String)
+                                    .alias("id")).drop_nulls().unique().join(named, on=["hub", "id"], how="anti"))
+        if linked.height:
+            fam_models = pl.concat([fam_models, models(store, keys=linked, columns=model_columns)], how="vertical")
+            named = pl.concat([named, linked])
     return FamilyFrames(models=fam_models, edges=fam_edges,
                         cards=cards(store, keys=named) if with_cards else cards(store, keys=named.head(0)),
                         snapshots=snapshots(store, keys=keys, names=fam_models.select("hub", "id", "key"))

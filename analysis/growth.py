@@ -20,6 +20,8 @@ SURVIVOR_BIAS = ("Survivor bias: counts are by createdAt of repos that still exi
 #: When a model has several declared parents, the relation it is counted under (first match).
 RELATION_PRIORITY = ("merge", "adapter", "quantized", "finetune")
 TOP_N = 5
+#: The model columns :func:`analyse_growth` reads.
+GROWTH_COLUMNS = ("author", "created_at", "deleted_at")
 
 
 def model_relations(edges: pl.DataFrame) -> pl.DataFrame:

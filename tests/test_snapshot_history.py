@@ -194,6 +194,10 @@ def _check_upgrade(url: str, changes_only: bool) -> None:
     third = frames.snapshots(store).filter(pl.col("run_id") == 3).sort("id")
     assert third.select("id", "downloads").rows() == [("org/m0", 100), ("org/m1", 106), ("org/m2", 102),
                                                       ("org/m4", 104)]
+    # Of some models only (their keys passed to the database as one JSON array / PostgreSQL array): the same rows.
+    some = pl.DataFrame({"hub": ["hf", "hf", "hf"], "id": ["org/m1", "org/m3", "org/m4"]})
+    assert frames.snapshots(store, keys=some).sort("run_id", "id").rows() == (
+        frames.snapshots(store).join(some, on=["hub", "id"], how="semi").sort("run_id", "id").rows())
     store.engine.dispose()
 
 

@@ -1,0 +1,74 @@
+"""What the database filters and counts for the analyses is what polars finds in the whole table, on SQLite and
+PostgreSQL: the rows of the (hub, id) keys asked for (a few asked for by id, many as one array per hub) and the new
+models per month."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+
+import polars as pl
+import pytest
+from sqlalchemy import update
+
+from analysis import frames
+from crawler.ingest import write_page
+from crawler.records_modelscope import parse_modelscope
+from crawler.store.db import open_store
+from crawler.store.schema import Model
+
+
+def _store(url: str) -> None:
+    store = open_store(url)
+    page = [{"id": f"org{i % 3}/m{i}", "createdAt": f"2024-{1 + i % 7:02d}-{1 + i % 28:02d}T00:00:00Z", "downloads": i,
+             "tags": [f"base_model:finetune:org{(i - 1) % 3}/m{i - 1}"] if i else []} for i in range(40)]
+    write_page(store, "hf", page, run_id=None)
+    # ModelScope models named as Hugging Face ones: a key is its hub and its id
+    write_page(store, "modelscope", [{"id": "org1/m1", "downloads": 7}, {"id": "org2/m5", "downloads": 8}],
+               run_id=None, parser=parse_modelscope)
+    with store.transaction() as conn:
+        conn.execute(update(Model.__table__).where(Model.__table__.c.id.in_(["org1/m4", "org2/m5"]))  # type: ignore[attr-defined]
+                     .values(deleted_at=datetime(2024, 6, 10, 12)))
+    store.engine.dispose()
+
+
+@pytest.mark.parametrize("by_array", [False, True])
+def test_frames_of_some_models_are_the_rows_of_their_keys_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                                 by_array: bool) -> None:
+    _check(f"sqlite:///{tmp_path / 'store.db'}", monkeypatch, by_array)
+
+
+@pytest.mark.parametrize("by_array", [False, True])
+def test_frames_of_some_models_are_the_rows_of_their_keys_postgresql(pg_url: str, monkeypatch: pytest.MonkeyPatch,
+                                                                     by_array: bool) -> None:
+    _check(pg_url, monkeypatch, by_array)
+
+
+def _check(url: str, monkeypatch: pytest.MonkeyPatch, by_array: bool) -> None:
+    _store(url)
+    store = open_store(url)
+    if by_array:
+        monkeypatch.setattr(frames, "_BY_ID_MAX", 0)  # as if thousands were asked for
+    some = pl.DataFrame({"hub": ["hf", "hf", "hf", "modelscope", "modelscope"],
+                         "id": ["org1/m1", "org0/m3", "org2/m38", "org2/m5", "org0/m0"]})  # org0/m0: not on ModelScope
+    everything = frames.models(store)
+    got = frames.models(store, keys=some)
+    assert got.drop("card_data", "deploy_flags", strict=False).sort("hub", "id").rows() == (
+        everything.join(some, on=["hub", "id"], how="semi").drop("card_data", "deploy_flags", strict=False)
+        .sort("hub", "id").rows())
+    assert got.select("hub", "id").sort("hub", "id").rows() == [
+        ("hf", "org0/m3"), ("hf", "org1/m1"), ("hf", "org2/m38"), ("modelscope", "org2/m5")]
+    narrow = frames.models(store, keys=some, columns=("downloads",))
+    assert narrow.columns == ["hub", "id", "downloads", "key"]
+    assert narrow.sort("hub", "id")["downloads"].to_list() == [3, 1, 38, 8]
+    edges = frames.edges(store, children=some)
+    assert edges.select("child", "parent").sort("child").rows() == [
+        ("org0/m3", "org2/m2"), ("org1/m1", "org0/m0"), ("org2/m38", "org1/m37")]
+    # New models per month as of two times (one between a model's creation and its deletion) and now.
+    times = [datetime(2024, 5, 20), datetime(2024, 6, 10, 12), None]
+    for as_of, got in zip(times, frames.new_per_month_at(store, times), strict=True):
+        alive = frames.existing(everything, as_of) if as_of is not None else everything
+        want = (alive.filter(pl.col("created_at").is_not_null())
+                .group_by(pl.col("created_at").dt.strftime("%Y-%m").alias("month")).len().sort("month"))
+        assert got.rows() == want.rows() and got.height >= 4, as_of
+    store.engine.dispose()
