@@ -180,13 +180,13 @@ def _norm_names(names: pl.Series) -> pl.Series:
 def _all_ids(graph: LineageGraph) -> tuple[pl.Series, np.ndarray]:
     """Every id of the graph with its node: the primary ids in node order, then the ModelScope ids of mirrors."""
     ms = graph.ms_ids
-    ids = pl.Series([*graph.ids, *ms.values()], dtype=pl.String)
+    ids = pl.concat([graph.ids.series(), pl.Series("id", list(ms.values()), dtype=pl.String)])
     return ids, np.concatenate([np.arange(graph.n_nodes, dtype=np.int64), np.fromiter(ms, np.int64, len(ms))])
 
 
 def node_owners(graph: LineageGraph) -> pl.Series:
     """The lower-case owner of every node (its author, else the owner part of its id): :func:`_owner`, vectorised."""
-    ids, authors = pl.Series(list(graph.ids), dtype=pl.String), pl.Series(graph.authors.tolist(), dtype=pl.String)
+    ids, authors = graph.ids.series(), graph.authors.series("author")
     raw = pl.select(pl.when(authors.is_null() | (authors == "")).then(ids.str.extract(r"^([^/]*)"))
                     .otherwise(authors)).to_series()
     return _exact(raw.str.to_lowercase(), str.lower, raw)

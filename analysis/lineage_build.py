@@ -26,8 +26,9 @@ def node_frame(graph: LineageGraph) -> pl.DataFrame:
     """Every stored ``(hub, id)`` with its node (a mirrored model has a row per hub), to join store frames on."""
     hf = np.flatnonzero(graph.present & HUB_BITS["hf"])
     ms = np.flatnonzero(graph.present & HUB_BITS["modelscope"])
-    return pl.DataFrame({"hub": ["hf"] * len(hf) + ["modelscope"] * len(ms),
-                         "id": graph.ids.take(hf.tolist()) + [graph.ms_ids.get(n, graph.ids[n]) for n in ms.tolist()],
+    ids = pl.concat([graph.ids.series().gather(hf),
+                     pl.Series("id", [graph.ms_ids.get(n, graph.ids[n]) for n in ms.tolist()], dtype=pl.String)])
+    return pl.DataFrame({"hub": ["hf"] * len(hf) + ["modelscope"] * len(ms), "id": ids,
                          "node": np.concatenate([hf, ms]).astype(np.int64)},
                         schema={"hub": pl.String, "id": pl.String, "node": pl.Int64})
 

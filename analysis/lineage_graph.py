@@ -17,11 +17,14 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
 
 from crawler.lineage import RELATIONS
+
+if TYPE_CHECKING:
+    import polars as pl
 
 HUB_BITS = {"hf": 1, "modelscope": 2}
 _NO_DATE = np.iinfo(np.int64).max  # unknown creation dates sort last (they never look "older")
@@ -63,6 +66,15 @@ class IdList(Sequence[str]):
         if self._plain:
             return iter(self._text[1:-1].split("\n"))
         return (self[n] for n in range(len(self)))
+
+    def series(self) -> pl.Series:
+        """Every id in node order as a polars string column, split by polars when no id holds a newline (no Python
+        string per id). Imports polars: for the analyses, not the cold query."""
+        import polars as pl
+
+        if self._plain and self._count:
+            return pl.Series("id", [self._text[1:-1]], dtype=pl.String).str.split("\n").explode()
+        return pl.Series("id", list(self), dtype=pl.String)
 
     def take(self, nodes: Iterable[int]) -> list[str]:
         """The ids of ``nodes`` (node numbers ≥ 0), in their order."""
@@ -140,6 +152,12 @@ class Labels(Sequence[str | None]):
 
     def tolist(self) -> list[str | None]:
         return self.objects().tolist()
+
+    def series(self, name: str) -> pl.Series:
+        """The column as a polars string column (gathered by polars from the codes; imports polars)."""
+        import polars as pl
+
+        return pl.Series(name, self.values, dtype=pl.String).gather(self.codes)
 
 
 @dataclass

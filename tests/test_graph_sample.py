@@ -178,6 +178,9 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
     odd = ["a/b", "x/ü-名", "a/b", "", "a/bc", "q/x\nc/d\n", "c/d"]
     made = IdList(odd)
     assert list(made) == odd and [made[i] for i in range(-7, 7)] == odd * 2 and made == odd
+    # as a polars column: split by polars when no id holds a newline, else id by id
+    assert graph.ids.series().to_list() == ids and made.series().to_list() == odd
+    assert IdList(odd[:5]).series().to_list() == odd[:5] and IdList([]).series().to_list() == []
     assert (made.index("a/b"), made.index("a/b", 1), made.index(""), made.index("c/d")) == (0, 2, 3, 6)
     assert "a/" not in made and "b" not in made and "q/x" not in made and "x/ü-名" in made and "q/x\nc/d\n" in made
     with pytest.raises(ValueError):
@@ -190,3 +193,4 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
         assert len(values) == graph.n_nodes and len(set(values)) == len(column.values) < graph.n_nodes
         assert [column[n] for n in range(-3, 3)] == values[-3:] + values[:3] and column[5:9] == values[5:9]
         assert column.objects().tolist() == values and pickle.loads(pickle.dumps(column)) == values
+        assert column.series("c").to_list() == values
