@@ -36,7 +36,9 @@ def test_spent_modelscope_quota_stops_the_crawl_without_retrying(tmp_path) -> No
 def test_link_guard_follows_an_honest_chain() -> None:
     guard = LinkGuard("http://hub.test", limit=max_pages(2, 100))
     for n in range(5):
-        assert guard.check(f"http://HUB.test/api/models?cursor={n}", [f"m{2 * n}", f"m{2 * n + 1}"])
+        url = f"http://HUB.test/api/models?cursor={n}"
+        assert guard.check_url(url) == url
+        guard.check_ids([f"m{2 * n}", f"m{2 * n + 1}"])
 
 
 @pytest.mark.parametrize(("pages", "reason"), [
@@ -51,7 +53,8 @@ def test_link_guard_refuses(pages: list[tuple[str, list[str]]], reason: str) -> 
     guard = LinkGuard("http://hub.test", limit=3)
     with pytest.raises(PaginationError, match=reason):
         for url, ids in pages:
-            guard.check(url, ids)
+            guard.check_url(url)
+            guard.check_ids(ids)
 
 
 class _FakeHub(ThreadingHTTPServer):

@@ -58,11 +58,12 @@ def max_pages(page_size: int, models: int) -> int:
 
 @dataclass
 class LinkGuard:
-    """Checks each ``next`` URL of one listing before it is followed (no I/O; one guard per listing phase).
+    """Checks each ``next`` URL of one listing (no I/O; one guard per listing phase): :meth:`check_url` before it is
+    followed, :meth:`check_ids` once the page that links to it is read.
 
-    Refused: a URL on another host, a URL seen before in this chain, a page that ends on the row an earlier
-    page ended on (new cursors over the same rows), an empty page that still links on, and a chain longer
-    than ``limit`` pages.
+    Refused: a URL on another host, a URL seen before in this chain, a chain longer than ``limit`` pages, an empty
+    page that still links on, and a page that ends on the row an earlier page ended on (new cursors over the same
+    rows).
     """
 
     endpoint: str
@@ -71,22 +72,25 @@ class LinkGuard:
     last_ids: set[str] = field(default_factory=set)
     pages: int = 0
 
-    def check(self, next_url: str, page_ids: list[str]) -> str:
-        """``next_url`` if it may be followed after a page with ``page_ids``; :class:`PaginationError` if not."""
+    def check_url(self, next_url: str) -> str:
+        """``next_url`` if it may be asked for; :class:`PaginationError` if not."""
         self.pages += 1
         if not same_origin(next_url, self.endpoint):
             raise PaginationError(f"next page on another host ({urlsplit(next_url).netloc[:100]}), not followed")
         if next_url in self.urls:
             raise PaginationError("next page URL seen before in this listing (a Link loop)")
+        if self.pages >= self.limit:
+            raise PaginationError(f"listing longer than {self.limit} pages, more than the hub could need")
+        self.urls.add(next_url)
+        return next_url
+
+    def check_ids(self, page_ids: list[str]) -> None:
+        """:class:`PaginationError` if a page with ``page_ids`` may not link on (the next page is not stored)."""
         if not page_ids:
             raise PaginationError("an empty page links to a next page")
         if page_ids[-1] in self.last_ids:
             raise PaginationError(f"page ends on {page_ids[-1][:200]!r} again (the cursor chain repeats rows)")
-        if self.pages >= self.limit:
-            raise PaginationError(f"listing longer than {self.limit} pages, more than the hub could need")
-        self.urls.add(next_url)
         self.last_ids.add(page_ids[-1])
-        return next_url
 
 
 def path_and_query(url: str, endpoint: str) -> str:
