@@ -88,15 +88,14 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     """
     m = Model.__table__  # type: ignore[attr-defined]
     models = None
-    if graph is None and metrics:  # one scan of the models and of the edges for the graph and the view
-        all_edges = frames.edges(store)
+    all_edges = frames.edges(store)  # one scan of the edges for the graph and the view
+    if graph is None and metrics:  # and one of the models
         models = frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at",
                                              "downloads", "last_modified"), where=m.c.deleted_at.is_(None))
         graph, row_nodes = build_graph_rows(store, models, edges=all_edges)
-    else:  # membership only: the graph is built before the edges are read, so they are never held together
-        graph = graph if graph is not None else build_graph(store)
+    else:  # membership only: the graph's narrow model columns
+        graph = graph if graph is not None else build_graph(store, edges=all_edges)
         row_nodes = None
-        all_edges = frames.edges(store)
     n = graph.n_nodes
     keys = node_frame(graph)
     edges = all_edges.join(keys.rename({"id": "child"}), on=["hub", "child"], how="inner")
