@@ -212,10 +212,11 @@ class NameIndex:
     """Stored models by normalised name and by normalised full id, and the ranking among namesakes."""
 
     def __init__(self, graph: LineageGraph, root_authors: tuple[str, ...], candidates: Iterable[int] | None = None,
-                 chunk: int = 500_000):
+                 chunk: int = 500_000, official: np.ndarray | None = None):
         """``candidates``: the only models whose names will be matched (the index then holds only the names and
         full ids their names can spell: :func:`_asked_names`, :func:`_embedded_ids`), else every model. Ids are
-        normalised ``chunk`` at a time, so a whole hub's names are never all held twice."""
+        normalised ``chunk`` at a time, so a whole hub's names are never all held twice. ``official``:
+        :meth:`official_mask` when the caller has it."""
         self.graph = graph
         ids, nodes = _all_ids(graph)
         owners = _norm_names(pl.select(pl.when(ids.str.contains("/", literal=True))
@@ -246,7 +247,7 @@ class NameIndex:
         self.by_id: dict[str, int] = dict(zip(first["key"].to_list(), first["node"].to_list(), strict=True))
         declared = ~graph.inferred
         self.children = np.bincount(graph.parent[declared], minlength=graph.n_nodes)
-        self.official = self.official_mask(graph, root_authors)
+        self.official = official if official is not None else self.official_mask(graph, root_authors)
 
     def has_name(self, name: str) -> bool:
         return name in self._name_at
@@ -625,13 +626,13 @@ def id_index(graph: LineageGraph, wanted: Iterable[str]) -> dict[str, int]:
 def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Iterable[int] | None = None,
           root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
           family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
-          params: np.ndarray | None = None) -> list[Inference]:
+          params: np.ndarray | None = None, official: np.ndarray | None = None) -> list[Inference]:
     """Inferences for ``candidates`` (default: every model with no declared parent that is not an official root),
     whatever their confidence (filter with :func:`confident`): per model, at most one with parents and at most one
     membership claim without (:func:`membership_claim`). ``params``: exact parameter count per node, 0 when
-    unknown (:func:`load_params`)."""
+    unknown (:func:`load_params`); ``official``: :meth:`NameIndex.official_mask` when the caller has it."""
     candidates = list(candidates) if candidates is not None else None
-    index = NameIndex(graph, root_authors, candidates)
+    index = NameIndex(graph, root_authors, candidates, official=official)
     family_arch = {a.lower() for a in family_architectures}
     shapes = model_shapes(graph, params)
     owns = {f.name: f for f in load_families().values()}
@@ -712,12 +713,14 @@ def load_params(store: Store, graph: LineageGraph) -> np.ndarray:
 
 def likely_candidates(store: Store, graph: LineageGraph,
                       family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
-                      root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS) -> list[int]:
+                      root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
+                      official: np.ndarray | None = None) -> list[int]:
     """Models :func:`infer` would consider, found without loading every model's tags and card (for big stores).
 
     Same test as :func:`is_candidate`: the name/architecture part on the graph, the card part in SQL.
+    ``official``: :meth:`NameIndex.official_mask` when the caller has it.
     """
-    index_official = NameIndex.official_mask(graph, root_authors)
+    index_official = official if official is not None else NameIndex.official_mask(graph, root_authors)
     has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
     fam = {a.lower() for a in family_architectures}
     words = family_words(fam)
@@ -739,10 +742,12 @@ def inferred_lineage(store: Store, graph: LineageGraph, *, threshold: float = DE
                      family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> list[Inference]:
     """The inferences for the graph's models without a declared parent that count at ``threshold``
     (:func:`confident`: edges of parent confidence ≥ threshold, else membership claims of family confidence ≥ it)."""
-    candidates = likely_candidates(store, graph, family_architectures, root_authors)
+    official = NameIndex.official_mask(graph, root_authors)
+    candidates = likely_candidates(store, graph, family_architectures, root_authors, official=official)
     features = load_features(store, graph, candidates)
     return confident(infer(graph, features, candidates=candidates, root_authors=root_authors,
-                           family_architectures=family_architectures, params=load_params(store, graph)), threshold)
+                           family_architectures=family_architectures, params=load_params(store, graph),
+                           official=official), threshold)
 
 
 def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: Iterable[int],
