@@ -165,6 +165,9 @@ def storable_row(row: dict[str, Any], notes: list[str]) -> dict[str, Any]:
             notes.append(f"{col}: NULs or invalid text removed")
     for col in _LIST_COLUMNS:
         values = row.get(col) or []
+        joined = "".join(values)
+        if joined.isascii() and "\x00" not in joined:  # the common case: nothing to clean, one test for the list
+            continue
         cleaned = [clean_text(v) for v in values]
         if cleaned != values:
             row[col] = cleaned
