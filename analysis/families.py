@@ -20,6 +20,7 @@ import numpy as np
 import polars as pl
 
 from analysis import frames
+from analysis.graph import declared_graph
 from analysis.growth import model_relations
 from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage, node_owners
 from analysis.lineage_build import build_graph, build_graph_rows, node_frame, primary_frame, to_labels
@@ -225,9 +226,10 @@ def family_members(store: Store, family: Family | str, *, view: StoreView | None
     A derivative's generation is that of the member that first reached it (a root's generation is read from its
     name by the family's table); a child of a missing root-organisation base takes the base's generation (depth 1).
     Raises :class:`UnknownFamilyError` when the store holds no root of ``family`` (FamilyError for an unknown name).
+    Without ``view`` the graph is :func:`analysis.graph.declared_graph`'s (cached for a SQLite store).
     """
     fam = family if isinstance(family, Family) else get_family(family)
-    view = view or load_view(store, metrics=False)
+    view = view or load_view(store, graph=declared_graph(store), metrics=False)
     graph = view.graph
     mem = membership(view, fam, with_inferred=False)
     roots = np.flatnonzero(mem.roots)
