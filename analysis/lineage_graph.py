@@ -68,12 +68,12 @@ class IdList(Sequence[str]):
         return (self[n] for n in range(len(self)))
 
     def series(self) -> pl.Series:
-        """Every id in node order as a polars string column, split by polars when no id holds a newline (no Python
-        string per id). Imports polars: for the analyses, not the cold query."""
+        """Every id in node order as a polars string column (imports polars: for the analyses, not the cold query).
+        One ``str.split`` when no id holds a newline: at 3M ids polars' own split and explode peak 0.4 GB higher."""
         import polars as pl
 
         if self._plain and self._count:
-            return pl.Series("id", [self._text[1:-1]], dtype=pl.String).str.split("\n").explode()
+            return pl.Series("id", self._text[1:-1].split("\n"), dtype=pl.String)
         return pl.Series("id", list(self), dtype=pl.String)
 
     def take(self, nodes: Iterable[int]) -> list[str]:
