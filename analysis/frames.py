@@ -82,7 +82,8 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
         q = q.order_by(text("rowid"))
     by_hub = keys.group_by(hub_col).agg(pl.col(id_col).unique().sort()).sort(hub_col)
     return _concat(tbl, columns, [part for hub, ids in by_hub.iter_rows() for part in _read(
-        store, q.where(tbl.c[hub_col] == hub, _among(store, tbl.c[id_col], ids)), tbl, columns, None, ())])
+        store, q.where(tbl.c[hub_col] == hub, _among(store, tbl.c[id_col], ids)), tbl, columns, None, ())]
+                   ).rechunk()  # one chunk: the report at 1M peaked 0.2 GB higher on frames of 100K-row chunks
 
 
 #: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more as one array per hub.
