@@ -301,7 +301,7 @@ def _among(store: Store, column: Any, values: list[Any]) -> Any:
     however many there are: SQLite reads them from a JSON array, PostgreSQL from an array."""
     if store.engine.dialect.name == "postgresql":
         kind = BigInteger if values and isinstance(values[0], int) else String
-        return column == any_(bindparam("among", values, type_=ARRAY(kind)))
+        return column == any_(bindparam("among", values, type_=ARRAY(kind), unique=True))
     return column.in_(select(func.json_each(orjson.dumps(values).decode()).table_valued("value").c.value))
 
 
