@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import select
 
 from crawler.hubs.hf import LinkGuard, PaginationError, listing_url, max_pages
-from crawler.store import CrawlRun, open_store
+from crawler.store import CrawlRun, Model, open_store
 from tests.support.sim import SAMPLE_WORLD, fetch, sim_in_process, world_records
 from tests.support.store import hubtree
 
@@ -64,7 +64,7 @@ class _FakeHub(ThreadingHTTPServer):
 
     def __init__(self, behaviour: str, other: str = ""):
         super().__init__(("127.0.0.1", 0), _FakeHandler)
-        self.behaviour, self.other, self.requests = behaviour, other, 0
+        self.behaviour, self.other, self.requests, self.spoiled = behaviour, other, 0, False
 
     @property
     def url(self) -> str:
@@ -88,6 +88,12 @@ class _FakeHandler(BaseHTTPRequestHandler):
                 "same-rows": f"{here}?cursor={page + 1}&sort=createdAt",
                 "endless": f"{here}?cursor={page + 1}&sort=createdAt",
                 "other-host": f"{hub.other}/api/models?cursor=1"}.get(hub.behaviour)
+        if hub.behaviour == "invalid-once":  # four pages; the second's first answer is not JSON
+            link = f"{here}?cursor={page + 1}&sort=createdAt" if page < 3 else None
+            if page == 1 and not hub.spoiled:
+                hub.spoiled = True
+                self._answer(b'[{"id": "org/m2", "createdAt"', None)
+                return
         if hub.behaviour == "same-rows":
             rows = [{"id": f"org/m{i}", "createdAt": "2024-01-01T00:00:00.000Z", "tags": []} for i in range(2)]
         if hub.behaviour == "redirect" and self.path.startswith("/api/models"):
@@ -96,11 +102,14 @@ class _FakeHandler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", "0")
             self.end_headers()
             return
-        body = json.dumps(rows if self.path.startswith("/api/models") else []).encode()
+        self._answer(json.dumps(rows if self.path.startswith("/api/models") else []).encode(),
+                     link if hub.requests < 500 else None)
+
+    def _answer(self, body: bytes, link: str | None) -> None:
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
-        if link and hub.requests < 500:
+        if link:
             self.send_header("Link", f'<{link}>; rel="next"')
         self.end_headers()
         self.wfile.write(body)
@@ -137,6 +146,20 @@ def test_a_hostile_link_chain_stops_the_crawl_with_its_reason(tmp_path, behaviou
     with open_store(db).engine.connect() as conn:  # resumable: a checkpoint without a host
         checkpoint = conn.execute(select(CrawlRun.checkpoint)).scalar_one()
     assert checkpoint["next_url"].startswith("/api/models?"), checkpoint
+
+
+def test_a_page_asked_for_again_keeps_its_place_before_the_pages_after_it(tmp_path) -> None:
+    """The next page is asked for before a page is read: when the page is not JSON and is fetched again, the page
+    after it has already come, and is still committed after it (nothing is lost or left uncommitted)."""
+    db = f"sqlite:///{tmp_path / 'store.db'}"
+    with fake_hub("invalid-once") as hub:
+        run = hubtree("crawl", "hf", "--endpoint", hub.url, "--db", db, "--json", "--page-size", "2",
+                      "--cards", "none", timeout=120)
+        served = hub.requests
+    assert run.code == 0 and run.summary["status"] == "success", run.stderr[-2000:]
+    assert run.summary["records"] == 8 and served == 5  # four pages, one of them twice
+    with open_store(db).engine.connect() as conn:
+        assert sorted(conn.execute(select(Model.id)).scalars()) == [f"org/m{i}" for i in range(8)]
 
 
 def test_a_redirect_to_another_host_is_not_followed(tmp_path) -> None:

@@ -81,7 +81,9 @@ class HFSpider(HubSpider):
         if self.listing_failed:
             return
         phase = response.meta["phase"]
-        seq = response.meta.setdefault("seq", self.next_seq())  # kept by a retry of this page (a copy of its meta)
+        seq = response.meta.get("seq")  # kept by a retry of this page (a copy of its meta)
+        if seq is None:
+            seq = response.meta["seq"] = self.next_seq()
         next_url = hf.next_page_url(response.headers.get("Link"))
         early = next_url is not None and self._watermark(phase)[1] is None
         follow = None
