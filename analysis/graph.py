@@ -53,22 +53,11 @@ def __getattr__(name: str) -> Any:
 
 def graph_with_inferred(store: Store, graph: LineageGraph | None = None) -> LineageGraph:
     """The declared graph plus the edges :mod:`analysis.inference` infers for models without declared parents."""
-    from analysis.inference import (
-        DEFAULT_ROOT_AUTHORS,
-        NameIndex,
-        infer,
-        likely_candidates,
-        load_features,
-        load_params,
-        with_inferred,
-    )
+    from analysis.inference import all_inferences, with_inferred
     from analysis.lineage_build import build_graph
 
     graph = graph if graph is not None else build_graph(store)
-    official = NameIndex.official_mask(graph, DEFAULT_ROOT_AUTHORS)
-    candidates = likely_candidates(store, graph, official=official)
-    return with_inferred(graph, infer(graph, load_features(store, graph, candidates), candidates=candidates,
-                                      params=load_params(store, graph), official=official))
+    return with_inferred(graph, all_inferences(store, graph))
 
 
 def declared_graph(store: Store) -> LineageGraph:

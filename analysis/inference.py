@@ -757,17 +757,23 @@ def likely_candidates(store: Store, graph: LineageGraph,
     return nodes[_hints(graph, nodes, fam, words) | card_hit[nodes]].tolist()
 
 
+def all_inferences(store: Store, graph: LineageGraph, *, root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
+                   family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> list[Inference]:
+    """Every inference for the graph's likely candidates (:func:`likely_candidates`), whatever its confidence: the
+    store's pass of :func:`infer` (the official-organisation mask computed once for both)."""
+    official = NameIndex.official_mask(graph, root_authors)
+    candidates = likely_candidates(store, graph, family_architectures, root_authors, official=official)
+    return infer(graph, load_features(store, graph, candidates), candidates=candidates, root_authors=root_authors,
+                 family_architectures=family_architectures, params=load_params(store, graph), official=official)
+
+
 def inferred_lineage(store: Store, graph: LineageGraph, *, threshold: float = DEFAULT_THRESHOLD,
                      root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
                      family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> list[Inference]:
     """The inferences for the graph's models without a declared parent that count at ``threshold``
     (:func:`confident`: edges of parent confidence ≥ threshold, else membership claims of family confidence ≥ it)."""
-    official = NameIndex.official_mask(graph, root_authors)
-    candidates = likely_candidates(store, graph, family_architectures, root_authors, official=official)
-    features = load_features(store, graph, candidates)
-    return confident(infer(graph, features, candidates=candidates, root_authors=root_authors,
-                           family_architectures=family_architectures, params=load_params(store, graph),
-                           official=official), threshold)
+    return confident(all_inferences(store, graph, root_authors=root_authors,
+                                    family_architectures=family_architectures), threshold)
 
 
 def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: Iterable[int],
