@@ -16,12 +16,9 @@ from typing import Any
 import orjson
 import polars as pl
 from sqlalchemy import (
-    BigInteger,
     String,
     Text,
     and_,
-    any_,
-    bindparam,
     case,
     cast,
     distinct,
@@ -32,7 +29,6 @@ from sqlalchemy import (
     text,
     type_coerce,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from crawler.licenses import link_repo
 from crawler.store.db import Store
@@ -56,7 +52,7 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
     orjson in bulk: at a million rows this is the difference between minutes and seconds. ``keys`` (a frame of
     ``hub`` and one id column named as in ``columns``, e.g. ``id`` or ``child``) keeps only the rows with those
     keys, chosen by the database: a few thousand are asked for by id, more as one array per hub
-    (:func:`_among`), so the rows left out are never read nor held.
+    (:meth:`Store.among`), so the rows left out are never read nor held.
     """
     tbl = model.__table__
     def column(c: str) -> Any:
@@ -82,7 +78,7 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
         q = q.order_by(text("rowid"))
     by_hub = keys.group_by(hub_col).agg(pl.col(id_col).unique().sort()).sort(hub_col)
     return _concat(tbl, columns, [part for hub, ids in by_hub.iter_rows() for part in _read(
-        store, q.where(tbl.c[hub_col] == hub, _among(store, tbl.c[id_col], ids)), tbl, columns, None, ())]
+        store, q.where(tbl.c[hub_col] == hub, store.among(tbl.c[id_col], ids)), tbl, columns, None, ())]
                    ).rechunk()  # one chunk: the report at 1M peaked 0.2 GB higher on frames of 100K-row chunks
 
 
@@ -292,17 +288,8 @@ def _history(store: Store, hub: str | None, keys: pl.Series | None) -> pl.DataFr
     if hub is not None:
         q = q.where(tbl.c.hub == hub)
     if keys is not None:
-        q = q.where(_among(store, tbl.c.key, keys.drop_nulls().unique().sort().to_list()))
+        q = q.where(store.among(tbl.c.key, keys.drop_nulls().unique().sort().to_list()))
     return _concat(tbl, cols, _read(store, q, tbl, cols, None, ()))
-
-
-def _among(store: Store, column: Any, values: list[Any]) -> Any:
-    """``column IN values`` evaluated by the database with the values (integers or strings) as one parameter,
-    however many there are: SQLite reads them from a JSON array, PostgreSQL from an array."""
-    if store.engine.dialect.name == "postgresql":
-        kind = BigInteger if values and isinstance(values[0], int) else String
-        return column == any_(bindparam("among", values, type_=ARRAY(kind), unique=True))
-    return column.in_(select(func.json_each(orjson.dumps(values).decode()).table_valued("value").c.value))
 
 
 def column_names(store: Store, name: str) -> set[str]:

@@ -11,10 +11,15 @@ from typing import Any, NamedTuple
 import orjson
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Connection,
     DateTime,
     Engine,
+    LargeBinary,
+    String,
+    any_,
     bindparam,
+    cast,
     delete,
     event,
     func,
@@ -23,6 +28,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import SQLModel, create_engine
 
 from crawler import config
@@ -103,6 +109,29 @@ class Store:
         if isinstance(column_type, DateTime) and self.dialect == "sqlite":
             return _sqlite_datetime
         return None
+
+    def refresh_statistics(self) -> None:
+        """Have the database measure its tables again (``ANALYZE``), so its planner knows their sizes: without it
+        SQLite reads a whole table through an index on ``hub`` (every row a random seek, 5× slower at 1M models)
+        instead of in order. After a crawl's listing, when the tables have grown; cheap (0.6 s at 1M models)."""
+        names = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)  # schema names, never input
+        with self.transaction() as conn:
+            conn.exec_driver_sql("ANALYZE" if self.dialect == "sqlite" else f"ANALYZE {names}")
+
+    def among(self, column: Any, values: Sequence[Any]) -> Any:
+        """``column IN values`` evaluated by the database with the values (integers or strings) as one parameter,
+        however many there are: SQLite reads them from a JSON array, PostgreSQL from an array."""
+        if self.dialect == "postgresql":
+            kind = BigInteger if values and isinstance(values[0], int) else String
+            return column == any_(bindparam("among", list(values), type_=ARRAY(kind), unique=True))
+        return column.in_(select(func.json_each(orjson.dumps(list(values)).decode()).table_valued("value").c.value))
+
+    def not_ascii(self, column: Any) -> Any:
+        """Whether the text ``column`` holds a character beyond ASCII: where the database's ``lower()`` may fold case
+        unlike Python's ``str.lower`` (SQLite folds ASCII letters only)."""
+        if self.dialect == "postgresql":
+            return func.octet_length(column) != func.length(column)
+        return func.length(cast(column, LargeBinary)) != func.length(column)
 
     def delete_where_in(self, conn: Connection, table: type[SQLModel], hub: str, column: str, values: Iterable[str]) -> None:
         """Delete the rows of ``hub`` whose ``column`` is one of ``values`` (bounded batches)."""
