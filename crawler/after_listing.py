@@ -1,7 +1,7 @@
 """The steps after a hub's listing, the same for every hub; the runner calls them.
 
 1. :func:`listing_stored`, once the listing's last page is committed (before any card is fetched): models a
-   complete full sweep did not see are marked deleted; for a hub whose records declare lineage (Hugging Face)
+   complete full sweep did not see are marked deleted and the store's statistics refreshed; for a hub whose records declare lineage (Hugging Face)
    the declared bases are resolved against the store and the family is found — it decides which cards to fetch.
 2. :func:`finish`, once every card is stored: for a hub whose cards declare lineage and licences (ModelScope) the
    cards are applied, bases resolved and the family found; ModelScope models are matched to their Hugging Face
@@ -47,6 +47,7 @@ def listing_stored(store: Store, hub: str, run_id: int, *, sweep_complete: bool,
     """Step 1. ``sweep_complete``: the run listed the whole hub (full mode, coverage proven), so vanished models
     are deleted. Idempotent: a resumed run repeats it safely."""
     out = Outcome(deleted=mark_unseen_deleted(store, hub, run_id) if sweep_complete else 0)
+    store.refresh_statistics()
     if hub not in CARD_LINEAGE:
         resolve_edges(store, hub)
         out.family = family_of(store, hub, families)

@@ -1,6 +1,6 @@
 """Write a world's Hugging Face records (and their ``readme`` cards) into a store as a crawl would, no network:
 records through :func:`crawler.ingest.write_page`, cards through :func:`crawler.ingest.card_row` (a broken front
-matter quarantined), then the crawler's base resolution."""
+matter quarantined), then the crawler's statistics refresh and base resolution."""
 
 from __future__ import annotations
 
@@ -45,5 +45,6 @@ def load_world_store(path: Path, store: Store) -> int:
             flush()
     if page:
         flush()
+    store.refresh_statistics()
     resolve_edges(store, "hf")
     return n
