@@ -1,6 +1,6 @@
 """Run every benchmark at one scale, one after the other, each in its own interpreter.
 
-    python bench/run_all.py --scale 200k|1m|3m [--only crawl,profile,…,history,serve,postgres] [--keep]
+    python bench/run_all.py --scale 200k|1m|3m [--only crawl,profile,…,after-listing,…,serve,postgres] [--keep]
 
 Results go to ``bench/results/<benchmark>-<scale>.json``. PostgreSQL ingest and the PostgreSQL store benchmark
 run under ``scripts/with-test-services.sh`` (a throwaway server) when the script can start one; the latter not at
@@ -21,10 +21,11 @@ import time
 from common import ROOT, SCALES, WORK, world_dir
 
 BENCH = ROOT / "bench"
-ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "graph", "cli", "analysis", "snapshots", "history", "serve",
-         "postgres")
+ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "after-listing", "graph", "cli", "analysis", "snapshots",
+         "history", "serve", "postgres")
 SCRIPTS = {"crawl": "crawl_bench.py", "profile": "profile_crawl.py", "faults": "faults_bench.py", "bfs": "bfs_bench.py",
-           "ingest": "ingest_bench.py", "graph": "graph_results.py", "cli": "cli_bench.py",
+           "ingest": "ingest_bench.py", "after-listing": "after_listing_bench.py", "graph": "graph_results.py",
+           "cli": "cli_bench.py",
            "analysis": "analysis_bench.py", "snapshots": "snapshots_bench.py", "history": "snapshots_bench.py",
            "serve": "serve_bench.py", "postgres": "postgres_bench.py"}
 #: Extra arguments of a benchmark.
