@@ -1,8 +1,9 @@
 """The steps after a hub's listing, the same for every hub; the runner calls them.
 
 1. :func:`listing_stored`, once the listing's last page is committed (before any card is fetched): models a
-   complete full sweep did not see are marked deleted and the store's statistics refreshed; for a hub whose records declare lineage (Hugging Face)
-   the declared bases are resolved against the store and the family is found — it decides which cards to fetch.
+   complete full sweep did not see are marked deleted and the store's planner statistics refreshed; for a hub whose
+   records declare lineage (Hugging Face) the declared bases are resolved against the store and the family is found
+   — it decides which cards to fetch.
 2. :func:`finish`, once every card is stored: for a hub whose cards declare lineage and licences (ModelScope) the
    cards are applied, bases resolved and the family found; ModelScope models are matched to their Hugging Face
    originals (mirrors).

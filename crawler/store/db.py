@@ -112,7 +112,7 @@ class Store:
 
     def refresh_statistics(self) -> None:
         """Have the database measure its tables again (``ANALYZE``), so its planner knows their sizes: without it
-        SQLite reads a whole table through an index on ``hub`` (every row a random seek, 5× slower at 1M models)
+        SQLite reads a whole table through an index on ``hub`` (every row a random seek, 5–7× slower at 1M models)
         instead of in order. After a crawl's listing, when the tables have grown; cheap (0.6 s at 1M models)."""
         names = ", ".join(t.name for t in SQLModel.metadata.sorted_tables)  # schema names, never input
         with self.transaction() as conn:
