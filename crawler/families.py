@@ -46,7 +46,10 @@ class Family:
 
     @property
     def org_set(self) -> frozenset[str]:
-        return frozenset(o.lower() for o in self.orgs)
+        found = self._compiled.get(" orgs")
+        if found is None:
+            found = self._compiled[" orgs"] = frozenset(o.lower() for o in self.orgs)
+        return found
 
     def owns(self, owner: str | None) -> bool:
         """Whether ``owner`` is one of the family's root organisations (any case)."""

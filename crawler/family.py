@@ -146,11 +146,11 @@ def family_of(store: Store, hub: str, families: Iterable[Family]) -> FamilySumma
 
 def _roots(store: Store, conn: Connection, hub: str, families: list[Family]) -> set[str]:
     """The live roots of ``families`` in ``hub``: the distinct authors come from the author index, Python keeps the
-    root organisations' (as :meth:`Family.owns` does), and only their models — and those without an author, whose id's
+    root organisations' (:meth:`Family.owns`), and only their models — and those without an author, whose id's
     owner counts — are read and tested (:meth:`Family.is_root`)."""
     m = Model.__table__  # type: ignore[attr-defined]
-    orgs = {o for f in families for o in f.org_set}
-    owning = [a for a in conn.scalars(select(m.c.author).where(m.c.hub == hub).distinct()) if a and a.lower() in orgs]
+    owning = [a for a in conn.scalars(select(m.c.author).where(m.c.hub == hub).distinct())
+              if a and any(f.owns(a) for f in families)]
     rows = select(m.c.id, m.c.author).where(m.c.hub == hub, m.c.deleted_at.is_(None), or_(
         store.among(m.c.author, owning), m.c.author.is_(None), m.c.author == ""))
     return {mid for mid, author in conn.execute(rows) if any(f.is_root(author, mid) for f in families)}
