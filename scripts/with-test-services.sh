@@ -4,6 +4,8 @@
 # bundled node driver needs libatomic1, which minimal Debian lacks).
 # Installs what is missing with apt-get when run as root; tests that need a missing service skip with a reason.
 set -euo pipefail
+# runuser (below) lives in sbin, which a minimal PATH (cron's /usr/bin:/bin, env -i) leaves out
+export PATH="$PATH:/usr/sbin:/sbin"
 
 need_apt=()
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)
@@ -35,7 +37,8 @@ if [ -n "$pg_bin" ] && [ -z "${HUBTREE_TEST_PG_URL:-}" ]; then
   pg_dir=$(mktemp -d /tmp/hubtree-pg.XXXXXX)
   [ "$(id -u)" = 0 ] && chown postgres "$pg_dir"
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  if run_pg "$pg_bin/initdb" -D "$pg_dir/data" -U hubtree --auth=trust >/dev/null 2>&1 \
+  # UTF8 whatever the caller's locale: without LANG initdb picks SQL_ASCII, whose text psycopg returns as bytes
+  if run_pg "$pg_bin/initdb" -D "$pg_dir/data" -U hubtree --auth=trust --encoding=UTF8 --no-locale >/dev/null 2>&1 \
      && run_pg "$pg_bin/pg_ctl" -D "$pg_dir/data" -w -l "$pg_dir/log" \
           -o "-c listen_addresses=127.0.0.1 -p $port -k $pg_dir -c fsync=off" start >/dev/null 2>&1; then
     run_pg "$pg_bin/createdb" -h 127.0.0.1 -p "$port" -U hubtree hubtree_test
