@@ -14,6 +14,7 @@ from sqlalchemy import func, select, update
 
 from crawler import after_listing
 from crawler.families import default_family
+from crawler.gc_policy import rare_full_collections
 from crawler.ingest import now_utc
 from crawler.items import ListingPage
 from crawler.lock import RunLock
@@ -129,7 +130,8 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
         process.crawl(crawler, state=state, mode=mode, checkpoint=run.checkpoint, endpoint=endpoint,
                       auth_token=token, **kwargs)
         try:
-            process.start()
+            with rare_full_collections():  # each page's objects would set off full collections every few pages
+                process.start()
         finally:
             prog.close()
         spider = crawler.spider
