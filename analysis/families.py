@@ -28,6 +28,7 @@ from analysis.lineage_graph import _NO_DATE, HUB_BITS, LineageGraph
 from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_range
 from crawler.families import Family, FamilyError, get_family, select_families
+from crawler.gc_policy import rare_full_collections
 from crawler.lineage import normalise_base
 from crawler.store.db import Store
 from crawler.store.schema import Model
@@ -78,6 +79,7 @@ class StoreView:
         return mask
 
 
+@rare_full_collections()
 def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequence[Family] = (),
               threshold: float | None = None, as_of: datetime | None = None, metrics: bool = True) -> StoreView:
     """Read the store once: the declared graph, edges, downloads, and — when ``threshold`` is given — the

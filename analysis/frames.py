@@ -30,6 +30,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from crawler.gc_policy import rare_full_collections
 from crawler.licenses import link_repo
 from crawler.store.db import Store
 from crawler.store.schema import Card, CrawlRun, Edge, MetricSnapshot, Mirror, Model, Quarantine
@@ -358,6 +359,7 @@ class FamilyFrames:
     snapshots: pl.DataFrame | None = None
 
 
+@rare_full_collections()
 def family_frames(store: Store, members: pl.DataFrame, *, with_cards: bool = True,
                   with_snapshots: bool = False, model_columns: Sequence[str] | None = None) -> FamilyFrames:
     """The frames of the family ``members`` (hub, id, …), each filtered while its table is scanned.

@@ -33,3 +33,13 @@ def test_a_rarer_schedule_of_the_caller_is_kept(schedule):
     gc.set_threshold(500, 7, 5 * FULL_COLLECTION_EVERY)
     with rare_full_collections():
         assert gc.get_threshold()[2] == 5 * FULL_COLLECTION_EVERY
+
+
+def test_overlapping_jobs_restore_the_schedule_once_both_end(schedule):
+    first, second = rare_full_collections(), rare_full_collections()
+    first.__enter__()
+    second.__enter__()
+    first.__exit__(None, None, None)  # as two threads do: the first job ends while the second runs on
+    assert gc.get_threshold() == (500, 7, FULL_COLLECTION_EVERY)
+    second.__exit__(None, None, None)
+    assert gc.get_threshold() == (500, 7, 3)

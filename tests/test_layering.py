@@ -16,10 +16,11 @@ MAY_IMPORT: dict[str, tuple[str, ...]] = {
     "crawler": ("crawler",),
     # hub clients: HTTP and hub rules only, nothing of Scrapy or the store
     "crawler.hubs": ("crawler.hubs", "crawler.config"),
-    # analyses read the store through its schema and use the crawler's parsers and definitions; never a module that
-    # writes (pipelines, ingest, runner, spiders, family, mirrors, ...), never the simulator or the CLI
+    # analyses read the store through its schema and use the crawler's parsers and definitions (and its collector
+    # schedule for bulk jobs); never a module that writes (pipelines, ingest, runner, spiders, family, mirrors, ...),
+    # never the simulator or the CLI
     "analysis": ("analysis", "crawler.store", "crawler.config", "crawler.lock", "crawler.runs", "crawler.cards",
-                 "crawler.lineage", "crawler.licenses", "crawler.families"),
+                 "crawler.lineage", "crawler.licenses", "crawler.families", "crawler.gc_policy"),
     # the simulator stands for the hubs: it knows nothing of what crawls it
     "hubsim": ("hubsim",),
     # ... except the demo world, which crawls the sample into a store
