@@ -82,6 +82,29 @@ def test_a_read_only_store_refuses_a_crawl_in_one_line(tmp_path: Path, env) -> N
     assert db
 
 
+@pytest.fixture
+def sql_ascii_url(pg_url: str):
+    """A PostgreSQL database created SQL_ASCII (initdb's choice without a locale) on the test server."""
+    from sqlalchemy import create_engine
+
+    admin = create_engine(pg_url.replace("postgresql://", "postgresql+psycopg://", 1), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS hubtree_sql_ascii")
+        conn.exec_driver_sql("CREATE DATABASE hubtree_sql_ascii ENCODING 'SQL_ASCII' TEMPLATE template0 "
+                             "LC_COLLATE 'C' LC_CTYPE 'C'")
+    yield pg_url.rsplit("/", 1)[0] + "/hubtree_sql_ascii"
+    with admin.connect() as conn:
+        conn.exec_driver_sql("DROP DATABASE IF EXISTS hubtree_sql_ascii WITH (FORCE)")
+    admin.dispose()
+
+
+def test_a_postgresql_database_not_in_utf8_is_refused_in_one_line(sql_ascii_url: str, tmp_path: Path, env) -> None:
+    crawl = hubtree("crawl", "hf", "--db", sql_ascii_url, "--endpoint", "http://127.0.0.1:9", "--progress", "none",
+                    env=env)
+    _one_line_error(crawl, "its encoding is SQL_ASCII, hubtree needs UTF8", 1)
+    _one_line_error(hubtree("graph", "stats", "--db", sql_ascii_url, env=env), "hubtree needs UTF8", 1)
+
+
 @pytest.mark.parametrize("url", ["sqlite:///", "sqlite://", "sqlite:///:memory:"])
 def test_an_in_memory_store_is_refused(url: str, env) -> None:
     _one_line_error(hubtree("crawl", "hf", "--db", url, "--endpoint", "http://127.0.0.1:9", env=env),

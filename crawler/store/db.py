@@ -217,21 +217,39 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
     url = config.db_url(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    # PostgreSQL: text is read as UTF-8 whatever the database says, so a database of another encoding is refused
+    # below with its name instead of failing in the driver
+    connect_args = {"client_encoding": "utf8"} if url.startswith("postgresql") else {}
     try:
-        engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps, json_deserializer=orjson.loads)
+        engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps, json_deserializer=orjson.loads,
+                               connect_args=connect_args)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
+        else:
+            _check_encoding(engine, url)
         if create:
             SQLModel.metadata.create_all(engine)
             _add_missing_columns(engine)
             _move_legacy_history(engine)
             if engine.dialect.name == "postgresql":
                 _widen_counters(engine)
+    except StoreError:
+        raise
     except Exception as exc:  # noqa: BLE001 - turned into one clear line by the CLI
         cause = getattr(exc, "orig", None) or exc  # the driver's error, without SQLAlchemy's second line
         reason = (str(cause).splitlines() or [""])[0]
         raise StoreError(f"cannot open store {redact_url(url)}: {cause.__class__.__name__}: {reason}") from exc
     return Store(url, engine)
+
+
+def _check_encoding(engine: Engine, url: str) -> None:
+    """Refuse a PostgreSQL database that is not UTF8: hubtree's text is Unicode, and its case-insensitive id matching
+    needs a database that counts and folds characters, not bytes (``length``, ``lower``; SQL_ASCII counts bytes)."""
+    with engine.connect() as conn:
+        encoding = conn.exec_driver_sql("SHOW server_encoding").scalar_one()
+    if encoding.upper() != "UTF8":
+        raise StoreError(f"cannot open store {redact_url(url)}: its encoding is {encoding}, hubtree needs UTF8 "
+                         "(createdb --encoding=UTF8 --template=template0 NAME)")
 
 
 #: Counter columns created 32-bit by earlier versions on PostgreSQL, widened to 64-bit when a store is opened.
