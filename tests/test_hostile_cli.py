@@ -98,7 +98,7 @@ def sql_ascii_url(pg_url: str):
     admin.dispose()
 
 
-def test_a_postgresql_database_not_in_utf8_is_refused_in_one_line(sql_ascii_url: str, tmp_path: Path, env) -> None:
+def test_a_postgresql_database_not_in_utf8_is_refused_in_one_line(sql_ascii_url: str, env) -> None:
     crawl = hubtree("crawl", "hf", "--db", sql_ascii_url, "--endpoint", "http://127.0.0.1:9", "--progress", "none",
                     env=env)
     _one_line_error(crawl, "its encoding is SQL_ASCII, hubtree needs UTF8", 1)

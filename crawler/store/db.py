@@ -225,7 +225,7 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
                                connect_args=connect_args)
         if engine.dialect.name == "sqlite":
             event.listen(engine, "connect", _sqlite_pragmas)
-        else:
+        elif engine.dialect.name == "postgresql":
             _check_encoding(engine, url)
         if create:
             SQLModel.metadata.create_all(engine)
