@@ -43,13 +43,12 @@ class Family:
     generations: tuple[tuple[str, str], ...] = ()  # (label, regex on the repo name), first match wins
     architecture_generations: tuple[tuple[str, str], ...] = ()
     _compiled: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    org_set: frozenset[str] = field(init=False, compare=False, repr=False)  # the orgs, lower case
+    architecture_set: frozenset[str] = field(init=False, compare=False, repr=False)  # likewise
 
-    @property
-    def org_set(self) -> frozenset[str]:
-        found = self._compiled.get(" orgs")
-        if found is None:
-            found = self._compiled[" orgs"] = frozenset(o.lower() for o in self.orgs)
-        return found
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "org_set", frozenset(o.lower() for o in self.orgs))  # frozen: set once, here
+        object.__setattr__(self, "architecture_set", frozenset(a.lower() for a in self.architectures))
 
     def owns(self, owner: str | None) -> bool:
         """Whether ``owner`` is one of the family's root organisations (any case)."""
@@ -67,13 +66,6 @@ class Family:
 
     def has_architecture(self, architecture: str | None) -> bool:
         return (architecture or "").lower() in self.architecture_set
-
-    @property
-    def architecture_set(self) -> frozenset[str]:
-        found = self._compiled.get(" architectures")
-        if found is None:
-            found = self._compiled[" architectures"] = frozenset(a.lower() for a in self.architectures)
-        return found
 
     def generation(self, model_id: str, architecture: str | None = None) -> str | None:
         """The generation a repo name spells (``Qwen2.5-Coder``, ``Llama-3.1``…), else what the architecture
