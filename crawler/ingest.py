@@ -40,6 +40,10 @@ class PageResult:
     oldest_modified: datetime | None = None
     oldest_created: datetime | None = None
 
+    def counts(self) -> dict[str, int]:
+        """What the page adds to the run's counters (a model this run had already listed is not counted again)."""
+        return {"records": self.records - self.repeats, "changed": self.changed, "quarantined": self.quarantined}
+
 
 def now_utc() -> datetime:
     """The current time as naive UTC (the store's convention)."""

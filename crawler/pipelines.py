@@ -1,9 +1,11 @@
 """The item pipeline: the only writer of a crawl. Each listing page is stored in one transaction with its
 checkpoint and the run's counters; cards in batches; deployment flags as they come.
 
-Listing pages are written by one writer thread, strictly in listing order, while the reactor goes on fetching the
-next page (the spider asks for it before handing over the page): on a slow hub the sweep's CPU hides under the
-network's time. A page's Deferred fires once it is committed, so Scrapy holds only a few pages in memory.
+Listing pages are handed, strictly in listing order, to the run's page writer (a process of its own:
+:mod:`crawler.page_writer`) from one thread, while the reactor goes on fetching the next page (the spider asks for it
+before handing over the page): on a slow hub the sweep's CPU hides under the network's time. A page's Deferred fires
+once it is committed, so Scrapy holds only a few pages in memory. A page that cannot be stored stops the listing
+(resumable from the last committed page): no later page is written past it.
 
 When the listing's last page is committed the pipeline sends :data:`LISTING_STORED`; the runner answers it with
 the after-listing steps (:mod:`crawler.after_listing`).
@@ -18,18 +20,15 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from twisted.internet.defer import Deferred
 from twisted.internet.threads import deferToThreadPool
+from twisted.python.failure import Failure
 from twisted.python.threadpool import ThreadPool
 
-from crawler.ingest import card_row, now_utc, quarantine_row, write_page
+from crawler.ingest import card_row, now_utc, quarantine_row
 from crawler.items import DeployFlags, FetchedCard, ListingPage
-from crawler.records import parse_hf
-from crawler.records_modelscope import parse_modelscope
 from crawler.run_state import RunState
 from crawler.store.crawl import set_deploy_flags, write_cards
 
 CARD_BATCH = 200
-#: The record parser of each hub.
-PARSERS = {"hf": parse_hf, "modelscope": parse_modelscope}
 #: Signal sent (with ``page``) once the last page of the listing is committed.
 LISTING_STORED = object()
 logger = logging.getLogger(__name__)
@@ -44,6 +43,7 @@ class StorePipeline:
         self._pending: dict[int, ListingPage] = {}
         self._next_seq = 1
         self._writer = ThreadPool(minthreads=1, maxthreads=1, name="listing-writer")  # one thread: FIFO order
+        self._write_failed: str | None = None  # why a page was not stored: later pages are not written either
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> StorePipeline:
@@ -60,6 +60,8 @@ class StorePipeline:
 
     def process_item(self, item: Any) -> Any:
         if isinstance(item, ListingPage):
+            if self._write_failed:
+                return item
             self._pending[item.seq] = item
             written = None
             while self._next_seq in self._pending:  # commit strictly in listing order
@@ -76,22 +78,32 @@ class StorePipeline:
         return item
 
     def _store_page(self, page: ListingPage) -> Deferred:
-        """Write ``page`` in the writer thread; once committed, count it and (last page) send LISTING_STORED."""
+        """Write ``page`` from the writer thread; once committed, count it and (last page) send LISTING_STORED."""
         from twisted.internet import reactor
 
         state, stats = self.state, self.crawler.stats
 
         def write() -> None:
-            write_page(state.store, page.hub, page.records, run_id=state.run_id, url=page.url,
-                       checkpoint=page.checkpoint, parser=PARSERS[page.hub],
-                       run_updates=lambda result: state.add_page(result, stats), count_repeats=page.distinct)
+            if self._write_failed:
+                return
+            result = state.page_writer.write(page.hub, page.records, run_id=state.run_id, url=page.url,
+                                             checkpoint=page.checkpoint, counters=state.counter_values(stats),
+                                             count_repeats=page.distinct)
+            state.add_page(result)  # here, before the next page's counters are read
 
         def committed(_: Any) -> None:
+            if self._write_failed:
+                return
             state.page_committed(stats)
             if page.last:
                 self.crawler.signals.send_catch_log(LISTING_STORED, page=page)
 
-        return deferToThreadPool(reactor, self._writer, write).addCallback(committed)
+        def failed(failure: Failure) -> None:
+            if not self._write_failed:
+                self._write_failed = f"page {page.url} not stored: {failure.getErrorMessage()}"
+                self.crawler.spider.listing_stopped(self._write_failed)  # type: ignore[union-attr]
+
+        return deferToThreadPool(reactor, self._writer, write).addCallbacks(committed, failed)
 
     def flush_cards(self, *args: Any, **kwargs: Any) -> None:
         if not self._cards:

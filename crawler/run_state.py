@@ -1,7 +1,8 @@
 """The live state of one crawl run, owned by the runner: counters, listing progress, the family, notes.
 
-The pipeline adds what it committed; the middlewares count requests; the runner records what the after-listing
-steps found; the spider reads it to know where the run stands (it never learns it from pipeline callbacks).
+The pipeline adds what it committed (pages through the run's page writer); the middlewares count requests; the
+runner records what the after-listing steps found; the spider reads it to know where the run stands (it never
+learns it from pipeline callbacks).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 from crawler.family import FamilySummary
 from crawler.ingest import PageResult
 from crawler.middlewares import CrawlCounters
+from crawler.page_writer import PageWriter
 from crawler.progress import NullProgress, Progress
 from crawler.store.db import Store
 
@@ -26,6 +28,7 @@ class RunState:
     store: Store
     run_id: int
     hub: str
+    page_writer: PageWriter  # writes the listing's pages
     totals: dict[str, int] = field(default_factory=dict)  # persisted run-record values to start from
     progress: Progress = field(default_factory=NullProgress)
     counters: CrawlCounters = field(default_factory=CrawlCounters)
@@ -51,12 +54,10 @@ class RunState:
             "rate_limit_waits": self._base["rate_limit_waits"] + self.counters.rate_limit_waits,
         }
 
-    def add_page(self, result: PageResult, stats: Any) -> dict[str, int]:
-        """Count a page being committed; returns the counters to commit with it."""
-        self.totals["records"] += result.records - result.repeats
-        self.totals["changed"] += result.changed
-        self.totals["quarantined"] += result.quarantined
-        return self.counter_values(stats)
+    def add_page(self, result: PageResult) -> None:
+        """Count a committed page (committed with :meth:`counter_values` plus its own counts)."""
+        for name, n in result.counts().items():
+            self.totals[name] += n
 
     def page_committed(self, stats: Any) -> None:
         self.pages += 1

@@ -18,6 +18,7 @@ from crawler.gc_policy import rare_full_collections
 from crawler.ingest import now_utc
 from crawler.items import ListingPage
 from crawler.lock import RunLock
+from crawler.page_writer import PageWriter
 from crawler.pipelines import LISTING_STORED
 from crawler.progress import Progress, make_progress
 from crawler.records import FUTURE_TOLERANCE
@@ -106,13 +107,13 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
     started = time.monotonic()
     kwargs = dict(spider_kwargs or {})
     family_def = {"families": tuple(kwargs.get("families") or (default_family(),))}
-    with RunLock(store, "crawl"):
+    with RunLock(store, "crawl"), PageWriter(store.url) as page_writer:  # the writer starts while Scrapy does
         run, resumed = _open_run(store, hub, mode)
         notes: list[str] = list(run.notes or [])
         if resumed:
             notes.append(f"resumed at phase {(run.checkpoint or {}).get('phase', '?')}")
         prog = make_progress(progress) if isinstance(progress, str) else progress
-        state = RunState(store, run.run_id, hub, totals={c: getattr(run, c) for c in RUN_COUNTERS}, progress=prog)
+        state = RunState(store, run.run_id, hub, page_writer, totals={c: getattr(run, c) for c in RUN_COUNTERS}, progress=prog)
 
         def listing_stored(page: ListingPage | None = None) -> None:
             checkpoint = page.checkpoint if page is not None else run.checkpoint or {}

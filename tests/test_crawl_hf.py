@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
 import random
+import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -232,6 +236,50 @@ def test_a_crawl_killed_at_any_moment_resumes_to_the_same_store(tmp_path):
             killed = dump_store(db)
             for table in ("model", "edge", "card", "quarantine", "metric_history"):
                 assert killed[table] == reference[table], (attempt, table)
+
+
+def _children(pid: int) -> list[int]:
+    return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+
+
+def _stored_records(db: Path) -> int:
+    """The run's committed record count, read as another process would (0 before the run exists)."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        try:
+            return conn.execute("SELECT coalesce(max(records), 0) FROM crawl_run").fetchone()[0]
+        except sqlite3.OperationalError:  # the tables are not created yet
+            return 0
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the writer process through /proc (Linux)")
+def test_a_page_writer_killed_mid_listing_stops_the_crawl_resumably(tmp_path):
+    """The listing's pages are written by a child process: if it dies, no later page is written past the lost one,
+    the crawl says why and exits partial, and the next crawl resumes it to the store of an uninterrupted run."""
+    args = ("--page-size", "100", "--json", "--cards", "none")
+    with running_sim(SAMPLE_WORLD, latency_ms=20) as sim:
+        reference_db = f"sqlite:///{tmp_path / 'reference.db'}"
+        assert hubtree("crawl", "hf", "--endpoint", sim.url, "--db", reference_db, *args).code == 0
+        db = tmp_path / "killed.db"
+        crawl = subprocess.Popen([sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim.url, "--db",
+                                  f"sqlite:///{db}", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not (db.exists() and _stored_records(db) >= 1000) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        [writer] = _children(crawl.pid)
+        os.kill(writer, signal.SIGKILL)
+        out, err = crawl.communicate(timeout=120)
+        stored = _stored_records(db)
+        assert crawl.returncode == 3, err  # partial
+        assert "Traceback" not in err
+        assert any("not stored: the page writer process ended" in note for note in json.loads(out)["notes"]), out
+        assert 1000 <= stored < len(world_records(SAMPLE_WORLD))
+        resumed = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", *args)
+        assert resumed.code == 3, resumed.stderr  # the same run, which keeps the count of its stop (errors: 1)
+        assert resumed.summary["run_id"] == 1 and resumed.summary["errors"] == 1
+        assert resumed.summary["records"] == len(world_records(SAMPLE_WORLD))
+        killed, reference = dump_store(f"sqlite:///{db}"), dump_store(reference_db)
+        for table in ("model", "edge", "quarantine", "metric_history"):
+            assert killed[table] == reference[table], table
 
 
 def test_second_overlapping_crawl_refuses_cleanly(tmp_path):
