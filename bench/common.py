@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -132,14 +133,20 @@ def _wall_seconds(text: str) -> float:
 
 
 def timed(cmd: list[str], *, env: dict[str, str] | None = None, check: bool = True) -> dict[str, Any]:
-    """Run ``cmd`` under ``/usr/bin/time -v``: wall, user, sys, CPU seconds, max RSS (MB), load before/after.
+    """Run ``cmd`` under ``/usr/bin/time -v``: wall, user, sys, CPU seconds (its child processes included), max RSS
+    (MB; of its largest process), the peak RSS of all its processes together (sampled), load before/after.
 
     The command's stdout is returned as ``stdout`` (and its last JSON line as ``json`` when there is one).
     """
     load = loadavg()
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
-        proc = subprocess.run(["/usr/bin/time", "-v", "-o", report.name, *cmd], capture_output=True, text=True,
-                              cwd=ROOT, env={**os.environ, **(env or {})})
+        proc = subprocess.Popen(["/usr/bin/time", "-v", "-o", report.name, *cmd], stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True, cwd=ROOT, env={**os.environ, **(env or {})})
+        peak = TreeRssPeak(proc.pid)
+        peak.start()
+        stdout, stderr = proc.communicate()
+        peak.stop()
+        proc = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
         fields = {}
         for line in report.read().splitlines():
             key, _, value = line.strip().rpartition(": ")
@@ -150,12 +157,50 @@ def timed(cmd: list[str], *, env: dict[str, str] | None = None, check: bool = Tr
     user, sys_ = float(fields.get("user_s", 0)), float(fields.get("sys_s", 0))
     out = {"wall_s": round(_wall_seconds(fields.get("wall", "0")), 2), "user_s": user, "sys_s": sys_,
            "cpu_s": round(user + sys_, 2), "max_rss_mb": round(int(fields.get("max_rss_kb", 0)) / 1024, 1),
-           "load_before": load, "load_after": loadavg(), "rc": proc.returncode}
+           "peak_tree_rss_mb": round(peak.peak_kb / 1024, 1), "load_before": load, "load_after": loadavg(),
+           "rc": proc.returncode}
     parsed = _last_json(proc.stdout)
     if parsed is not None:
         out["json"] = parsed
     out["stderr_tail"] = proc.stderr[-500:] if proc.returncode else ""
     return out
+
+
+class TreeRssPeak(threading.Thread):
+    """The peak of the summed resident memory of a process and its descendants, sampled every quarter second (a
+    crawl writes its pages from a child process: ``/usr/bin/time`` reports the largest process only)."""
+
+    def __init__(self, pid: int):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_kb = 0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        while not self._done.wait(0.25):
+            self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in _tree(self.pid)))
+
+    def stop(self) -> None:
+        self._done.set()
+        self.join()
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (those still running)."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        return []
+    return [pid, *(p for child in children for p in _tree(int(child)))]
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    found = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) if found else 0
 
 
 def process_cpu_s(pid: int) -> float:
