@@ -25,9 +25,11 @@ from typing import IO, Any
 
 import orjson
 
+from crawler.gc_policy import rare_full_collections
 from crawler.ingest import PageResult, write_page
 from crawler.records import parse_hf
 from crawler.records_modelscope import parse_modelscope
+from crawler.store.db import Store, StoreError, open_store
 
 #: The record parser of each hub.
 PARSERS = {"hf": parse_hf, "modelscope": parse_modelscope}
@@ -87,10 +89,7 @@ class PageWriter:
         self.close()
 
     def _send(self, value: Any) -> None:
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        stream = self._process.stdin
-        stream.write(_HEADER.pack(len(data)) + data)  # type: ignore[union-attr]
-        stream.flush()  # type: ignore[union-attr]
+        _send_frame(self._process.stdin, value)  # type: ignore[arg-type]
 
 
 def _pack(records: list[Any]) -> bytes:
@@ -103,6 +102,12 @@ def _pack(records: list[Any]) -> bytes:
 
 def _unpack(data: bytes) -> list[Any]:
     return orjson.loads(data[1:]) if data[:1] == b"j" else pickle.loads(data[1:])  # noqa: S301 - from our parent
+
+
+def _send_frame(stream: IO[bytes], value: Any) -> None:
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    stream.write(_HEADER.pack(len(data)) + data)
+    stream.flush()
 
 
 def _receive(stream: IO[bytes] | None) -> Any:
@@ -142,9 +147,6 @@ def _die_with_parent(parent: int) -> None:
 
 def serve() -> None:
     """The child's loop: open the store named by the first frame, then write each page frame until the last."""
-    from crawler.gc_policy import rare_full_collections
-    from crawler.store import open_store
-
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the crawl, which then closes this writer
     _die_with_parent(int(sys.argv[1]))
     frames_in, frames_out = sys.stdin.buffer, os.fdopen(os.dup(1), "wb")
@@ -152,26 +154,32 @@ def serve() -> None:
     collected = _Collected()
     logging.getLogger().addHandler(collected)
     logging.getLogger().setLevel(logging.WARNING)
-    store = open_store(_receive(frames_in), create=False)
+    try:
+        store, refused = open_store(_receive(frames_in), create=False), ""
+    except StoreError as exc:  # every page is answered with the reason: the crawl stops on the first one
+        store, refused = None, str(exc)
     with rare_full_collections():
         while (frame := _receive_or_none(frames_in)) is not None:
-            hub, payload, run_id, url, checkpoint, counters, count_repeats = frame
-
-            def run_updates(result: PageResult, counters: dict[str, int] = counters) -> dict[str, int]:
-                return {**counters, **{k: counters[k] + n for k, n in result.counts().items()}}
-
-            try:
-                answer: tuple[bool, Any] = (True, write_page(
-                    store, hub, _unpack(payload), run_id=run_id, url=url, checkpoint=checkpoint, parser=PARSERS[hub],
-                    run_updates=run_updates, count_repeats=count_repeats))
-            except Exception as exc:  # noqa: BLE001 - the crawl stops on it, resumable, with this reason
-                cause = getattr(exc, "orig", None) or exc
-                answer = (False, f"{cause.__class__.__name__}: {(str(cause).splitlines() or [''])[0]}"[:500])
-            data = pickle.dumps((*answer, collected.records), protocol=pickle.HIGHEST_PROTOCOL)
+            ok, value = _write(store, frame) if store is not None else (False, refused)
+            _send_frame(frames_out, (ok, value, collected.records))
             collected.records = []
-            frames_out.write(_HEADER.pack(len(data)) + data)
-            frames_out.flush()
-    store.engine.dispose()
+    if store is not None:
+        store.engine.dispose()
+
+
+def _write(store: Store, frame: tuple[Any, ...]) -> tuple[bool, Any]:
+    """Write one page frame: ``(True, PageResult)``, or ``(False, why the page was not stored)``."""
+    hub, payload, run_id, url, checkpoint, counters, count_repeats = frame
+
+    def run_updates(result: PageResult) -> dict[str, int]:
+        return {**counters, **{name: counters[name] + n for name, n in result.counts().items()}}
+
+    try:
+        return True, write_page(store, hub, _unpack(payload), run_id=run_id, url=url, checkpoint=checkpoint,
+                                parser=PARSERS[hub], run_updates=run_updates, count_repeats=count_repeats)
+    except Exception as exc:  # noqa: BLE001 - the crawl stops on it, resumable, with this reason
+        cause = getattr(exc, "orig", None) or exc
+        return False, f"{cause.__class__.__name__}: {(str(cause).splitlines() or [''])[0]}"[:500]
 
 
 def _receive_or_none(stream: IO[bytes]) -> Any:
