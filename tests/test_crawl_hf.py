@@ -282,6 +282,35 @@ def test_a_page_writer_killed_mid_listing_stops_the_crawl_resumably(tmp_path):
             assert killed[table] == reference[table], table
 
 
+def test_a_page_the_store_refuses_stops_the_listing_with_no_page_written_past_it(tmp_path):
+    """The store refuses one page as a whole (a trigger added mid-crawl fails its checkpoint): the listing stops on
+    it, says why and exits partial, and no later page is committed past it (its checkpoint would skip the refused
+    page). The next crawl resumes the run to every record."""
+    args = ("--page-size", "100", "--json", "--cards", "none")
+    with running_sim(SAMPLE_WORLD, latency_ms=20) as sim:
+        db = tmp_path / "refusing.db"
+        crawl = subprocess.Popen([sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim.url, "--db",
+                                  f"sqlite:///{db}", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        deadline = time.monotonic() + 120
+        while not (db.exists() and _stored_records(db) >= 1000) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        with sqlite3.connect(db, timeout=30) as conn:  # waits for the page being written, if any
+            refused_at = _stored_records(db)
+            conn.execute(f"CREATE TRIGGER refuse BEFORE UPDATE OF checkpoint ON crawl_run WHEN NEW.records > "
+                         f"{refused_at} AND NEW.records <= {refused_at + 100} "
+                         "BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END")
+        out, err = crawl.communicate(timeout=120)
+        assert crawl.returncode == 3, err
+        assert "Traceback" not in err
+        assert any("not stored: IntegrityError: refused by a trigger" in n for n in json.loads(out)["notes"]), out
+        with sqlite3.connect(db) as conn:
+            conn.execute("DROP TRIGGER refuse")
+            assert conn.execute("SELECT count(*) FROM model").fetchone()[0] == refused_at == _stored_records(db)
+        resumed = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", *args)
+        assert resumed.summary["run_id"] == 1
+        assert resumed.summary["records"] == len(world_records(SAMPLE_WORLD))
+
+
 def test_second_overlapping_crawl_refuses_cleanly(tmp_path):
     db = f"sqlite:///{tmp_path / 'store.db'}"
     with running_sim(SAMPLE_WORLD, latency_ms=200) as sim:
