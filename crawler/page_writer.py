@@ -13,6 +13,7 @@ behind, its open transaction rolled back); elsewhere it stops at the end of its 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import pickle
@@ -34,7 +35,6 @@ from crawler.store.db import Store, StoreError, open_store
 #: The record parser of each hub.
 PARSERS = {"hf": parse_hf, "modelscope": parse_modelscope}
 _HEADER = struct.Struct("!Q")  # a frame's length
-logger = logging.getLogger(__name__)
 
 
 class PageWriteError(RuntimeError):
@@ -51,7 +51,8 @@ class PageWriter:
         self._process = subprocess.Popen(
             [sys.executable, "-P", "-c", "from crawler.page_writer import serve; serve()", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
-        self._send(store_url)
+        with contextlib.suppress(OSError):  # the child is gone already: the first page says so, with its exit status
+            self._send(store_url)
 
     def write(self, hub: str, records: list[Any], *, run_id: int | None, url: str | None,
               checkpoint: dict[str, Any] | None, counters: dict[str, int], count_repeats: bool) -> PageResult:
@@ -70,11 +71,9 @@ class PageWriter:
 
     def close(self) -> None:
         """Let the child finish and exit (killed if it does not within a minute)."""
-        try:
+        with contextlib.suppress(OSError):
             self._send(None)
             self._process.stdin.close()  # type: ignore[union-attr]
-        except OSError:
-            pass
         try:
             self._process.wait(timeout=60)
         except subprocess.TimeoutExpired:
