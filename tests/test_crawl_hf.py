@@ -242,8 +242,13 @@ def _children(pid: int) -> list[int]:
     return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
 
 
+MIDWAY_ARGS = ("--page-size", "100", "--json", "--cards", "none")
+
+
 def _stored_records(db: Path) -> int:
     """The run's committed record count, read as another process would (0 before the run exists)."""
+    if not db.exists():
+        return 0
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
         try:
             return conn.execute("SELECT coalesce(max(records), 0) FROM crawl_run").fetchone()[0]
@@ -251,20 +256,26 @@ def _stored_records(db: Path) -> int:
             return 0
 
 
+def _crawl_stored_midway(sim_url: str, db: Path, records: int = 1000) -> subprocess.Popen:
+    """A crawl into ``db`` (``MIDWAY_ARGS``) started, and waited for until it has committed ``records`` records."""
+    crawl = subprocess.Popen([sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim_url, "--db",
+                              f"sqlite:///{db}", *MIDWAY_ARGS], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 120
+    while _stored_records(db) < records:
+        assert crawl.poll() is None and time.monotonic() < deadline, f"the crawl did not store {records} records"
+        time.sleep(0.02)
+    return crawl
+
+
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds the writer process through /proc (Linux)")
 def test_a_page_writer_killed_mid_listing_stops_the_crawl_resumably(tmp_path):
     """The listing's pages are written by a child process: if it dies, no later page is written past the lost one,
     the crawl says why and exits partial, and the next crawl resumes it to the store of an uninterrupted run."""
-    args = ("--page-size", "100", "--json", "--cards", "none")
     with running_sim(SAMPLE_WORLD, latency_ms=20) as sim:
         reference_db = f"sqlite:///{tmp_path / 'reference.db'}"
-        assert hubtree("crawl", "hf", "--endpoint", sim.url, "--db", reference_db, *args).code == 0
+        assert hubtree("crawl", "hf", "--endpoint", sim.url, "--db", reference_db, *MIDWAY_ARGS).code == 0
         db = tmp_path / "killed.db"
-        crawl = subprocess.Popen([sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim.url, "--db",
-                                  f"sqlite:///{db}", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        while not (db.exists() and _stored_records(db) >= 1000) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        crawl = _crawl_stored_midway(sim.url, db)
         [writer] = _children(crawl.pid)
         os.kill(writer, signal.SIGKILL)
         out, err = crawl.communicate(timeout=120)
@@ -273,7 +284,7 @@ def test_a_page_writer_killed_mid_listing_stops_the_crawl_resumably(tmp_path):
         assert "Traceback" not in err
         assert any("not stored: the page writer process ended" in note for note in json.loads(out)["notes"]), out
         assert 1000 <= stored < len(world_records(SAMPLE_WORLD))
-        resumed = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", *args)
+        resumed = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", *MIDWAY_ARGS)
         assert resumed.code == 3, resumed.stderr  # the same run, which keeps the count of its stop (errors: 1)
         assert resumed.summary["run_id"] == 1 and resumed.summary["errors"] == 1
         assert resumed.summary["records"] == len(world_records(SAMPLE_WORLD))
@@ -286,14 +297,9 @@ def test_a_page_the_store_refuses_stops_the_listing_with_no_page_written_past_it
     """The store refuses one page as a whole (a trigger added mid-crawl fails its checkpoint): the listing stops on
     it, says why and exits partial, and no later page is committed past it (its checkpoint would skip the refused
     page). The next crawl resumes the run to every record."""
-    args = ("--page-size", "100", "--json", "--cards", "none")
     with running_sim(SAMPLE_WORLD, latency_ms=20) as sim:
         db = tmp_path / "refusing.db"
-        crawl = subprocess.Popen([sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim.url, "--db",
-                                  f"sqlite:///{db}", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        deadline = time.monotonic() + 120
-        while not (db.exists() and _stored_records(db) >= 1000) and time.monotonic() < deadline:
-            time.sleep(0.02)
+        crawl = _crawl_stored_midway(sim.url, db)
         with sqlite3.connect(db, timeout=30) as conn:  # waits for the page being written, if any
             refused_at = _stored_records(db)
             conn.execute(f"CREATE TRIGGER refuse BEFORE UPDATE OF checkpoint ON crawl_run WHEN NEW.records > "
@@ -306,7 +312,7 @@ def test_a_page_the_store_refuses_stops_the_listing_with_no_page_written_past_it
         with sqlite3.connect(db) as conn:
             conn.execute("DROP TRIGGER refuse")
             assert conn.execute("SELECT count(*) FROM model").fetchone()[0] == refused_at == _stored_records(db)
-        resumed = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", *args)
+        resumed = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", *MIDWAY_ARGS)
         assert resumed.summary["run_id"] == 1
         assert resumed.summary["records"] == len(world_records(SAMPLE_WORLD))
 
