@@ -136,7 +136,8 @@ def timed(cmd: list[str], *, env: dict[str, str] | None = None, check: bool = Tr
     """Run ``cmd`` under ``/usr/bin/time -v``: wall, user, sys, CPU seconds (its child processes included), max RSS
     (MB; of its largest process), the peak RSS of all its processes together (sampled), load before/after.
 
-    The command's stdout is returned as ``stdout`` (and its last JSON line as ``json`` when there is one).
+    The command's stdout, read as JSON (the whole of it, else its last JSON line), is returned as ``json`` when there
+    is some.
     """
     load = loadavg()
     with tempfile.NamedTemporaryFile("r", suffix=".time") as report:
@@ -146,23 +147,22 @@ def timed(cmd: list[str], *, env: dict[str, str] | None = None, check: bool = Tr
         peak.start()
         stdout, stderr = proc.communicate()
         peak.stop()
-        proc = subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr)
         fields = {}
         for line in report.read().splitlines():
             key, _, value = line.strip().rpartition(": ")
             if key in _TIME_FIELDS:
                 fields[_TIME_FIELDS[key]] = value
     if check and proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd[:4])}… exited {proc.returncode}: {proc.stderr[-2000:]}")
+        raise RuntimeError(f"{' '.join(cmd[:4])}… exited {proc.returncode}: {stderr[-2000:]}")
     user, sys_ = float(fields.get("user_s", 0)), float(fields.get("sys_s", 0))
     out = {"wall_s": round(_wall_seconds(fields.get("wall", "0")), 2), "user_s": user, "sys_s": sys_,
            "cpu_s": round(user + sys_, 2), "max_rss_mb": round(int(fields.get("max_rss_kb", 0)) / 1024, 1),
            "peak_tree_rss_mb": round(peak.peak_kb / 1024, 1), "load_before": load, "load_after": loadavg(),
            "rc": proc.returncode}
-    parsed = _last_json(proc.stdout)
+    parsed = _last_json(stdout)
     if parsed is not None:
         out["json"] = parsed
-    out["stderr_tail"] = proc.stderr[-500:] if proc.returncode else ""
+    out["stderr_tail"] = stderr[-500:] if proc.returncode else ""
     return out
 
 

@@ -113,7 +113,8 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
         if resumed:
             notes.append(f"resumed at phase {(run.checkpoint or {}).get('phase', '?')}")
         prog = make_progress(progress) if isinstance(progress, str) else progress
-        state = RunState(store, run.run_id, hub, page_writer, totals={c: getattr(run, c) for c in RUN_COUNTERS}, progress=prog)
+        state = RunState(store, run.run_id, hub, page_writer, totals={c: getattr(run, c) for c in RUN_COUNTERS},
+                         progress=prog)
 
         def listing_stored(page: ListingPage | None = None) -> None:
             checkpoint = page.checkpoint if page is not None else run.checkpoint or {}
