@@ -177,8 +177,10 @@ class TreeRssPeak(threading.Thread):
         self._done = threading.Event()
 
     def run(self) -> None:
-        while not self._done.wait(0.25):
+        while True:
             self.peak_kb = max(self.peak_kb, sum(_rss_kb(p) for p in _tree(self.pid)))
+            if self._done.wait(0.25):
+                return
 
     def stop(self) -> None:
         self._done.set()
