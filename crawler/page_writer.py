@@ -30,7 +30,7 @@ from crawler.gc_policy import rare_full_collections
 from crawler.ingest import PageResult, write_page
 from crawler.records import parse_hf
 from crawler.records_modelscope import parse_modelscope
-from crawler.store.db import Store, StoreError, open_store
+from crawler.store.db import Store, StoreError, driver_error, open_store
 
 #: The record parser of each hub.
 PARSERS = {"hf": parse_hf, "modelscope": parse_modelscope}
@@ -177,8 +177,7 @@ def _write(store: Store, frame: tuple[Any, ...]) -> tuple[bool, Any]:
         return True, write_page(store, hub, _unpack(payload), run_id=run_id, url=url, checkpoint=checkpoint,
                                 parser=PARSERS[hub], run_updates=run_updates, count_repeats=count_repeats)
     except Exception as exc:  # noqa: BLE001 - the crawl stops on it, resumable, with this reason
-        cause = getattr(exc, "orig", None) or exc
-        return False, f"{cause.__class__.__name__}: {(str(cause).splitlines() or [''])[0]}"[:500]
+        return False, driver_error(exc)[:500]
 
 
 def _receive_or_none(stream: IO[bytes]) -> Any:

@@ -236,10 +236,15 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
     except StoreError:
         raise
     except Exception as exc:  # noqa: BLE001 - turned into one clear line by the CLI
-        cause = getattr(exc, "orig", None) or exc  # the driver's error, without SQLAlchemy's second line
-        reason = (str(cause).splitlines() or [""])[0]
-        raise StoreError(f"cannot open store {redact_url(url)}: {cause.__class__.__name__}: {reason}") from exc
+        raise StoreError(f"cannot open store {redact_url(url)}: {driver_error(exc)}") from exc
     return Store(url, engine)
+
+
+def driver_error(exc: BaseException) -> str:
+    """The database driver's error behind ``exc`` in one line: its class and first line (without SQLAlchemy's
+    wrapper and second line)."""
+    cause = getattr(exc, "orig", None) or exc
+    return f"{cause.__class__.__name__}: {(str(cause).splitlines() or [''])[0]}"
 
 
 def _check_encoding(engine: Engine, url: str) -> None:
