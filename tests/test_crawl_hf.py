@@ -300,11 +300,16 @@ def test_a_page_the_store_refuses_stops_the_listing_with_no_page_written_past_it
     with running_sim(SAMPLE_WORLD, latency_ms=20) as sim:
         db = tmp_path / "refusing.db"
         crawl = _crawl_stored_midway(sim.url, db)
-        with sqlite3.connect(db, timeout=30) as conn:  # waits for the page being written, if any
-            refused_at = _stored_records(db)
+        conn = sqlite3.connect(db, timeout=30, isolation_level=None)
+        try:  # the count and the trigger in one write transaction: no page can commit between them
+            conn.execute("BEGIN IMMEDIATE")  # waits for the page being written, if any
+            refused_at = conn.execute("SELECT max(records) FROM crawl_run").fetchone()[0]
             conn.execute(f"CREATE TRIGGER refuse BEFORE UPDATE OF checkpoint ON crawl_run WHEN NEW.records > "
                          f"{refused_at} AND NEW.records <= {refused_at + 100} "
                          "BEGIN SELECT RAISE(ABORT, 'refused by a trigger'); END")
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
         out, err = crawl.communicate(timeout=120)
         assert crawl.returncode == 3, err
         assert "Traceback" not in err
