@@ -20,14 +20,22 @@ import numpy as np
 import polars as pl
 
 from analysis import frames
-from analysis.graph import declared_graph
 from analysis.growth import model_relations
 from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage, node_owners
-from analysis.lineage_build import build_graph, build_graph_rows, node_frame, primary_frame, to_labels
+from analysis.lineage_build import (
+    build_graph,
+    build_graph_rows,
+    load_models,
+    node_frame,
+    primary_frame,
+    to_labels,
+)
 from analysis.lineage_graph import _NO_DATE, HUB_BITS, LineageGraph
 from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_range
+from crawler.config import HUBS
 from crawler.families import Family, FamilyError, get_family, select_families
+from crawler.family import root_candidates
 from crawler.gc_policy import rare_full_collections
 from crawler.lineage import normalise_base
 from crawler.store.db import Store
@@ -81,17 +89,18 @@ class StoreView:
 
 @rare_full_collections()
 def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequence[Family] = (),
-              threshold: float | None = None, as_of: datetime | None = None, metrics: bool = True) -> StoreView:
+              threshold: float | None = None, as_of: datetime | None = None, metrics: bool = True,
+              edges: pl.DataFrame | None = None) -> StoreView:
     """Read the store once: the declared graph, edges, downloads, and — when ``threshold`` is given — the
     inferences of at least that confidence for the models of ``families`` (one inference pass for all of them,
     :func:`with_inferences`). Without ``metrics`` (membership only) relations, downloads and the data's end are
-    not read.
+    not read. ``edges``: :func:`analysis.frames.edges` of the store, when the caller has read them.
 
     With ``as_of`` the families are counted as they stood then (:func:`view_as_of`).
     """
     m = Model.__table__  # type: ignore[attr-defined]
     models = None
-    all_edges = frames.edges(store)  # one scan of the edges for the graph and the view
+    all_edges = edges if edges is not None else frames.edges(store)  # one scan for the graph and the view
     if graph is None and metrics:  # and one of the models
         models = frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at",
                                              "downloads", "last_modified"), where=m.c.deleted_at.is_(None))
@@ -141,6 +150,24 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     if threshold is not None:
         view = with_inferences(store, view, families, threshold)
     return view_as_of(view, as_of) if as_of is not None else view
+
+
+def lineage_view(store: Store, family: Family) -> StoreView:
+    """The membership view (:func:`load_view` without metrics) of the models a lineage can hold: every model a
+    declared edge names, both sides of every mirror link and the possible roots of ``family``. The models in no
+    lineage — most of a hub — are never read. Their nodes are left out of the graph, the others keep their order
+    (the store's), so the family's members, generations and depths are the whole graph's."""
+    edges, mirrors = frames.edges(store), frames.mirrors(store)
+    with store.engine.connect() as conn:
+        roots = [(hub, mid) for hub in HUBS for mid, _ in root_candidates(store, conn, hub, [family])]
+    named = [edges.select("hub", pl.col("child").alias("id")),
+             edges.filter(pl.col("parent").is_not_null()).select("hub", pl.col("parent").alias("id")),
+             mirrors.select(pl.lit("modelscope").alias("hub"), pl.col("modelscope_id").alias("id")),
+             mirrors.select(pl.lit("hf").alias("hub"), pl.col("hf_id").alias("id")),
+             pl.DataFrame(roots, schema={"hub": pl.String, "id": pl.String}, orient="row")]
+    keys = pl.concat(named).unique()
+    graph = build_graph(store, models=load_models(store, keys=keys), edges=edges)
+    return load_view(store, graph=graph, metrics=False, edges=edges)
 
 
 def with_inferences(store: Store, view: StoreView, families: Sequence[Family], threshold: float) -> StoreView:
@@ -228,10 +255,10 @@ def family_members(store: Store, family: Family | str, *, view: StoreView | None
     A derivative's generation is that of the member that first reached it (a root's generation is read from its
     name by the family's table); a child of a missing root-organisation base takes the base's generation (depth 1).
     Raises :class:`UnknownFamilyError` when the store holds no root of ``family`` (FamilyError for an unknown name).
-    Without ``view`` the graph is :func:`analysis.graph.declared_graph`'s (cached for a SQLite store).
+    Without ``view`` the graph is :func:`lineage_view`'s.
     """
     fam = family if isinstance(family, Family) else get_family(family)
-    view = view or load_view(store, graph=declared_graph(store), metrics=False)
+    view = view or lineage_view(store, fam)
     graph = view.graph
     mem = membership(view, fam, with_inferred=False)
     roots = np.flatnonzero(mem.roots)

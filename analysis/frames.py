@@ -46,14 +46,15 @@ _JSON_TEXT_COLUMNS = {"front_matter"}
 
 
 def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = None,
-          keys: pl.DataFrame | None = None) -> pl.DataFrame:
+          keys: pl.DataFrame | None = None, scan_order: bool = False) -> pl.DataFrame:
     """Columns of a store table as a frame, typed from the schema.
 
     Datetime and JSON columns skip SQLAlchemy's per-value processing (``type_coerce``) and are parsed by polars /
     orjson in bulk: at a million rows this is the difference between minutes and seconds. ``keys`` (a frame of
     ``hub`` and one id column named as in ``columns``, e.g. ``id`` or ``child``) keeps only the rows with those
     keys, chosen by the database: a few thousand are asked for by id, more as one array per hub
-    (:meth:`Store.among`), so the rows left out are never read nor held.
+    (:meth:`Store.among`), so the rows left out are never read nor held. With ``scan_order`` they are always asked
+    for as arrays, so a SQLite store gives them in the table's order however few they are.
     """
     tbl = model.__table__
     def column(c: str) -> Any:
@@ -70,7 +71,7 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
         return _concat(tbl, columns, _read(store, q, tbl, columns, None, ()))
     hub_col, id_col = keys.columns[:2]
     wanted = set(keys.select(hub_col, id_col).iter_rows())
-    if len(wanted) <= _BY_ID_MAX:
+    if len(wanted) <= _BY_ID_MAX and not scan_order:
         ids = sorted({i for _, i in wanted})
         positions = (columns.index(hub_col), columns.index(id_col))
         return _concat(tbl, columns, [part for n in range(0, len(ids), _IN_BATCH) for part in _read(

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     from crawler.store.db import Store
 
 __all__ = ["BuildReport", "LineageGraph", "Traversal", "UnknownFamilyError", "UnknownModelError", "ancestors", "build_graph",
-           "children_of", "declared_graph", "descendants", "family", "family_members", "find", "graph_with_inferred", "graph_stats", "open_graph",
+           "children_of", "descendants", "family", "family_members", "find", "graph_with_inferred", "graph_stats", "open_graph",
            "parents_of", "path", "traverse", "tree"]
 
 #: Names loaded on first use (they import polars and the store), so a query answered from the graph cache does not.
@@ -58,18 +58,6 @@ def graph_with_inferred(store: Store, graph: LineageGraph | None = None) -> Line
 
     graph = graph if graph is not None else build_graph(store)
     return with_inferred(graph, all_inferences(store, graph))
-
-
-def declared_graph(store: Store) -> LineageGraph:
-    """The declared graph of an open store. A SQLite store's graph comes from the graph cache when the file is
-    unchanged since it was cached (and is cached for the next command otherwise), as :func:`open_graph`'s does;
-    other stores' graphs are built (their fingerprint may miss an in-place update, and an analysis has no
-    ``--no-cache``)."""
-    from analysis.lineage_build import build_graph
-
-    if sqlite_path(store.url) is None:
-        return build_graph(store)
-    return cached(store.url, {"inferred": False}, lambda: build_graph(store))
 
 
 def open_graph(db: str | None = None, *, include_inferred: bool = False, use_cache: bool = True) -> LineageGraph:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from analysis.families import analyse_families, family_members, load_view
+from analysis import frames
+from analysis.families import analyse_families, family_members, lineage_view, load_view
 from crawler.families import FamilyError, get_family, load_families, select_families
 from crawler.store import open_store
 from hubsim.eval.world_store import iter_hf_records, load_world_store
@@ -244,6 +245,68 @@ def test_report_for_llama_lists_only_llamas_roots_members_and_undeclared_models(
     compare = {r["family"]: r for r in data["tables"]["families_compare"]}
     assert set(compare) == {"Qwen", "Llama", "Mistral", "Gemma", "DeepSeek", "Phi"}
     assert compare["Llama"]["derivatives"] == llama["derivatives"]
+
+
+@pytest.fixture(scope="module")
+def mirrored_world(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """Both hubs crawled from a generated world with ModelScope mirrors of Hugging Face models."""
+    from tests.support.sim import running_sim
+    from tests.test_mirrors import crawl_both
+
+    out = tmp_path_factory.mktemp("mirrored")
+    generate_world(out / "world", GeneratorConfig(qwen=400, others=400, modelscope=200, seed=3))
+    url = f"sqlite:///{out / 'store.db'}"
+    with running_sim(out / "world") as sim:
+        crawl_both(sim.url, url)
+    return url
+
+
+@pytest.fixture(scope="module")
+def shuffled_world(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A dirty world's records stored in another order than their ids' (as a listing by downloads gives them),
+    with more than the 500 models :func:`analysis.frames.table` asks for in one ``IN``."""
+    import random
+
+    from crawler.family import resolve_edges
+    from crawler.ingest import write_page
+
+    out = tmp_path_factory.mktemp("shuffled")
+    generate_world(out / "world", GeneratorConfig(qwen=2000, others=1000, modelscope=0, seed=5))
+    records = list(iter_hf_records(out / "world"))
+    random.Random(5).shuffle(records)
+    url = f"sqlite:///{out / 'store.db'}"
+    store = open_store(url)
+    for start in range(0, len(records), 100):
+        write_page(store, "hf", records[start:start + 100], run_id=None)
+    resolve_edges(store, "hf")
+    return url
+
+
+@pytest.mark.parametrize("store_name", ["sample_store", "dirty_world", "shuffled_world", "mirrored_world"])
+def test_members_from_the_lineage_alone_equal_the_whole_graphs(store_name, request) -> None:
+    """``family_members`` reads only the models a lineage can hold (:func:`lineage_view`): on the bundled sample,
+    dirty worlds (cycles, self-references, wrong case, deleted bases, non-ASCII ids), one stored in another order
+    than its ids', and both hubs with mirrors, every family's members, generations and depths, in order, are those of the
+    whole-hub graph."""
+    fixture = request.getfixturevalue(store_name)
+    store = fixture if not isinstance(fixture, str) else open_store(fixture, create=False)
+    if store_name == "mirrored_world":
+        assert frames.mirrors(store).height > 0
+    whole = load_view(store, metrics=False)
+    sizes = {}
+    for fam in select_families():
+        lineage = lineage_view(store, fam)
+        assert 0 < lineage.graph.n_nodes < whole.graph.n_nodes
+        try:
+            want = family_members(store, fam, view=whole)
+        except LookupError:  # no root of this family in the store: the same error either way
+            with pytest.raises(LookupError):
+                family_members(store, fam)
+            continue
+        got = family_members(store, fam)
+        assert got.equals(want), fam.name
+        sizes[fam.name] = got.height
+    assert sizes["qwen"] > 100 and len(sizes) >= 4, sizes
 
 
 def test_analyze_families_cli(sample_store) -> None:

@@ -83,31 +83,3 @@ def test_the_cache_finds_the_store_file_as_sqlalchemy_names_it(url: str) -> None
         database = database.removeprefix("file:").split("?", 1)[0]
     want = Path(database) if u.get_backend_name() == "sqlite" and database not in ("", ":memory:") else None
     assert sqlite_path(url) == want
-
-
-def test_an_analysis_reuses_the_cached_graph_until_the_store_changes(tmp_path: Path, store_url: str,
-                                                                    monkeypatch) -> None:
-    """``family_members`` (every family analysis) reads a SQLite store's graph from the cache when the file is
-    unchanged, and sees a write made since."""
-    from analysis import lineage_build
-    from analysis.families import family_members
-    from crawler.ingest import write_page
-
-    monkeypatch.setenv("HUBTREE_CACHE", str(tmp_path / "cache"))
-    store = open_store(store_url)
-    write_page(store, "hf", [{"id": "Qwen/Qwen2-7B", "createdAt": "2024-06-01T00:00:00Z"},
-                             {"id": "a/ft", "tags": ["base_model:finetune:Qwen/Qwen2-7B"]}], run_id=None)
-    first = family_members(store, "Qwen")
-    assert sorted(first["id"]) == ["Qwen/Qwen2-7B", "a/ft"]
-    assert len(list(lineage_cache.cache_dir().glob("graph-*.pkl"))) == 1
-    build = lineage_build.build_graph
-
-    def no_build(*args, **kwargs):
-        raise AssertionError("the graph of an unchanged store is built again")
-
-    monkeypatch.setattr(lineage_build, "build_graph", no_build)
-    assert family_members(store, "Qwen").equals(first)  # from the cache
-    monkeypatch.setattr(lineage_build, "build_graph", build)
-    write_page(store, "hf", [{"id": "b/ft2", "tags": ["base_model:finetune:a/ft"]}], run_id=None)
-    assert sorted(family_members(store, "Qwen")["id"]) == ["Qwen/Qwen2-7B", "a/ft", "b/ft2"]
-    store.engine.dispose()
