@@ -35,7 +35,6 @@ from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_range
 from crawler.config import HUBS
 from crawler.families import Family, FamilyError, get_family, select_families
-from crawler.family import root_candidates
 from crawler.gc_policy import rare_full_collections
 from crawler.lineage import normalise_base
 from crawler.store.db import Store
@@ -159,7 +158,7 @@ def lineage_view(store: Store, family: Family) -> StoreView:
     (the store's), so the family's members, generations and depths are the whole graph's."""
     edges, mirrors = frames.edges(store), frames.mirrors(store)
     with store.engine.connect() as conn:
-        roots = [(hub, mid) for hub in HUBS for mid, _ in root_candidates(store, conn, hub, [family])]
+        roots = [(hub, mid) for hub in HUBS for mid, _ in store.models_by_owner(conn, hub, family.org_set)]
     named = [edges.select("hub", pl.col("child").alias("id")),
              edges.filter(pl.col("parent").is_not_null()).select("hub", pl.col("parent").alias("id")),
              mirrors.select(pl.lit("modelscope").alias("hub"), pl.col("modelscope_id").alias("id")),

@@ -23,7 +23,6 @@ from sqlalchemy import (
     func,
     or_,
     select,
-    union_all,
     update,
 )
 
@@ -146,25 +145,11 @@ def family_of(store: Store, hub: str, families: Iterable[Family]) -> FamilySumma
 
 
 def _roots(store: Store, conn: Connection, hub: str, families: list[Family]) -> set[str]:
-    """The live roots of ``families`` in ``hub`` (:meth:`Family.is_root`), tested on :func:`root_candidates`."""
-    return {mid for mid, author in root_candidates(store, conn, hub, families)
+    """The live roots of ``families`` in ``hub`` (:meth:`Family.is_root`), tested on the models of their
+    organisations and those without an author (:meth:`Store.models_by_owner`)."""
+    owners = {org for f in families for org in f.org_set}
+    return {mid for mid, author in store.models_by_owner(conn, hub, owners)
             if any(f.is_root(author, mid) for f in families)}
-
-
-def root_candidates(store: Store, conn: Connection, hub: str, families: Iterable[Family]) -> list[tuple[str, str]]:
-    """``(id, author)`` of the live models of ``hub`` that may be roots of ``families``: the authors that may be a
-    root organisation's come from a scan of the author index (any case; every author beyond ASCII too, whose case
-    the database may fold unlike Python), Python keeps the organisations' (:meth:`Family.owns`), and only their
-    models — and those without an author, whose id's owner counts — are read. Every root is among them."""
-    m = Model.__table__  # type: ignore[attr-defined]
-    families = list(families)
-    orgs = sorted({org for f in families for org in f.org_set})
-    maybe = or_(store.among(func.lower(m.c.author), orgs), store.not_ascii(m.c.author))
-    owning = [a for a in conn.scalars(select(m.c.author).where(m.c.hub == hub, maybe).distinct())
-              if any(f.owns(a) for f in families)]
-    live = select(m.c.id, m.c.author).where(m.c.hub == hub, m.c.deleted_at.is_(None))
-    rows = union_all(live.where(store.among(m.c.author, [*owning, ""])), live.where(m.c.author.is_(None)))
-    return [tuple(row) for row in conn.execute(rows)]  # two searches of the author index, not an OR over a scan
 
 
 def _may_have_tag(store: Store, archs: set[str]) -> ColumnElement[bool]:

@@ -24,9 +24,11 @@ from sqlalchemy import (
     event,
     func,
     inspect,
+    or_,
     select,
     text,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import SQLModel, create_engine
@@ -132,6 +134,20 @@ class Store:
         if self.dialect == "postgresql":
             return func.octet_length(column) != func.length(column)
         return func.length(cast(column, LargeBinary)) != func.length(column)
+
+    def models_by_owner(self, conn: Connection, hub: str, owners: Iterable[str]) -> list[tuple[str, str | None]]:
+        """``(id, author)`` of the live models of ``hub`` whose author is one of ``owners`` (lower case) in any case,
+        and of those without an author (whose id's owner counts: the caller decides). The authors come from a scan
+        of the author index, chosen by the database (every author beyond ASCII too, whose case it may fold unlike
+        Python, which decides); their models are two searches of the index, not an ``OR`` over a scan."""
+        m = Model.__table__  # type: ignore[attr-defined]
+        owners = set(owners)
+        maybe = or_(self.among(func.lower(m.c.author), sorted(owners)), self.not_ascii(m.c.author))
+        authors = [a for a in conn.scalars(select(m.c.author).where(m.c.hub == hub, maybe).distinct())
+                   if a.lower() in owners]
+        live = select(m.c.id, m.c.author).where(m.c.hub == hub, m.c.deleted_at.is_(None))
+        rows = union_all(live.where(self.among(m.c.author, [*authors, ""])), live.where(m.c.author.is_(None)))
+        return [(mid, author) for mid, author in conn.execute(rows)]
 
     def delete_where_in(self, conn: Connection, table: type[SQLModel], hub: str, column: str, values: Iterable[str]) -> None:
         """Delete the rows of ``hub`` whose ``column`` is one of ``values`` (bounded batches)."""
