@@ -286,8 +286,8 @@ def shuffled_world(tmp_path_factory: pytest.TempPathFactory) -> str:
 def test_members_from_the_lineage_alone_equal_the_whole_graphs(store_name, request) -> None:
     """``family_members`` reads only the models a lineage can hold (:func:`lineage_view`): on the bundled sample,
     dirty worlds (cycles, self-references, wrong case, deleted bases, non-ASCII ids), one stored in another order
-    than its ids', and both hubs with mirrors, every family's members, generations and depths, in order, are those of the
-    whole-hub graph."""
+    than its ids', and both hubs with mirrors, every family's members, generations and depths, in order, are those
+    of the whole-hub graph."""
     fixture = request.getfixturevalue(store_name)
     store = fixture if not isinstance(fixture, str) else open_store(fixture, create=False)
     if store_name == "mirrored_world":
@@ -307,6 +307,37 @@ def test_members_from_the_lineage_alone_equal_the_whole_graphs(store_name, reque
         assert got.equals(want), fam.name
         sizes[fam.name] = got.height
     assert sizes["qwen"] > 100 and len(sizes) >= 4, sizes
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_roots_are_found_by_author_in_any_case_or_by_the_id_without_one(backend, tmp_path: Path, request) -> None:
+    """The lineage view's roots on both stores: an author in another case, an author that only Python folds to the
+    organisation (a Kelvin sign), and no author (the id's owner counts); a write made since is seen."""
+    from crawler.family import resolve_edges
+    from crawler.ingest import write_page
+
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" else f"sqlite:///{tmp_path / 's.db'}"
+    store = open_store(url)
+
+    def record(mid: str, author: str | None, base: str | None = None) -> dict:
+        tags = [f"base_model:finetune:{base}"] if base else []
+        return {"id": mid, "createdAt": "2024-06-01T00:00:00Z", "tags": tags,
+                **({"author": author} if author is not None else {})}
+
+    write_page(store, "hf", [record("Qwen/Qwen2-7B", "QWEN"), record("Qwen/Qwen2.5-0.5B", None),
+                             record("a/ft", "a", "Qwen/Qwen2-7B"), record("b/ft2", "b", "a/ft"),
+                             record("deepseek-ai/DeepSeek-R1", "deepsee\u212a-ai"), record("Qwen/x", "someone")],
+               run_id=None)
+    resolve_edges(store, "hf")
+    qwen = family_members(store, "qwen")
+    assert dict(zip(qwen["id"], qwen["depth"], strict=True)) == {
+        "Qwen/Qwen2-7B": 0, "Qwen/Qwen2.5-0.5B": 0, "a/ft": 1, "b/ft2": 2}
+    assert qwen.equals(family_members(store, "qwen", view=load_view(store, metrics=False)))
+    assert family_members(store, "deepseek")["id"].to_list() == ["deepseek-ai/DeepSeek-R1"]
+    write_page(store, "hf", [record("c/ft3", "c", "Qwen/Qwen2.5-0.5B")], run_id=None)
+    resolve_edges(store, "hf")
+    assert "c/ft3" in family_members(store, "qwen")["id"].to_list()
+    store.engine.dispose()
 
 
 def test_analyze_families_cli(sample_store) -> None:
