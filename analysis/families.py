@@ -151,12 +151,14 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     return view_as_of(view, as_of) if as_of is not None else view
 
 
-def lineage_view(store: Store, family: Family) -> StoreView:
+def lineage_view(store: Store, family: Family, *, edges: pl.DataFrame | None = None) -> StoreView:
     """The membership view (:func:`load_view` without metrics) of the models a lineage can hold: every model a
     declared edge names, both sides of every mirror link and the possible roots of ``family``. The models in no
     lineage — most of a hub — are never read. Their nodes are left out of the graph, the others keep their order
-    (the store's), so the family's members, generations and depths are the whole graph's."""
-    edges, mirrors = frames.edges(store), frames.mirrors(store)
+    (the store's), so the family's members, generations and depths are the whole graph's. ``edges``:
+    :func:`analysis.frames.edges` of the store, when the caller has read them."""
+    edges = edges if edges is not None else frames.edges(store)
+    mirrors = frames.mirrors(store)
     with store.engine.connect() as conn:
         roots = [(hub, mid) for hub in HUBS for mid, _ in store.models_by_owner(conn, hub, family.org_set)]
     named = [edges.select("hub", pl.col("child").alias("id")),

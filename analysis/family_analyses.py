@@ -7,15 +7,17 @@ One call each for the CLI, the notebooks and the service; the analyses themselve
 
 from __future__ import annotations
 
+from typing import Any
+
 import polars as pl
 
 from analysis import frames
 from analysis.deployment import DeploymentReport, analyse_deployment
-from analysis.graph import family_members
+from analysis.families import family_members, lineage_view
 from analysis.growth import GROWTH_COLUMNS, GrowthReport, analyse_growth
 from analysis.licensing import LicenceReport, analyse_licences
 from analysis.months import month_start
-from crawler.families import Family
+from crawler.families import Family, get_family
 from crawler.store.db import Store
 
 
@@ -27,25 +29,31 @@ def created_since(members: pl.DataFrame, models: pl.DataFrame, since: str | None
     return members.join(recent, on=["hub", "id"], how="semi")
 
 
+def family_data(store: Store, family: Family | str, **options: Any) -> tuple[pl.DataFrame, frames.FamilyFrames]:
+    """The members of ``family`` (:func:`analysis.families.family_members` of its lineage view) and their frames
+    (:func:`analysis.frames.family_frames` with ``options``), the store's edges read once for both."""
+    fam = family if isinstance(family, Family) else get_family(family)
+    edges = frames.edges(store)
+    members = family_members(store, fam, view=lineage_view(store, fam, edges=edges))
+    return members, frames.family_frames(store, members, store_edges=edges, **options)
+
+
 def licences(store: Store, family: Family | str, since: str | None = None) -> LicenceReport:
     """Licence mix and drift of ``family`` (a Family or a name of the table; members created from ``since`` on)."""
-    members = family_members(store, family)
-    fam = frames.family_frames(store, members)
+    members, fam = family_data(store, family)
     members = created_since(members, fam.models, since)
     return analyse_licences(fam.models, fam.edges, members, fam.cards)
 
 
 def growth(store: Store, family: Family | str, since: str | None = None) -> GrowthReport:
     """New derivatives of ``family`` per month (months from ``since`` on)."""
-    members = family_members(store, family)
-    fam = frames.family_frames(store, members, with_cards=False, with_snapshots=True, model_columns=GROWTH_COLUMNS)
+    members, fam = family_data(store, family, with_cards=False, with_snapshots=True, model_columns=GROWTH_COLUMNS)
     return analyse_growth(fam.models, fam.edges, members, frames.runs(store), fam.snapshots, since=since,
                           all_new=frames.new_per_month(store))
 
 
 def deployment(store: Store, family: Family | str, since: str | None = None) -> DeploymentReport:
     """Deployment signals of ``family`` (members created from ``since`` on)."""
-    members = family_members(store, family)
-    fam = frames.family_frames(store, members)
+    members, fam = family_data(store, family)
     members = created_since(members, fam.models, since)
     return analyse_deployment(fam.models, members, fam.edges, fam.cards, since=since)

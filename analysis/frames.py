@@ -362,12 +362,16 @@ class FamilyFrames:
 
 @rare_full_collections()
 def family_frames(store: Store, members: pl.DataFrame, *, with_cards: bool = True,
-                  with_snapshots: bool = False, model_columns: Sequence[str] | None = None) -> FamilyFrames:
+                  with_snapshots: bool = False, model_columns: Sequence[str] | None = None,
+                  store_edges: pl.DataFrame | None = None) -> FamilyFrames:
     """The frames of the family ``members`` (hub, id, …), each filtered while its table is scanned.
     ``model_columns``: the model columns to read (:func:`models`); without ``license_link`` the repos a member's
-    licence link points at are not read."""
+    licence link points at are not read. ``store_edges``: every declared edge (:func:`edges`) when the caller has
+    read them: the members' are taken from them, not read again."""
     keys = members.select("hub", "id").unique()
-    fam_edges = edges(store, children=keys)
+    fam_edges = (edges(store, children=keys) if store_edges is None
+                 else store_edges.join(keys.rename({"id": "child"}), on=["hub", "child"], how="semi",
+                                       maintain_order="left"))
     bases = fam_edges.filter(pl.col("parent").is_not_null()).select("hub", pl.col("parent").alias("id"))
     named = pl.concat([keys, bases]).unique()
     fam_models = models(store, keys=named, columns=model_columns)

@@ -11,6 +11,7 @@ import polars as pl
 
 from analysis.families import family_members, load_view
 from analysis.frames import FamilyFrames, family_frames
+from analysis.frames import edges as store_edges
 from analysis.months import check_month, current_month, previous_calendar_month
 from analysis.report.build import ReportError, build_report, latest_month
 from analysis.report.render import write_report
@@ -51,9 +52,11 @@ def make_report(store: Store, month: str, out: Path | Callable[[str], Path] | No
     started = time.monotonic()
     fam = family if isinstance(family, Family) else get_family(family)
     with RunLock(store, "report"), RunLock(store, "crawl"):
-        view = load_view(store)  # one read of the store: the family's membership and the families section
+        edges = store_edges(store)  # read once: the store's view and the family's frames
+        view = load_view(store, edges=edges)  # one read of the store: the membership and the families section
         members = family_members(store, fam, view=view)
-        frames = family_frames(store, members, with_snapshots=True) if month == "latest" else None  # read once
+        frames = family_frames(store, members, with_snapshots=True, store_edges=edges)  # read once
+        del edges  # not held through the report's inference pass
         month = resolve_month(store, month, members, fam, frames)
         data = build_report(store, month, members, fam, view=view, data=frames)
         target = out(month) if callable(out) else out or Path("reports") / month
