@@ -196,20 +196,28 @@ class StoreCounts:
 
 def store_counts(store: Store, as_of: datetime) -> StoreCounts:
     """:class:`StoreCounts` as of a time (the models :func:`existing` keeps, and the edges of their children)."""
+    return store_counts_at(store, [as_of])[0]
+
+
+def store_counts_at(store: Store, times: Sequence[datetime]) -> list[StoreCounts]:
+    """:func:`store_counts` as of each of ``times``, counted by the database in one pass over each table."""
     m, e = Model.__table__, Edge.__table__  # type: ignore[attr-defined]
-    alive = and_(or_(m.c.created_at.is_(None), m.c.created_at <= as_of),
-                 or_(m.c.deleted_at.is_(None), m.c.deleted_at > as_of))
+    alive = [and_(or_(m.c.created_at.is_(None), m.c.created_at <= as_of),
+                  or_(m.c.deleted_at.is_(None), m.c.deleted_at > as_of)) for as_of in times]
     joined = e.join(m, and_(e.c.hub == m.c.hub, e.c.child == m.c.id))
-    unresolved = (select(e.c.hub, e.c.parent_raw, e.c.reason, func.count(distinct(e.c.child)), func.count())
-                  .select_from(joined).where(alive, e.c.parent.is_(None)).group_by(e.c.hub, e.c.parent_raw, e.c.reason))
+    per_time = [agg for a in alive for agg in (func.count(distinct(e.c.child)).filter(a), func.count().filter(a))]
+    unresolved = (select(e.c.hub, e.c.parent_raw, e.c.reason, *per_time).select_from(joined)
+                  .where(e.c.parent.is_(None)).group_by(e.c.hub, e.c.parent_raw, e.c.reason))
     with store.engine.connect() as conn:
         # counted over a scan of the table: as a WHERE, the planner may read it through the created_at index instead
-        models_n = conn.execute(select(func.count().filter(alive)).select_from(m)).scalar_one()
-        edges_n = conn.execute(select(func.count()).select_from(joined).where(alive)).scalar_one()
+        models_n = conn.execute(select(*(func.count().filter(a) for a in alive)).select_from(m)).one()
+        edges_n = conn.execute(select(*(func.count().filter(a) for a in alive)).select_from(joined)).one()
         rows = [tuple(r) for r in conn.execute(unresolved)]
-    frame = pl.DataFrame(rows, schema={"hub": pl.String, "parent_raw": pl.String, "reason": pl.String,
-                                       "children": pl.UInt32, "edges": pl.Int64}, orient="row")
-    return StoreCounts(int(models_n), int(edges_n), frame)
+    schema = {"hub": pl.String, "parent_raw": pl.String, "reason": pl.String, "children": pl.UInt32,
+              "edges": pl.Int64}
+    return [StoreCounts(int(models_n[i]), int(edges_n[i]), pl.DataFrame(
+        [(*r[:3], r[3 + 2 * i], r[4 + 2 * i]) for r in rows if r[4 + 2 * i]], schema=schema, orient="row"))
+        for i in range(len(times))]
 
 
 def new_per_month(store: Store, as_of: datetime | None = None) -> pl.DataFrame:

@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import update
 
 from analysis import frames
+from crawler.family import resolve_edges
 from crawler.ingest import write_page
 from crawler.records_modelscope import parse_modelscope
 from crawler.store.db import open_store
@@ -22,7 +23,10 @@ def _store(url: str) -> None:
     store = open_store(url)
     page = [{"id": f"org{i % 3}/m{i}", "createdAt": f"2024-{1 + i % 7:02d}-{1 + i % 28:02d}T00:00:00Z", "downloads": i,
              "tags": [f"base_model:finetune:org{(i - 1) % 3}/m{i - 1}"] if i else []} for i in range(40)]
+    page += [{"id": f"org0/orphan{i}", "createdAt": created, "tags": ["base_model:finetune:nobody/missing"]}
+             for i, created in enumerate(("2024-03-01T00:00:00Z", "2024-05-25T00:00:00Z"))]  # a base not stored
     write_page(store, "hf", page, run_id=None)
+    resolve_edges(store, "hf")  # as a crawl does after its listing: the missing base becomes unresolved
     # ModelScope models named as Hugging Face ones: a key is its hub and its id
     write_page(store, "modelscope", [{"id": "org1/m1", "downloads": 7}, {"id": "org2/m5", "downloads": 8}],
                run_id=None, parser=parse_modelscope)
@@ -71,4 +75,19 @@ def _check(url: str, monkeypatch: pytest.MonkeyPatch, by_array: bool) -> None:
         want = (alive.filter(pl.col("created_at").is_not_null())
                 .group_by(pl.col("created_at").dt.strftime("%Y-%m").alias("month")).len().sort("month"))
         assert got.rows() == want.rows() and got.height >= 4, as_of
+    # The whole store's models, edges and unresolved bases as of two times, counted in one pass: as polars counts
+    # them in the whole tables.
+    all_edges = frames.edges(store)
+    counted = frames.store_counts_at(store, times[:2])
+    for as_of, got in zip(times[:2], counted, strict=True):
+        alive = frames.existing(everything, as_of).select("hub", "id")
+        live = all_edges.join(alive.rename({"id": "child"}), on=["hub", "child"], how="semi")
+        unresolved = (live.filter(pl.col("parent").is_null()).group_by("hub", "parent_raw", "reason")
+                      .agg(pl.col("child").n_unique().alias("children"), pl.len().alias("edges")))
+        assert (got.models, got.edges) == (alive.height, live.height), as_of
+        assert sorted(got.unresolved.rows()) == sorted(unresolved.rows()) and got.unresolved.height, as_of
+    assert [(c.models, c.edges, c.unresolved.rows()) for c in counted] == [
+        (c.models, c.edges, c.unresolved.rows()) for c in (frames.store_counts(store, t) for t in times[:2])]
+    assert [c.unresolved.select("parent_raw", "children", "edges").rows() for c in counted] == [
+        [("nobody/missing", 1, 1)], [("nobody/missing", 2, 2)]]  # the second orphan created between the times
     store.engine.dispose()

@@ -84,12 +84,14 @@ class MonthView:
 def analyse_month(store: Store, family: Family, month: str, members: pl.DataFrame, *, models: pl.DataFrame,
                   edges: pl.DataFrame, cards: pl.DataFrame, runs: pl.DataFrame, snapshots: pl.DataFrame,
                   all_new: pl.DataFrame | None = None, signals: pl.DataFrame | None = None,
-                  edge_cache: EdgeCache | None = None) -> MonthView:
+                  edge_cache: EdgeCache | None = None, counts: frames.StoreCounts | None = None) -> MonthView:
     """Run the three analyses on the store as of the end of ``month`` (``members``: the family today; ``models``
     … ``snapshots``: the family's frames, :func:`analysis.frames.family_frames`; ``all_new``: the store's new
     models per month as of the month's end, :func:`analysis.frames.new_per_month`, read here unless given;
     ``signals``: the deployment signals of ``models``, :func:`analysis.deployment.model_signals`; ``edge_cache``:
-    the licence classifications of edges shared by the months, :func:`analysis.licensing.classify_edges`)."""
+    the licence classifications of edges shared by the months, :func:`analysis.licensing.classify_edges`;
+    ``counts``: the whole store's as of the month's end, :func:`analysis.frames.store_counts`, read here unless
+    given)."""
     end = month_end(month)
     models = frames.existing(models, end)
     keys = models.select("hub", "id")
@@ -99,7 +101,7 @@ def analyse_month(store: Store, family: Family, month: str, members: pl.DataFram
     snaps_m = snapshots.filter(pl.col("taken_at") <= end)
     return MonthView(
         family=family, month=month, end=end, models=models, members=members_m, edges=edges_m, cards=cards_m,
-        store=frames.store_counts(store, end),
+        store=counts if counts is not None else frames.store_counts(store, end),
         licences=analyse_licences(models, edges_m, members_m, cards_m, edge_cache),
         growth=analyse_growth(models, edges_m, members_m, runs, snaps_m, until=month,
                               all_new=all_new if all_new is not None else frames.new_per_month(store, end)),
@@ -156,9 +158,11 @@ def build_report(store: Store, month: str, members: pl.DataFrame, family: Family
               "runs": runs, "signals": model_signals(data.models, data.cards),  # each model's once for both months
               "edge_cache": {}}  # and each edge's licence classification
     prev_month = previous_month(month)
-    all_new, all_new_before = frames.new_per_month_at(store, [month_end(month), month_end(prev_month)])
-    now = analyse_month(store, fam, month, members, **loaded, all_new=all_new)
-    before = analyse_month(store, fam, prev_month, members, **loaded, all_new=all_new_before)
+    ends = [month_end(month), month_end(prev_month)]  # the whole store's figures: one pass for both months
+    all_new, all_new_before = frames.new_per_month_at(store, ends)
+    counts, counts_before = frames.store_counts_at(store, ends)
+    now = analyse_month(store, fam, month, members, **loaded, all_new=all_new, counts=counts)
+    before = analyse_month(store, fam, prev_month, members, **loaded, all_new=all_new_before, counts=counts_before)
     del loaded  # the edge classifications are not held past the two months' analyses
     if now.members.is_empty():
         raise ReportError(f"no model of the {fam.label} family existed by the end of {month}")
