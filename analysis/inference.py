@@ -452,7 +452,7 @@ def _relation(graph: LineageGraph, child: int, feats: Features, n_parents: int) 
 
 
 def _hint(model_id: str, architecture: str | None, family_arch: set[str], words: frozenset[str]) -> bool:
-    """The name/architecture part of :func:`is_candidate` (cheap: no tags, no card)."""
+    """The name/architecture part of the candidate test (no tags, no card): :func:`_hints` of one model."""
     low = model_id.lower()
     tokens = _name_tokens(low)
     return ((architecture or "").lower() in family_arch or any(w in low for w in words) or "_-_" in low
@@ -483,11 +483,8 @@ def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words:
     return out
 
 
-def is_candidate(graph: LineageGraph, node: int, feats: Features, family_arch: set[str],
-                 words: frozenset[str]) -> bool:
-    """Whether the model shows any family or derivation hint worth inferring from."""
-    if _hint(graph.ids[node], graph.architecture[node], family_arch, words):
-        return True
+def _card_hint(feats: Features) -> bool:
+    """The card part of the candidate test: an adapter config, a mergekit config or a model link in the card."""
     if feats.card_data and "base_model_name_or_path" in feats.card_data:
         return True
     body = (feats.card_text or "")[:MAX_CARD_SCAN]
@@ -643,10 +640,11 @@ def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Ite
     if candidates is None:
         has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
         candidates = [n for n in np.flatnonzero(~has_parent & ~index.official).tolist() if n in features]
-    todo = []
-    for node in candidates:
+    todo = []  # the models showing a family or derivation hint worth inferring from: in the name, else in the card
+    hinted = _hints(graph, np.asarray(candidates, np.int64), family_arch, words).tolist()
+    for node, hint in zip(candidates, hinted, strict=True):
         feats = features.get(node) or Features([], None, [], None, None)
-        if is_candidate(graph, node, feats, family_arch, words):
+        if hint or _card_hint(feats):
             todo.append((node, feats, CardRefs.of(feats)))
     wanted = {v for node, _, refs in todo for raw in refs.raw()
               if (v := normalise_base(raw, graph.ids[node])[0]) is not None}
@@ -738,7 +736,8 @@ def likely_candidates(store: Store, graph: LineageGraph,
                       official: np.ndarray | None = None) -> list[int]:
     """Models :func:`infer` would consider, found without loading every model's tags and card (for big stores).
 
-    Same test as :func:`is_candidate`: the name/architecture part on the graph, the card part in SQL.
+    Same test as :func:`infer`'s: the name/architecture part on the graph (:func:`_hints`), the card part
+    (:func:`_card_hint`) in SQL.
     ``official``: :meth:`NameIndex.official_mask` when the caller has it.
     """
     index_official = official if official is not None else NameIndex.official_mask(graph, root_authors)

@@ -7,6 +7,7 @@ from pathlib import Path
 from analysis.graph import build_graph, descendants, graph_with_inferred
 from analysis.inference import (
     DEFAULT_THRESHOLD,
+    all_inferences,
     confident,
     family_counts,
     infer,
@@ -204,3 +205,22 @@ def test_the_exact_size_of_an_official_model_of_the_architectures_family_is_a_me
     assert all(not i.rule.startswith("arch+size") for i in inferred if i.parents)
     unsized = infer(g, load_features(store, g), root_authors=("meta-llama",), family_architectures=("llama",))
     assert {i.rule for i in unsized} == {"arch:llama"}  # without the sizes (an older store): no size claim
+
+
+def test_the_stores_pass_infers_what_inference_over_every_model_does(tmp_path: Path) -> None:
+    """:func:`all_inferences` looks only at the likely candidates, found in SQL and by vectorised name hints: on a
+    dirty world with non-ASCII ids, cards with mergekit configs and model links, it infers exactly what
+    :func:`infer` does with every model's features."""
+    from hubsim.eval.world_store import load_world_store
+    from hubsim.gen_dirt import DirtConfig
+    from hubsim.generate import GeneratorConfig, generate_world
+
+    generate_world(tmp_path / "w", GeneratorConfig(qwen=600, others=900, seed=11, dirt=DirtConfig(non_ascii_ids=0.05)))
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    load_world_store(tmp_path / "w", store)
+    g = build_graph(store)
+    assert any(not i.isascii() for i in g.ids)
+    everything = infer(g, load_features(store, g), params=load_params(store, g))
+    assert all_inferences(store, g) == everything
+    rules = {i.rule.split(":")[0] + ":" + i.rule.split(":")[1] for i in everything}
+    assert {"card:mergekit", "name:quant-suffix", "name:owner-embedded"} <= rules and len(everything) > 300, rules
