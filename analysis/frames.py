@@ -326,23 +326,26 @@ def _carried_sweeps(store: Store, hub: str | None) -> pl.DataFrame:
 
 def _carry_forward(stored: pl.DataFrame, sweeps: pl.DataFrame) -> pl.DataFrame:
     """The rows of :func:`snapshots` (run_id, hub, key and the counters, sorted by run) from the stored changes
-    (sorted by run, with their ``deleted`` flag) and ``sweeps``."""
+    (sorted by run, with their ``deleted`` flag) and ``sweeps``. A stored row holds at its hub's sweeps from its
+    run up to its model's next row, and not at a sweep that an earlier version's complete sweep came in between."""
     values = ("downloads", "downloads_all_time", "likes")
     kept = stored.filter(pl.col("deleted").is_null() | ~pl.col("deleted"))
-    others = kept.join(sweeps.select("run_id", "hub"), on=["run_id", "hub"], how="anti",
-                       maintain_order="left").drop("deleted")
-    if sweeps.is_empty() or stored.is_empty():
-        return others.select("run_id", "hub", "key", *values)
-    events = stored.rename({"run_id": "_from"})
-    grid = (stored.select("hub", "key").unique().join(sweeps, on="hub")  # every model of a hub × its sweeps
-            .sort("run_id"))
-    found = grid.join_asof(events, left_on="run_id", right_on="_from", by=["hub", "key"], strategy="backward",
-                           check_sortedness=False)  # both sorted by run id
-    carried = (found.filter(pl.col("_from").is_not_null() & (pl.col("deleted").is_null() | ~pl.col("deleted"))
-                            & (pl.col("_from") >= pl.col("since")))
-               .select("run_id", "hub", "key", *values))
-    return pl.concat([others.select("run_id", "hub", "key", *values), carried],
-                     how="vertical").sort("run_id", maintain_order=True)
+    out = kept.join(sweeps.select("run_id", "hub"), on=["run_id", "hub"], how="anti",
+                    maintain_order="left").select("run_id", "hub", "key", *values)
+    for (hub,), at in sweeps.sort("run_id").partition_by("hub", as_dict=True).items():
+        runs, since = at["run_id"], at["since"]  # both ascending (``since``: the latest complete sweep before)
+        rows = (stored.filter(pl.col("hub") == hub).sort("key", "run_id")
+                .with_columns(pl.when(pl.col("key").shift(-1) == pl.col("key")).then(pl.col("run_id").shift(-1))
+                              .fill_null(runs.max() + 1).alias("_next"))
+                .filter(pl.col("deleted").is_null() | ~pl.col("deleted")))
+        held = rows.select("hub", "key", *values, pl.int_ranges(
+            runs.search_sorted(rows["run_id"], side="left"),
+            pl.min_horizontal(runs.search_sorted(rows["_next"], side="left"),
+                              since.search_sorted(rows["run_id"], side="right"))).alias("_at")).explode("_at")
+        held = held.drop_nulls("_at").sort("_at", maintain_order=True)
+        out = out.merge_sorted(held.select(runs.gather(held["_at"]).alias("run_id"), "hub", "key", *values),
+                               key="run_id")
+    return out
 
 
 def quarantine(store: Store) -> pl.DataFrame:

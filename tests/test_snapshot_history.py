@@ -216,3 +216,49 @@ def test_a_page_written_again_in_the_same_run_keeps_its_snapshot(tmp_path: Path,
     second = frames.snapshots(store).filter(pl.col("run_id") == 2).sort("id")
     assert second.select("id", "downloads").rows() == [("org/a", 5), ("org/b", 2)]
     assert _snapshot_rows(str(store.url))[2] == 1
+
+
+def test_snapshots_carry_each_stored_value_to_the_sweeps_it_holds_at(tmp_path: Path) -> None:
+    """A random history of changes, deletions and earlier versions' complete sweeps on two hubs: every full sweep
+    of this version gets, for each model, its latest row up to that sweep unless deleted or older than an earlier
+    version's complete sweep in between; other runs' rows are as stored."""
+    rng = random.Random(11)
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+    runs = [{"run_id": r, "hub": rng.choice(["hf", "modelscope"]), "started_at": datetime(2024, 7, r),
+             "mode": rng.choice(["full", "full", "incremental"]), "status": "success",
+             "snapshot_rows": rng.choice([None, None, "every"])} for r in range(1, 21)]
+    with store.transaction() as conn:
+        store.upsert(conn, CrawlRun, runs)
+    for hub in ("hf", "modelscope"):
+        write_page(store, hub, [{"id": f"org/m{i}", "downloads": 0, "likes": 0} for i in range(25)], run_id=1)
+    with store.engine.connect() as conn:
+        keys = conn.execute(text("SELECT hub, key, id FROM model")).all()
+    history = [(r["run_id"], hub, key, rng.randint(0, 99), None, rng.randint(0, 9), rng.random() < 0.15)
+               for r in runs for hub, key, _ in keys if hub == r["hub"] and rng.random() < 0.4]
+    with store.transaction() as conn:
+        conn.execute(text("DELETE FROM metric_history"))
+        conn.execute(text("INSERT INTO metric_history (run_id, hub, key, downloads, downloads_all_time, likes, "
+                          "deleted) VALUES (:r, :h, :k, :d, :a, :l, :x)"),
+                     [dict(zip("rhkdalx", row, strict=True)) for row in history])
+
+    def carried(run: dict, hub: str, key: int) -> tuple | None:
+        """The model's values at a sweep of this version, by the definition."""
+        earlier = [h for h in history if h[1] == hub and h[2] == key and h[0] <= run["run_id"]]
+        complete = [r["run_id"] for r in runs if r["hub"] == hub and r["mode"] == "full"
+                    and r["snapshot_rows"] == "every" and r["run_id"] < run["run_id"]]
+        if not earlier or earlier[-1][6] or earlier[-1][0] < max(complete, default=-1):
+            return None
+        return earlier[-1][3:6]
+
+    ids = {(hub, key): mid for hub, key, mid in keys}
+    want = []
+    for run in runs:
+        if run["mode"] == "full" and run["snapshot_rows"] is None:
+            want += [(run["run_id"], hub, ids[hub, key], *v) for hub, key, _ in keys
+                     if hub == run["hub"] and (v := carried(run, hub, key)) is not None]
+        else:
+            want += [(r, h, ids[h, k], d, a, li) for r, h, k, d, a, li, x in history if r == run["run_id"] and not x]
+    got = frames.snapshots(store).select("run_id", "hub", "id", "downloads", "downloads_all_time", "likes")
+    assert got["run_id"].is_sorted()
+    assert sorted(got.rows()) == sorted(want)
+    assert len(want) > 100
