@@ -151,24 +151,58 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     return view_as_of(view, as_of) if as_of is not None else view
 
 
-def lineage_view(store: Store, family: Family, *, edges: pl.DataFrame | None = None) -> StoreView:
-    """The membership view (:func:`load_view` without metrics) of the models a lineage can hold: every model a
-    declared edge names, both sides of every mirror link and the possible roots of ``family``. The models in no
-    lineage — most of a hub — are never read. Their nodes are left out of the graph, the others keep their order
-    (the store's), so the family's members, generations and depths are the whole graph's. ``edges``:
+def lineage_models(store: Store, family: Family, *, edges: pl.DataFrame | None = None,
+                   columns: Sequence[str] = ()) -> pl.DataFrame:
+    """The live models the lineage of ``family`` can hold (:func:`analysis.lineage_build.load_models`, with
+    ``columns`` too): what declared edges and mirror links reach from its possible roots, from the bases named like
+    its roots and from the models declaring them (so a seed is one here as in the whole graph). The other
+    families' lineages and the models in none — most of a hub — are never read. ``edges``:
     :func:`analysis.frames.edges` of the store, when the caller has read them."""
     edges = edges if edges is not None else frames.edges(store)
-    mirrors = frames.mirrors(store)
     with store.engine.connect() as conn:
         roots = [(hub, mid) for hub in HUBS for mid, _ in store.models_by_owner(conn, hub, family.org_set)]
-    named = [edges.select("hub", pl.col("child").alias("id")),
-             edges.filter(pl.col("parent").is_not_null()).select("hub", pl.col("parent").alias("id")),
-             mirrors.select(pl.lit("modelscope").alias("hub"), pl.col("modelscope_id").alias("id")),
-             mirrors.select(pl.lit("hf").alias("hub"), pl.col("hf_id").alias("id")),
-             pl.DataFrame(roots, schema={"hub": pl.String, "id": pl.String}, orient="row")]
-    keys = pl.concat(named).unique()
-    graph = build_graph(store, models=load_models(store, keys=keys), edges=edges)
-    return load_view(store, graph=graph, metrics=False, edges=edges)
+    unresolved = edges.filter(pl.col("parent").is_null() & pl.col("parent_raw").is_not_null())
+    declared = pl.concat([
+        edges.filter(pl.col("parent").is_not_null()).select("hub", "child", "parent", pl.col("parent").alias("base")),
+        unresolved.select("hub", "child", "parent", pl.Series("base", [
+            normalise_base(raw, child)[0] for raw, child in unresolved.select("parent_raw", "child").iter_rows()],
+            dtype=pl.String))])
+    named = declared["base"].drop_nulls().unique()
+    rooted = declared.filter(pl.col("base").is_in(named.filter(named.map_elements(
+        lambda base: family.is_root(None, base), return_dtype=pl.Boolean)).implode()))
+    starts = pl.concat([pl.DataFrame(roots, schema={"hub": pl.String, "id": pl.String}, orient="row"),
+                        rooted.select("hub", pl.col("child").alias("id")),
+                        rooted.filter(pl.col("parent").is_not_null()).select("hub", pl.col("parent").alias("id"))])
+    return load_models(store, keys=_reach(starts, edges, frames.mirrors(store)), columns=columns)
+
+
+def _reach(starts: pl.DataFrame, edges: pl.DataFrame, mirrors: pl.DataFrame) -> pl.DataFrame:
+    """The models (hub, id) that declared edges, downwards, and mirror links, both ways, reach from ``starts``."""
+    steps = pl.concat([
+        edges.filter(pl.col("parent").is_not_null()).select("hub", pl.col("parent").alias("id"),
+                                                            pl.col("hub").alias("to_hub"), pl.col("child").alias("to")),
+        mirrors.select(pl.lit("modelscope").alias("hub"), pl.col("modelscope_id").alias("id"),
+                       pl.lit("hf").alias("to_hub"), pl.col("hf_id").alias("to")),
+        mirrors.select(pl.lit("hf").alias("hub"), pl.col("hf_id").alias("id"),
+                       pl.lit("modelscope").alias("to_hub"), pl.col("modelscope_id").alias("to"))])
+    reached = frontier = starts.unique()
+    while frontier.height:
+        frontier = (steps.join(frontier, on=["hub", "id"], how="semi")
+                    .select(pl.col("to_hub").alias("hub"), pl.col("to").alias("id")).unique()
+                    .join(reached, on=["hub", "id"], how="anti"))
+        reached = pl.concat([reached, frontier])
+    return reached
+
+
+def lineage_view(store: Store, family: Family, *, edges: pl.DataFrame | None = None,
+                 models: pl.DataFrame | None = None) -> StoreView:
+    """The membership view (:func:`load_view` without metrics) of the models a lineage can hold
+    (:func:`lineage_models`, or ``models`` when the caller has read them). Their nodes are left out of the graph,
+    the others keep their order (the store's), so the family's members, generations and depths are the whole
+    graph's. ``edges``: :func:`analysis.frames.edges` of the store, when the caller has read them."""
+    edges = edges if edges is not None else frames.edges(store)
+    models = models if models is not None else lineage_models(store, family, edges=edges)
+    return load_view(store, graph=build_graph(store, models=models, edges=edges), metrics=False, edges=edges)
 
 
 def with_inferences(store: Store, view: StoreView, families: Sequence[Family], threshold: float) -> StoreView:

@@ -204,12 +204,14 @@ def break_cycles(graph: LineageGraph) -> None:
 
 
 def load_models(store: Store, *, hub: str | None = None, include_deleted: bool = False,
-                keys: pl.DataFrame | None = None) -> pl.DataFrame:
-    """The model columns the graph needs (narrow, so a million rows load in seconds); of the models ``keys`` (hub,
-    id) only when given, in the store's order all the same (the graph's node numbers keep their order)."""
+                keys: pl.DataFrame | None = None, columns: Sequence[str] = ()) -> pl.DataFrame:
+    """The model columns the graph needs (narrow, so a million rows load in seconds) and ``columns``; of the models
+    ``keys`` (hub, id) only when given, in the store's order all the same (the graph's node numbers keep their
+    order)."""
     m = Model.__table__  # type: ignore[attr-defined]
     conditions = ([] if include_deleted else [m.c.deleted_at.is_(None)]) + ([m.c.hub == hub] if hub else [])
-    return frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at"),
+    graph_columns = ("hub", "id", "author", "created_at", "architecture", "deleted_at")
+    return frames.table(store, Model, tuple(dict.fromkeys((*graph_columns, *columns))),
                         where=and_(*conditions) if conditions else None, keys=keys, scan_order=True)
 
 

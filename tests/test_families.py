@@ -363,6 +363,38 @@ def test_roots_are_found_by_author_in_any_case_or_by_the_id_without_one(backend,
     store.engine.dispose()
 
 
+def test_a_lineage_across_a_mirror_and_past_a_root_lookalike_has_the_whole_graphs_members(tmp_path: Path) -> None:
+    """What the family's lineage reads (:func:`lineage_models`): a ModelScope child of the mirror of a Hugging Face
+    member is a member, reached across the mirror link; the child of a base named like a root but published by
+    someone else is not (the base is read, so the child is no seed of a missing root)."""
+    from crawler.family import resolve_edges
+    from crawler.ingest import write_page
+    from crawler.store import Edge, Mirror, Model
+
+    store = open_store(f"sqlite:///{tmp_path / 's.db'}")
+
+    def record(mid: str, author: str, base: str | None = None) -> dict:
+        return {"id": mid, "author": author, "createdAt": "2024-06-01T00:00:00Z",
+                "tags": [f"base_model:finetune:{base}"] if base else []}
+
+    write_page(store, "hf", [record("Qwen/Qwen2-7B", "Qwen"), record("a/ft", "a", "Qwen/Qwen2-7B"),
+                             record("Qwen/Qwen2-7B-lookalike", "impostor"),
+                             record("x/ft", "x", "Qwen/Qwen2-7B-lookalike")], run_id=None)
+    resolve_edges(store, "hf")
+    with store.transaction() as conn:
+        store.upsert(conn, Model, [{"hub": "modelscope", "id": i, "author": i.split("/")[0], "record_hash": "",
+                                    "key": n} for n, i in enumerate(("m/ft-mirror", "n/ft2"), 1)])
+        store.upsert(conn, Edge, [{"hub": "modelscope", "child": "n/ft2", "parent_raw": "m/ft-mirror",
+                                   "parent": "m/ft-mirror", "relation": "finetune", "declared": True,
+                                   "rule": "rule:default", "status": "resolved", "reason": None}])
+        store.upsert(conn, Mirror, [{"modelscope_id": "m/ft-mirror", "hf_id": "a/ft", "rule": "same-name",
+                                     "confidence": 0.9}])
+    qwen = family_members(store, "qwen")
+    assert qwen.equals(family_members(store, "qwen", view=load_view(store, metrics=False)))
+    assert set(qwen["id"]) == {"Qwen/Qwen2-7B", "a/ft", "n/ft2"}
+    store.engine.dispose()
+
+
 def test_analyze_families_cli(sample_store) -> None:
     from tests.support.store import hubtree
 
