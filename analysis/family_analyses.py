@@ -13,7 +13,7 @@ import polars as pl
 
 from analysis import frames
 from analysis.deployment import DeploymentReport, analyse_deployment
-from analysis.families import family_members, lineage_view
+from analysis.families import family_members, lineage_models, lineage_view
 from analysis.growth import GROWTH_COLUMNS, GrowthReport, analyse_growth
 from analysis.licensing import LicenceReport, analyse_licences
 from analysis.months import month_start
@@ -31,11 +31,15 @@ def created_since(members: pl.DataFrame, models: pl.DataFrame, since: str | None
 
 def family_data(store: Store, family: Family | str, **options: Any) -> tuple[pl.DataFrame, frames.FamilyFrames]:
     """The members of ``family`` (:func:`analysis.families.family_members` of its lineage view) and their frames
-    (:func:`analysis.frames.family_frames` with ``options``), the store's edges read once for both."""
+    (:func:`analysis.frames.family_frames` with ``options``), the store's edges read once for both; so are the
+    models of the lineages when ``options`` name the few model columns to read."""
     fam = family if isinstance(family, Family) else get_family(family)
     edges = frames.edges(store)
-    members = family_members(store, fam, view=lineage_view(store, fam, edges=edges))
-    return members, frames.family_frames(store, members, store_edges=edges, **options)
+    columns = options.get("model_columns")
+    lineage = lineage_models(store, fam, edges=edges, columns=("key", *columns) if columns is not None else ())
+    members = family_members(store, fam, view=lineage_view(store, fam, edges=edges, models=lineage))
+    return members, frames.family_frames(store, members, store_edges=edges,
+                                         store_models=lineage if columns is not None else None, **options)
 
 
 def licences(store: Store, family: Family | str, since: str | None = None) -> LicenceReport:

@@ -374,18 +374,25 @@ class FamilyFrames:
 @rare_full_collections()
 def family_frames(store: Store, members: pl.DataFrame, *, with_cards: bool = True,
                   with_snapshots: bool = False, model_columns: Sequence[str] | None = None,
-                  store_edges: pl.DataFrame | None = None) -> FamilyFrames:
+                  store_edges: pl.DataFrame | None = None, store_models: pl.DataFrame | None = None) -> FamilyFrames:
     """The frames of the family ``members`` (hub, id, …), each filtered while its table is scanned.
     ``model_columns``: the model columns to read (:func:`models`); without ``license_link`` the repos a member's
     licence link points at are not read. ``store_edges``: every declared edge (:func:`edges`) when the caller has
-    read them: the members' are taken from them, not read again."""
+    read them: the members' are taken from them, not read again. ``store_models``: models the caller has read, with
+    ``key`` and ``model_columns``: those the family names are taken from them, only the others are read."""
     keys = members.select("hub", "id").unique()
     fam_edges = (edges(store, children=keys) if store_edges is None
                  else store_edges.join(keys.rename({"id": "child"}), on=["hub", "child"], how="semi",
                                        maintain_order="left"))
     bases = fam_edges.filter(pl.col("parent").is_not_null()).select("hub", pl.col("parent").alias("id"))
     named = pl.concat([keys, bases]).unique()
-    fam_models = models(store, keys=named, columns=model_columns)
+    if store_models is None:
+        fam_models = models(store, keys=named, columns=model_columns)
+    else:
+        held = store_models.join(named, on=["hub", "id"], how="semi", maintain_order="left")
+        unread = named.join(held, on=["hub", "id"], how="anti")
+        fam_models = models(store, keys=unread, columns=model_columns)
+        fam_models = pl.concat([held.select(fam_models.columns), fam_models], how="vertical")
     if "license_link" in fam_models.columns:
         linked = (fam_models.select("hub", pl.col("license_link").map_elements(link_repo, return_dtype=pl.String)
                                     .alias("id")).drop_nulls().unique().join(named, on=["hub", "id"], how="anti"))

@@ -13,6 +13,7 @@ import pytest
 from analysis import frames
 from analysis.families import analyse_families, family_members, lineage_view, load_view
 from analysis.family_analyses import family_data
+from analysis.growth import GROWTH_COLUMNS
 from crawler.families import FamilyError, get_family, load_families, select_families
 from crawler.store import open_store
 from hubsim.eval.world_store import iter_hf_records, load_world_store
@@ -311,19 +312,20 @@ def test_members_from_the_lineage_alone_equal_the_whole_graphs(store_name, reque
 
 
 @pytest.mark.parametrize("store_name", ["dirty_world", "mirrored_world"])
-def test_family_frames_from_the_edges_read_once_equal_those_read_by_key(store_name, request) -> None:
-    """The family analyses read the store's edges once, for the lineage view and the family's frames
-    (:func:`family_data`): on a dirty world and on both hubs with mirrors, every family's frames are those read
-    by key, edges and all."""
+@pytest.mark.parametrize("model_columns", [None, GROWTH_COLUMNS])
+def test_family_frames_from_the_edges_read_once_equal_those_read_by_key(store_name, model_columns, request) -> None:
+    """The family analyses read the store's edges once, for the lineage view and the family's frames, and the
+    lineage's models too when a few model columns are asked for (:func:`family_data`): on a dirty world and on
+    both hubs with mirrors, every family's frames are those read by key, edges and all."""
     fixture = request.getfixturevalue(store_name)
     store = fixture if not isinstance(fixture, str) else open_store(fixture, create=False)
     seen = 0
     for fam in select_families():
         try:
-            members, got = family_data(store, fam, with_snapshots=True)
+            members, got = family_data(store, fam, with_snapshots=True, model_columns=model_columns)
         except LookupError:
             continue
-        want = frames.family_frames(store, members, with_snapshots=True)
+        want = frames.family_frames(store, members, with_snapshots=True, model_columns=model_columns)
         assert got.edges.height > 0
         for name in ("edges", "models", "cards", "snapshots"):  # as sets of rows: a keyed read has no set order
             mine, theirs = (getattr(f, name).drop("card_data", "deploy_flags", strict=False) for f in (got, want))
