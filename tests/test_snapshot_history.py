@@ -143,6 +143,7 @@ def _old_store(url: str, *, changes_only: bool) -> None:
                      .values(deleted_at=datetime(2024, 7, 2)))
         conn.execute(text("DROP TABLE metric_history"))
         conn.execute(text("DROP INDEX ix_model_key"))
+        conn.execute(text("DROP INDEX ix_model_deleted"))  # an index no earlier version had
         conn.execute(text("ALTER TABLE model DROP COLUMN key"))
         if not changes_only:
             conn.execute(text("ALTER TABLE metric_snapshot DROP COLUMN deleted"))
@@ -174,6 +175,8 @@ def _check_upgrade(url: str, changes_only: bool) -> None:
         assert conn.execute(text("SELECT count(*) FROM model WHERE record_hash = ''")).scalar_one() == 0
         assert conn.execute(text("SELECT count(*) FROM metric_history")).scalar_one() == 7 + changes_only
     assert not inspect(store.engine).has_table("metric_snapshot")
+    have = {i["name"] for i in inspect(store.engine).get_indexes("model")}
+    assert {i.name for i in Model.__table__.indexes} <= have  # type: ignore[attr-defined]
     assert frames.snapshots(store).sort("run_id", "id").select("run_id", "id", "taken_at", "downloads").rows() == [
         (1, "org/m0", datetime(2024, 7, 1), 0), (1, "org/m1", datetime(2024, 7, 1), 1),
         (1, "org/m2", datetime(2024, 7, 1), 2), (1, "org/m3", datetime(2024, 7, 1), 3),

@@ -289,9 +289,9 @@ def _widen_counters(engine: Engine) -> None:
 
 def _add_missing_columns(engine: Engine) -> None:
     """``ALTER TABLE … ADD COLUMN`` for each nullable schema column an existing store lacks (added by a later
-    version), with the indexes on it. When ``model`` gains one read from records, its record hashes are cleared: the
-    next crawl rewrites every row and fills the new columns (an unchanged record is otherwise skipped); a store
-    gaining ``key`` has its models numbered."""
+    version), and each index it lacks. When ``model`` gains a column read from records, its record hashes are
+    cleared: the next crawl rewrites every row and fills the new columns (an unchanged record is otherwise skipped);
+    a store gaining ``key`` has its models numbered."""
     found = inspect(engine)
     with engine.begin() as conn:
         for table in SQLModel.metadata.sorted_tables:
@@ -307,8 +307,7 @@ def _add_missing_columns(engine: Engine) -> None:
             if any(c.name == "key" for c in added) and table.name == "model":
                 _number_models(conn)
             for index in table.indexes:
-                if {c.name for c in index.columns} & {c.name for c in added}:
-                    index.create(conn, checkfirst=True)
+                index.create(conn, checkfirst=True)
             if any(c.name == "snapshot_rows" for c in added):
                 _upgrade_snapshot_history(conn)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text
+from sqlalchemy import JSON, BigInteger, Column, DateTime, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from crawler.config import HUBS as HUBS  # the hubs' names, defined with their endpoints
@@ -25,6 +25,9 @@ class Model(SQLModel, table=True):
         Index("ix_model_created", "hub", "created_at"),
         Index("ix_model_author", "hub", "author"),
         Index("ix_model_key", "hub", "key", unique=True),
+        # the deleted models only (a few in a hundred): what was gone by a date, without a scan of every model
+        Index("ix_model_deleted", "hub", "deleted_at", "created_at", sqlite_where=text("deleted_at IS NOT NULL"),
+              postgresql_where=text("deleted_at IS NOT NULL")),
     )
 
     hub: str = Field(primary_key=True)
