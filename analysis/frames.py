@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -19,7 +19,6 @@ from sqlalchemy import (
     String,
     Text,
     and_,
-    case,
     cast,
     distinct,
     func,
@@ -30,6 +29,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
+from analysis.months import month_end, month_start
 from crawler.gc_policy import rare_full_collections
 from crawler.licenses import link_repo
 from crawler.store.db import Store
@@ -221,24 +221,45 @@ def store_counts_at(store: Store, times: Sequence[datetime]) -> list[StoreCounts
 
 
 def new_per_month(store: Store, as_of: datetime | None = None) -> pl.DataFrame:
-    """Models created per month over the whole store (month ``YYYY-MM``, all_new), as of a time: scanned in chunks,
-    only the counts are held."""
+    """Models created per month over the whole store (month ``YYYY-MM``, all_new), as of a time (the models
+    :func:`existing` keeps; None: every model stored), counted by the database: only the counts are held."""
     return new_per_month_at(store, [as_of])[0]
 
 
 def new_per_month_at(store: Store, times: Sequence[datetime | None]) -> list[pl.DataFrame]:
-    """:func:`new_per_month` as of each of ``times`` (None: now), counted by the database in one scan."""
+    """:func:`new_per_month` as of each of ``times``.
+
+    Each month that has models is counted as a range of the ``(hub, created_at)`` index, the next such month found
+    by a search of it (a ``GROUP BY`` of the month's text sorted the whole table: 2.7 s at 3M); the models deleted by
+    a time are then taken off their months, read from the index of deleted models."""
     m = Model.__table__  # type: ignore[attr-defined]
-    month = func.substr(cast(m.c.created_at, String), 1, 7)  # ISO text on SQLite, the timestamp's text elsewhere
-    counts = [func.sum(case((and_(m.c.created_at <= as_of,
-                                  or_(m.c.deleted_at.is_(None), m.c.deleted_at > as_of)), 1), else_=0))
-              if as_of is not None else func.count() for as_of in times]
-    q = select(month, *counts).where(m.c.created_at.is_not(None)).group_by(month).order_by(month)
+    tick = timedelta(microseconds=1)
+    counts: list[dict[str, int]] = [{} for _ in times]
     with store.engine.connect() as conn:
-        rows = conn.execute(q).all()
+        for hub in conn.scalars(select(m.c.hub).distinct()).all():
+            dated = [m.c.hub == hub, m.c.created_at.is_not(None)]
+            start = conn.scalar(select(func.min(m.c.created_at)).where(*dated))
+            while start is not None:
+                month = f"{start:%Y-%m}"
+                low, high = month_start(month), month_end(month) + tick
+                counted: dict[datetime, int] = {}  # by the range's end: the month's end, or a time within it
+                for i, as_of in enumerate(times):
+                    end = high if as_of is None else min(high, as_of + tick)
+                    if end > low:
+                        if end not in counted:
+                            counted[end] = conn.scalar(select(func.count()).where(
+                                *dated, m.c.created_at >= low, m.c.created_at < end))
+                        counts[i][month] = counts[i].get(month, 0) + counted[end]
+                start = conn.scalar(select(func.min(m.c.created_at)).where(*dated, m.c.created_at >= high))
+        if any(t is not None for t in times):
+            gone = conn.execute(select(m.c.created_at, m.c.deleted_at).where(m.c.created_at.is_not(None),
+                                                                            m.c.deleted_at.is_not(None))).all()
+            for i, as_of in enumerate(times):
+                for created, deleted in gone if as_of is not None else ():
+                    if created <= as_of and deleted <= as_of:
+                        counts[i][f"{created:%Y-%m}"] -= 1
     schema = {"month": pl.String, "all_new": pl.Int64}
-    return [pl.DataFrame([(r[0], int(r[i])) for r in rows if r[i]], schema=schema, orient="row")
-            for i in range(1, len(times) + 1)]
+    return [pl.DataFrame(sorted((k, v) for k, v in c.items() if v), schema=schema, orient="row") for c in counts]
 
 
 def edges(store: Store, *, hub: str | None = None, children: pl.DataFrame | None = None) -> pl.DataFrame:

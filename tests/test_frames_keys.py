@@ -25,6 +25,7 @@ def _store(url: str) -> None:
              "tags": [f"base_model:finetune:org{(i - 1) % 3}/m{i - 1}"] if i else []} for i in range(40)]
     page += [{"id": f"org0/orphan{i}", "createdAt": created, "tags": ["base_model:finetune:nobody/missing"]}
              for i, created in enumerate(("2024-03-01T00:00:00Z", "2024-05-25T00:00:00Z"))]  # a base not stored
+    page.append({"id": "org1/on-the-time", "createdAt": "2024-05-20T00:00:00Z"})  # created at a time counted below
     write_page(store, "hf", page, run_id=None)
     resolve_edges(store, "hf")  # as a crawl does after its listing: the missing base becomes unresolved
     # ModelScope models named as Hugging Face ones: a key is its hub and its id
