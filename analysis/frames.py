@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -29,7 +29,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from analysis.months import month_end, month_start
+from analysis.months import month_start, next_month_start
 from crawler.gc_policy import rare_full_collections
 from crawler.licenses import link_repo
 from crawler.store.db import Store
@@ -233,31 +233,33 @@ def new_per_month_at(store: Store, times: Sequence[datetime | None]) -> list[pl.
     by a search of it (a ``GROUP BY`` of the month's text sorted the whole table: 2.7 s at 3M); the models deleted by
     a time are then taken off their months, read from the index of deleted models."""
     m = Model.__table__  # type: ignore[attr-defined]
-    tick = timedelta(microseconds=1)
     counts: list[dict[str, int]] = [{} for _ in times]
     with store.engine.connect() as conn:
         for hub in conn.scalars(select(m.c.hub).distinct()).all():
             dated = [m.c.hub == hub, m.c.created_at.is_not(None)]
             start = conn.scalar(select(func.min(m.c.created_at)).where(*dated))
             while start is not None:
-                month = f"{start:%Y-%m}"
-                low, high = month_start(month), month_end(month) + tick
-                counted: dict[datetime, int] = {}  # by the range's end: the month's end, or a time within it
+                month = f"{start.year:04d}-{start.month:02d}"
+                low, high = month_start(month), next_month_start(month)  # high: None after December 9999
+                counted: dict[datetime | None, int] = {}  # by the time within the month (None: the whole month)
                 for i, as_of in enumerate(times):
-                    end = high if as_of is None else min(high, as_of + tick)
-                    if end > low:
-                        if end not in counted:
-                            counted[end] = conn.scalar(select(func.count()).where(
-                                *dated, m.c.created_at >= low, m.c.created_at < end))
-                        counts[i][month] = counts[i].get(month, 0) + counted[end]
-                start = conn.scalar(select(func.min(m.c.created_at)).where(*dated, m.c.created_at >= high))
+                    if as_of is not None and as_of < low:
+                        continue
+                    within = as_of if as_of is not None and (high is None or as_of < high) else None
+                    if within not in counted:
+                        end = ([m.c.created_at <= within] if within is not None
+                               else [m.c.created_at < high] if high is not None else [])
+                        counted[within] = conn.scalar(select(func.count()).where(*dated, m.c.created_at >= low, *end))
+                    counts[i][month] = counts[i].get(month, 0) + counted[within]
+                start = (conn.scalar(select(func.min(m.c.created_at)).where(*dated, m.c.created_at >= high))
+                         if high is not None else None)
         if any(t is not None for t in times):
             gone = conn.execute(select(m.c.created_at, m.c.deleted_at).where(m.c.created_at.is_not(None),
                                                                             m.c.deleted_at.is_not(None))).all()
             for i, as_of in enumerate(times):
                 for created, deleted in gone if as_of is not None else ():
                     if created <= as_of and deleted <= as_of:
-                        counts[i][f"{created:%Y-%m}"] -= 1
+                        counts[i][f"{created.year:04d}-{created.month:02d}"] -= 1
     schema = {"month": pl.String, "all_new": pl.Int64}
     return [pl.DataFrame(sorted((k, v) for k, v in c.items() if v), schema=schema, orient="row") for c in counts]
 

@@ -23,9 +23,14 @@ def month_start(month: str) -> datetime:
 
 def month_end(month: str) -> datetime:
     """The last microsecond of ``YYYY-MM``."""
-    y, m = map(int, check_month(month).split("-"))  # type: ignore[union-attr]
-    nxt = datetime(y + (m == 12), 1 if m == 12 else m + 1, 1)
-    return nxt - timedelta(microseconds=1)
+    nxt = next_month_start(check_month(month))  # type: ignore[arg-type]
+    return nxt - timedelta(microseconds=1) if nxt is not None else datetime.max
+
+
+def next_month_start(month: str) -> datetime | None:
+    """The first instant after ``YYYY-MM`` (None after December 9999, the last month a datetime holds)."""
+    y, m = map(int, month.split("-"))
+    return None if (y, m) == (9999, 12) else datetime(y + (m == 12), 1 if m == 12 else m + 1, 1)
 
 
 def previous_month(month: str) -> str:

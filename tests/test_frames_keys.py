@@ -34,6 +34,8 @@ def _store(url: str) -> None:
     with store.transaction() as conn:
         conn.execute(update(Model.__table__).where(Model.__table__.c.id.in_(["org1/m4", "org2/m5"]))  # type: ignore[attr-defined]
                      .values(deleted_at=datetime(2024, 6, 10, 12)))
+        conn.execute(update(Model.__table__).where(Model.__table__.c.id == "org0/m39")  # type: ignore[attr-defined]
+                     .values(created_at=datetime(9999, 12, 31)))  # as a store written before such dates were refused
     store.engine.dispose()
 
 
