@@ -31,8 +31,9 @@ def created_since(members: pl.DataFrame, models: pl.DataFrame, since: str | None
 
 def family_data(store: Store, family: Family | str, **options: Any) -> tuple[pl.DataFrame, frames.FamilyFrames]:
     """The members of ``family`` (:func:`analysis.families.family_members` of its lineage view) and their frames
-    (:func:`analysis.frames.family_frames` with ``options``), the store's edges read once for both; so are the
-    models of the lineages when ``options`` name the few model columns to read."""
+    (:func:`analysis.frames.family_frames` with ``options``), the store's edges read once for both. When
+    ``options`` name the model columns to read (``model_columns``, a few, as growth does), the family's model rows
+    are taken from those the lineage view read, with these columns too."""
     fam = family if isinstance(family, Family) else get_family(family)
     edges = frames.edges(store)
     columns = options.get("model_columns")
