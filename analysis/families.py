@@ -32,7 +32,7 @@ from analysis.lineage_build import (
 )
 from analysis.lineage_graph import _NO_DATE, HUB_BITS, LineageGraph
 from analysis.lineage_queries import traverse
-from analysis.months import month_end, month_range
+from analysis.months import month_end, month_of, month_range
 from crawler.config import HUBS
 from crawler.families import Family, FamilyError, get_family, select_families
 from crawler.gc_policy import rare_full_collections
@@ -377,7 +377,7 @@ def partial_month(data_end: datetime | None) -> str | None:
     """The month of ``data_end`` when the data stop before that month's last day (else None)."""
     if data_end is None:
         return None
-    month = f"{data_end:%Y-%m}"
+    month = month_of(data_end)
     return month if data_end.date() < month_end(month).date() else None
 
 
@@ -387,18 +387,18 @@ def _months(view: StoreView, members: list[Membership], counted: np.ndarray, dat
     totals from the first month, and the month-over-month change (never from or to a partial month)."""
     created = view.graph.created
     dated = created != _NO_DATE
-    month_of = created.astype("datetime64[s]").astype("datetime64[M]").astype(str)
+    node_month = created.astype("datetime64[s]").astype("datetime64[M]").astype(str)
     parts = []
     for mem in members:
         sel = mem.derivatives & counted & dated
-        parts.append(pl.DataFrame({"family": mem.family.name, "month": month_of[sel]},
+        parts.append(pl.DataFrame({"family": mem.family.name, "month": node_month[sel]},
                                   schema={"family": pl.String, "month": pl.String}))
     rows = pl.concat(parts)
     schema = {"month": pl.String, "family": pl.String, "new": pl.Int64, "share": pl.Float64, "cumulative": pl.Int64,
               "change": pl.Float64, "partial": pl.Boolean}
     if rows.is_empty():
         return pl.DataFrame(schema=schema)
-    last = f"{data_end:%Y-%m}" if data_end is not None else rows["month"].max()
+    last = month_of(data_end) if data_end is not None else rows["month"].max()
     grid = pl.DataFrame({"month": month_range(rows["month"].min(), max(last, rows["month"].max()))}).join(
         pl.DataFrame({"family": [m.family.name for m in members]}), how="cross")
     partial = partial_month(data_end)

@@ -29,7 +29,7 @@ from sqlalchemy import (
     type_coerce,
 )
 
-from analysis.months import month_start, next_month_start
+from analysis.months import month_of, month_start, next_month_start
 from crawler.gc_policy import rare_full_collections
 from crawler.licenses import link_repo
 from crawler.store.db import Store
@@ -239,7 +239,7 @@ def new_per_month_at(store: Store, times: Sequence[datetime | None]) -> list[pl.
             dated = [m.c.hub == hub, m.c.created_at.is_not(None)]
             start = conn.scalar(select(func.min(m.c.created_at)).where(*dated))
             while start is not None:
-                month = f"{start.year:04d}-{start.month:02d}"
+                month = month_of(start)
                 low, high = month_start(month), next_month_start(month)  # high: None after December 9999
                 counted: dict[datetime | None, int] = {}  # by the time within the month (None: the whole month)
                 for i, as_of in enumerate(times):
@@ -259,7 +259,7 @@ def new_per_month_at(store: Store, times: Sequence[datetime | None]) -> list[pl.
             for i, as_of in enumerate(times):
                 for created, deleted in gone if as_of is not None else ():
                     if created <= as_of and deleted <= as_of:
-                        counts[i][f"{created.year:04d}-{created.month:02d}"] -= 1
+                        counts[i][month_of(created)] -= 1
     schema = {"month": pl.String, "all_new": pl.Int64}
     return [pl.DataFrame(sorted((k, v) for k, v in c.items() if v), schema=schema, orient="row") for c in counts]
 

@@ -39,9 +39,14 @@ def previous_month(month: str) -> str:
     return f"{y - 1:04d}-12" if m == 1 else f"{y:04d}-{m - 1:02d}"
 
 
+def month_of(when: datetime) -> str:
+    """The ``YYYY-MM`` of a time (the year zero-padded, as the store's ISO text has it)."""
+    return f"{when.year:04d}-{when.month:02d}"
+
+
 def current_month(today: datetime | None = None) -> str:
     """The current calendar month (UTC): no later month has data yet."""
-    return f"{today or datetime.now(UTC):%Y-%m}"
+    return month_of(today or datetime.now(UTC))
 
 
 def previous_calendar_month(today: datetime | None = None) -> str:
