@@ -306,24 +306,28 @@ def snapshots(store: Store, *, hub: str | None = None, keys: pl.DataFrame | None
     elif keys is not None:
         names = names.join(keys.select("hub", "id"), on=["hub", "id"], how="semi")
     started = table(store, CrawlRun, ("run_id", "started_at"), where=run_tbl.c.hub == hub if hub else None)
-    stored = _history(store, hub, names["key"] if keys is not None else None)
+    stored = _history(store, hub, names.select("hub", "key") if keys is not None else None)
     return (_carry_forward(stored, _carried_sweeps(store, hub))
             .join(names, on=["hub", "key"], maintain_order="left")
             .join(started.rename({"started_at": "taken_at"}), on="run_id", how="left", maintain_order="left")
             .select("run_id", "hub", "id", "taken_at", "downloads", "downloads_all_time", "likes"))
 
 
-def _history(store: Store, hub: str | None, keys: pl.Series | None) -> pl.DataFrame:
+def _history(store: Store, hub: str | None, keys: pl.DataFrame | None) -> pl.DataFrame:
     """The stored metric history (run_id, hub, key, downloads, downloads_all_time, likes, deleted) in run order,
-    of ``hub`` and of models numbered ``keys`` only when given (filtered while the table is scanned)."""
+    of ``hub`` and of the models ``keys`` (hub, key) only when given: the table is laid out by model, so each
+    model's rows are one range of it."""
     tbl = MetricSnapshot.__table__  # type: ignore[attr-defined]
     cols = ("run_id", "hub", "key", "downloads", "downloads_all_time", "likes", "deleted")
-    q = select(*(tbl.c[c] for c in cols)).order_by(*tbl.primary_key.columns)
-    if hub is not None:
-        q = q.where(tbl.c.hub == hub)
-    if keys is not None:
-        q = q.where(store.among(tbl.c.key, keys.drop_nulls().unique().sort().to_list()))
-    return _concat(tbl, cols, _read(store, q, tbl, cols, None, ()))
+    q = select(*(tbl.c[c] for c in cols))
+    if keys is None:
+        queries = [q if hub is None else q.where(tbl.c.hub == hub)]
+    else:
+        by_hub = keys.drop_nulls().group_by("hub").agg(pl.col("key").unique().sort()).sort("hub")
+        queries = [q.where(tbl.c.hub == h, store.among(tbl.c.key, k)) for h, k in by_hub.iter_rows()
+                   if hub is None or h == hub]
+    parts = [part for query in queries for part in _read(store, query, tbl, cols, None, ())]
+    return _concat(tbl, cols, parts).sort("run_id", "hub", "key")
 
 
 def column_names(store: Store, name: str) -> set[str]:

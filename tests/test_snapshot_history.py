@@ -15,6 +15,8 @@ from sqlalchemy import inspect, text, update
 from analysis import family_analyses, frames
 from analysis.graph import family_members
 from crawler.ingest import mark_unseen_deleted, write_page
+from crawler.records import parse_hf
+from crawler.records_modelscope import parse_modelscope
 from crawler.store import CrawlRun, Model, open_existing_store, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
 from tests.support.store import hubtree
@@ -204,6 +206,50 @@ def _check_upgrade(url: str, changes_only: bool) -> None:
     store.engine.dispose()
 
 
+def _history_in_run_order(url: str) -> list[tuple]:
+    """Three runs of four models written by this version, the history then laid out in run order as the version
+    before this one kept it (primary key run, hub, key); on SQLite also the copy an interrupted relayout left.
+    Returns the snapshots read before the change."""
+    store = open_store(url)
+    with store.transaction() as conn:
+        store.upsert(conn, CrawlRun, [{"run_id": r, "hub": "hf", "mode": "full", "status": "success",
+                                       "started_at": datetime(2024, 7, r)} for r in (1, 2, 3)])
+    for run in (1, 2, 3):
+        write_page(store, "hf", [{"id": f"org/m{i}", "downloads": i * run if i % run == 0 else i, "likes": 1}
+                                 for i in range(4)], run_id=run)
+    before = frames.snapshots(store).rows()
+    rowid = " WITHOUT ROWID" if store.dialect == "sqlite" else ""
+    with store.transaction() as conn:
+        conn.execute(text(f"CREATE TABLE by_run (run_id INTEGER NOT NULL, hub VARCHAR NOT NULL, key INTEGER NOT NULL, "
+                          "downloads BIGINT, downloads_all_time BIGINT, likes BIGINT, deleted BOOLEAN, "
+                          f"PRIMARY KEY (run_id, hub, key)){rowid}"))
+        conn.execute(text("INSERT INTO by_run (run_id, hub, key, downloads, downloads_all_time, likes, deleted) "
+                          "SELECT run_id, hub, key, downloads, downloads_all_time, likes, deleted FROM metric_history"))
+        conn.execute(text("DROP TABLE metric_history"))
+        conn.execute(text("ALTER TABLE by_run RENAME TO metric_history"))
+        if store.dialect == "sqlite":
+            conn.execute(text("CREATE TABLE metric_history_by_model (run_id INTEGER, hub VARCHAR, key INTEGER)"))
+            conn.execute(text("INSERT INTO metric_history_by_model VALUES (9, 'hf', 9)"))
+    store.engine.dispose()
+    return before
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_history_in_run_order_is_laid_out_by_model_and_reads_as_before(tmp_path: Path, backend: str,
+                                                                          request: pytest.FixtureRequest) -> None:
+    url = request.getfixturevalue("pg_url") if backend == "postgresql" else f"sqlite:///{tmp_path / 's.db'}"
+    before = _history_in_run_order(url)
+    store = open_existing_store(url)
+    found = inspect(store.engine)
+    assert found.get_pk_constraint("metric_history")["constrained_columns"] == ["hub", "key", "run_id"]
+    assert not found.has_table("metric_history_by_model")
+    assert frames.snapshots(store).rows() == before
+    with store.engine.connect() as conn:
+        # run 1: every model; run 2: m2's downloads; run 3: m2's and m3's
+        assert conn.execute(text("SELECT count(*) FROM metric_history")).scalar_one() == 4 + 1 + 2
+    store.engine.dispose()
+
+
 @pytest.mark.parametrize("resumed", [False, True])
 def test_a_page_written_again_in_the_same_run_keeps_its_snapshot(tmp_path: Path, resumed: bool) -> None:
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
@@ -232,8 +278,9 @@ def test_snapshots_carry_each_stored_value_to_the_sweeps_it_holds_at(tmp_path: P
              "snapshot_rows": rng.choice([None, None, "every"])} for r in range(1, 21)]
     with store.transaction() as conn:
         store.upsert(conn, CrawlRun, runs)
-    for hub in ("hf", "modelscope"):
-        write_page(store, hub, [{"id": f"org/m{i}", "downloads": 0, "likes": 0} for i in range(25)], run_id=1)
+    for hub, parser in (("hf", parse_hf), ("modelscope", parse_modelscope)):
+        write_page(store, hub, [{"id": f"org/m{i}", "downloads": 0, "likes": 0} for i in range(25)], run_id=1,
+                   parser=parser)
     with store.engine.connect() as conn:
         keys = conn.execute(text("SELECT hub, key, id FROM model")).all()
     history = [(r["run_id"], hub, key, rng.randint(0, 99), None, rng.randint(0, 9), rng.random() < 0.15)
@@ -265,3 +312,9 @@ def test_snapshots_carry_each_stored_value_to_the_sweeps_it_holds_at(tmp_path: P
     assert got["run_id"].is_sorted()
     assert sorted(got.rows()) == sorted(want)
     assert len(want) > 100
+    # Of some models of both hubs (each hub's keys searched apart: the same keys number other models elsewhere)
+    some = pl.DataFrame([(hub, mid) for hub, _, mid in keys if rng.random() < 0.3], schema=["hub", "id"], orient="row")
+    of_some = frames.snapshots(store, keys=some).select(got.columns)
+    assert of_some["run_id"].is_sorted()
+    assert sorted(of_some.rows()) == sorted(r for r in want if (r[1], r[2]) in set(some.rows()))
+    assert set(of_some["hub"]) == {"hf", "modelscope"}

@@ -16,6 +16,7 @@ from sqlalchemy import (
     DateTime,
     Engine,
     LargeBinary,
+    MetaData,
     String,
     any_,
     bindparam,
@@ -34,7 +35,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlmodel import SQLModel, create_engine
 
 from crawler import config
-from crawler.store.schema import Model
+from crawler.store.schema import MetricSnapshot, Model
 from crawler.store.urls import check_store_exists, redact_url
 
 
@@ -247,6 +248,7 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
             SQLModel.metadata.create_all(engine)
             _add_missing_columns(engine)
             _move_legacy_history(engine)
+            _lay_history_by_model(engine)
             if engine.dialect.name == "postgresql":
                 _widen_counters(engine)
     except StoreError:
@@ -357,6 +359,32 @@ def _move_legacy_history(engine: Engine) -> None:
             raise StoreError(f"metric_snapshot has {held - moved} row(s) of models the store does not hold: "
                              "the history was not moved to metric_history")
         conn.execute(text("DROP TABLE metric_snapshot"))
+
+
+def _lay_history_by_model(engine: Engine) -> None:
+    """Earlier versions laid ``metric_history`` out in run order (primary key run, hub, key): its rows are laid out
+    by model (:class:`MetricSnapshot`), in one transaction. SQLite rewrites the table (a copy in the new order
+    replaces it; a copy left by an interrupted rewrite is dropped first), PostgreSQL its primary key's index."""
+    history = MetricSnapshot.__table__  # type: ignore[attr-defined]
+    wanted = [c.name for c in history.primary_key.columns]
+    found = inspect(engine).get_pk_constraint(history.name)
+    if found["constrained_columns"] == wanted:
+        return
+    quote = engine.dialect.identifier_preparer.quote  # names from the schema and the catalogue, never from input
+    key = ", ".join(quote(c) for c in wanted)
+    with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            conn.execute(text(f"ALTER TABLE {history.name} DROP CONSTRAINT {quote(found['name'])}, "
+                              f"ADD PRIMARY KEY ({key})"))
+            return
+        copy = history.to_metadata(MetaData(), name=f"{history.name}_by_model")
+        copy.drop(conn, checkfirst=True)
+        copy.create(conn)
+        columns = ", ".join(quote(c.name) for c in history.columns)
+        conn.execute(text(f"INSERT INTO {copy.name} ({columns}) "  # noqa: S608
+                          f"SELECT {columns} FROM {history.name} ORDER BY {key}"))
+        conn.execute(text(f"DROP TABLE {history.name}"))
+        conn.execute(text(f"ALTER TABLE {copy.name} RENAME TO {history.name}"))
 
 
 def _json_value(value: Any) -> Any:

@@ -143,17 +143,18 @@ class MetricSnapshot(SQLModel, table=True):
     run, a model without a row did not exist.
 
     A row names its model by hub and ``Model.key`` and is as of its run's start: about 23 bytes a row on SQLite,
-    where a row with the id and its own time took 85 (``bench/history_layout_bench.py``, ``bench/snapshots_bench.py``). Stores of earlier
-    versions kept the rows in ``metric_snapshot``, moved here when the store is opened
-    (``crawler.store.db.open_store``).
+    where a row with the id and its own time took 85 (``bench/history_layout_bench.py``, ``bench/snapshots_bench.py``).
+    The rows are laid out by model (primary key hub, key, run): a family's history is one short range per model.
+    Stores of earlier versions kept the rows in ``metric_snapshot``, or here in run order; both are laid out anew
+    when the store is opened (``crawler.store.db.open_store``).
     """
 
     __tablename__ = "metric_history"
     __table_args__ = {"sqlite_with_rowid": False}  # SQLite: rows live in the key's b-tree (no second copy of it)
 
-    run_id: int = Field(primary_key=True)
     hub: str = Field(primary_key=True)
     key: int = Field(primary_key=True)  # Model.key
+    run_id: int = Field(primary_key=True)
     downloads: int | None = Field(default=None, sa_type=BigInteger)
     downloads_all_time: int | None = Field(default=None, sa_type=BigInteger)
     likes: int | None = Field(default=None, sa_type=BigInteger)
