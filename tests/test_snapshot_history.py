@@ -208,8 +208,7 @@ def _check_upgrade(url: str, changes_only: bool) -> None:
 
 def _history_in_run_order(url: str) -> list[tuple]:
     """Three runs of four models written by this version, the history then laid out in run order as the version
-    before this one kept it (primary key run, hub, key); on SQLite also the copy an interrupted relayout left.
-    Returns the snapshots read before the change."""
+    before this one kept it (primary key run, hub, key). Returns the snapshots read before the change."""
     store = open_store(url)
     with store.transaction() as conn:
         store.upsert(conn, CrawlRun, [{"run_id": r, "hub": "hf", "mode": "full", "status": "success",
@@ -227,9 +226,6 @@ def _history_in_run_order(url: str) -> list[tuple]:
                           "SELECT run_id, hub, key, downloads, downloads_all_time, likes, deleted FROM metric_history"))
         conn.execute(text("DROP TABLE metric_history"))
         conn.execute(text("ALTER TABLE by_run RENAME TO metric_history"))
-        if store.dialect == "sqlite":
-            conn.execute(text("CREATE TABLE metric_history_by_model (run_id INTEGER, hub VARCHAR, key INTEGER)"))
-            conn.execute(text("INSERT INTO metric_history_by_model VALUES (9, 'hf', 9)"))
     store.engine.dispose()
     return before
 

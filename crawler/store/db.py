@@ -363,22 +363,25 @@ def _move_legacy_history(engine: Engine) -> None:
 
 def _lay_history_by_model(engine: Engine) -> None:
     """Earlier versions laid ``metric_history`` out in run order (primary key run, hub, key): its rows are laid out
-    by model (:class:`MetricSnapshot`), in one transaction. SQLite rewrites the table (a copy in the new order
-    replaces it; a copy left by an interrupted rewrite is dropped first), PostgreSQL its primary key's index."""
+    by model (:class:`MetricSnapshot`), in one transaction — SQLite writes a copy in the new order that replaces
+    the table, PostgreSQL rebuilds the primary key's index. A process opening the store meanwhile waits for it."""
     history = MetricSnapshot.__table__  # type: ignore[attr-defined]
     wanted = [c.name for c in history.primary_key.columns]
-    found = inspect(engine).get_pk_constraint(history.name)
-    if found["constrained_columns"] == wanted:
+    if inspect(engine).get_pk_constraint(history.name)["constrained_columns"] == wanted:
         return
     quote = engine.dialect.identifier_preparer.quote  # names from the schema and the catalogue, never from input
     key = ", ".join(quote(c) for c in wanted)
     with engine.begin() as conn:
+        if engine.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN IMMEDIATE")  # DDL included; the driver begins before DML only
+        found = inspect(conn).get_pk_constraint(history.name)
+        if found["constrained_columns"] == wanted:  # laid out by another process while this one waited
+            return
         if engine.dialect.name == "postgresql":
             conn.execute(text(f"ALTER TABLE {history.name} DROP CONSTRAINT {quote(found['name'])}, "
                               f"ADD PRIMARY KEY ({key})"))
             return
         copy = history.to_metadata(MetaData(), name=f"{history.name}_by_model")
-        copy.drop(conn, checkfirst=True)
         copy.create(conn)
         columns = ", ".join(quote(c.name) for c in history.columns)
         conn.execute(text(f"INSERT INTO {copy.name} ({columns}) "  # noqa: S608
