@@ -319,7 +319,7 @@ def _history(store: Store, hub: str | None, keys: pl.DataFrame | None) -> pl.Dat
     model's rows are one range of it."""
     tbl = MetricSnapshot.__table__  # type: ignore[attr-defined]
     cols = ("run_id", "hub", "key", "downloads", "downloads_all_time", "likes", "deleted")
-    q = select(*(tbl.c[c] for c in cols))
+    q = select(*(tbl.c[c] for c in cols)).order_by(*tbl.primary_key.columns)  # the table's own order
     if keys is None:
         queries = [q if hub is None else q.where(tbl.c.hub == hub)]
     else:
@@ -327,7 +327,7 @@ def _history(store: Store, hub: str | None, keys: pl.DataFrame | None) -> pl.Dat
         queries = [q.where(tbl.c.hub == h, store.among(tbl.c.key, k)) for h, k in by_hub.iter_rows()
                    if hub is None or h == hub]
     parts = [part for query in queries for part in _read(store, query, tbl, cols, None, ())]
-    return _concat(tbl, cols, parts).sort("run_id", "hub", "key")
+    return _concat(tbl, cols, parts).sort("run_id", maintain_order=True)  # by run, hub, key
 
 
 def column_names(store: Store, name: str) -> set[str]:
