@@ -1,4 +1,4 @@
-"""Bytes per metric-history row of four SQLite layouts, with the model ids of a benchmark store.
+"""Bytes per metric-history row of five SQLite layouts, with the model ids of a benchmark store.
 
     python bench/history_layout_bench.py --scale 1m [--changed 300000] [--runs 4] [--key-order] [--layouts …]
 
