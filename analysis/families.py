@@ -102,7 +102,7 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     all_edges = edges if edges is not None else frames.edges(store)  # one scan for the graph and the view
     if graph is None and metrics:  # and one of the models
         models = frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at",
-                                             "downloads", "last_modified"), where=m.c.deleted_at.is_(None))
+                                             "downloads", "last_modified"), scan_where=m.c.deleted_at.is_(None))
         graph, row_nodes = build_graph_rows(store, models, edges=all_edges)
     else:  # membership only: the graph's narrow model columns
         graph = graph if graph is not None else build_graph(store, edges=all_edges)
@@ -132,7 +132,7 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     if metrics:
         if models is None:
             models = frames.table(store, Model, ("hub", "id", "downloads", "created_at", "last_modified"),
-                                  where=m.c.deleted_at.is_(None))
+                                  scan_where=m.c.deleted_at.is_(None))
         if row_nodes is None:  # the caller's graph: its models' rows found by id
             row_nodes = models.select("hub", "id").join(keys, on=["hub", "id"], how="left",
                                                         maintain_order="left")["node"].fill_null(-1).to_numpy()

@@ -94,3 +94,34 @@ def _check(url: str, monkeypatch: pytest.MonkeyPatch, by_array: bool) -> None:
     assert [c.unresolved.select("parent_raw", "children", "edges").rows() for c in counted] == [
         [("nobody/missing", 1, 1)], [("nobody/missing", 2, 2)]]  # the second orphan created between the times
     store.engine.dispose()
+
+
+#: Ids and authors that JSON must escape (quotes, backslashes, control characters, beyond the BMP).
+HOSTILE = ('q"uote', "back\\slash", "new\nline\ttab", "\x01ctl", "emoji🤗", "rtl\u202e", "null", "")
+
+
+def test_rows_of_many_keys_read_in_batches_are_the_scans_in_the_tables_order(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keys asked for as arrays, a few per query (SQLite: each column moved as one JSON array), give the rows a scan
+    of the table gives, values and types alike — text JSON must escape included — and, for the graph, in the
+    table's order."""
+    store = open_store(f"sqlite:///{tmp_path / 'store.db'}")
+    page = [{"id": f"org{i % 4}/m{i}-{HOSTILE[i % len(HOSTILE)]}", "author": f"org{i % 4}{HOSTILE[i % len(HOSTILE)]}",
+             "createdAt": f"2024-0{1 + i % 9}-0{1 + i % 9}T01:02:03.456Z", "downloads": i * 1_000_003, "likes": i % 5,
+             "tags": ["text-generation", HOSTILE[i % len(HOSTILE)]], "private": False} for i in range(60)]
+    write_page(store, "hf", list(reversed(page)), run_id=None)  # the table's order is not the ids' order
+    write_page(store, "modelscope", [{"id": p["id"], "downloads": 1} for p in page[:7]], run_id=None,
+               parser=parse_modelscope)
+    monkeypatch.setattr(frames, "_BY_ID_MAX", 0)
+    monkeypatch.setattr(frames, "_KEYS_PER_QUERY", 4)
+    everything = frames.models(store)
+    some = everything.filter(pl.col("downloads") % 3 != 1).select("hub", "id").sample(fraction=1.0, seed=3)
+    assert some.height > 30 and some.filter(pl.col("id").str.contains("\n")).height
+    got = frames.models(store, keys=some)
+    want = everything.join(some, on=["hub", "id"], how="semi", maintain_order="left")
+    assert got.schema == want.schema
+    assert got.sort("hub", "id").rows() == want.sort("hub", "id").rows()
+    columns = ("hub", "id", "author", "created_at", "deleted_at", "key")
+    in_order = frames.table(store, Model, columns, keys=some, scan_order=True)
+    assert in_order.rows() == want.select(columns).rows()  # the scan's order: the table's
+    store.engine.dispose()

@@ -263,7 +263,8 @@ def test_a_page_written_again_in_the_same_run_keeps_its_snapshot(tmp_path: Path,
     assert _snapshot_rows(str(store.url))[2] == 1
 
 
-def test_snapshots_carry_each_stored_value_to_the_sweeps_it_holds_at(tmp_path: Path) -> None:
+def test_snapshots_carry_each_stored_value_to_the_sweeps_it_holds_at(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A random history of changes, deletions and earlier versions' complete sweeps on two hubs: every full sweep
     of this version gets, for each model, its latest row up to that sweep unless deleted or older than an earlier
     version's complete sweep in between; other runs' rows are as stored."""
@@ -310,6 +311,7 @@ def test_snapshots_carry_each_stored_value_to_the_sweeps_it_holds_at(tmp_path: P
     assert len(want) > 100
     # Of some models of both hubs (each hub's keys searched apart: the same keys number other models elsewhere)
     some = pl.DataFrame([(hub, mid) for hub, _, mid in keys if rng.random() < 0.3], schema=["hub", "id"], orient="row")
+    monkeypatch.setattr(frames, "_KEYS_PER_QUERY", 3)  # their history read a few models at a time
     of_some = frames.snapshots(store, keys=some).select(got.columns)
     assert of_some["run_id"].is_sorted()
     assert sorted(of_some.rows()) == sorted(r for r in want if (r[1], r[2]) in set(some.rows()))

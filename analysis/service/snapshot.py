@@ -170,7 +170,7 @@ class Snapshot:
 def node_downloads(store: Store, graph: LineageGraph) -> np.ndarray:
     """Downloads (30 days) per node: the Hugging Face figure, else the ModelScope one; -1 when unknown."""
     tbl = Model.__table__  # type: ignore[attr-defined]
-    df = frames.table(store, Model, ("hub", "id", "downloads"), where=tbl.c.deleted_at.is_(None))
+    df = frames.table(store, Model, ("hub", "id", "downloads"), scan_where=tbl.c.deleted_at.is_(None))
     out = np.full(graph.n_nodes, -1, np.int64)
     index = graph.nodes_by_id
     for hub in ("modelscope", "hf"):  # HF last: its figure wins for a mirrored pair
