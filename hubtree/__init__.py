@@ -4,6 +4,7 @@ import os
 
 # polars allocates through its own jemalloc, which keeps freed pages for a second or more (and only returns them
 # when it allocates again), so the peak memory of a command counted every frame it had already dropped: return
-# them at once (peak memory and its CPU cost: docs/PERFORMANCE.md). Read by polars when it is first
+# them within 0.1 s — at once, every page freed was faulted in again by the next frame (a quarter of the CPU of
+# `analyze growth` in the kernel; peak memory and CPU: docs/PERFORMANCE.md). Read by polars when it is first
 # imported, so it is set here, before any command module imports it; a value of the user's is kept.
-os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:0,muzzy_decay_ms:0")
+os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:100,muzzy_decay_ms:0")
