@@ -79,14 +79,14 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
     if keys is None:
         return _concat(tbl, columns, _read(store, q, tbl, columns, None, ()))
     hub_col, id_col = keys.columns[:2]
-    wanted = set(keys.select(hub_col, id_col).iter_rows())
-    if len(wanted) <= _BY_ID_MAX and not scan_order:
+    if keys.height <= _BY_ID_MAX and not scan_order:
+        wanted = set(keys.select(hub_col, id_col).iter_rows())
         ids = sorted({i for _, i in wanted})
         positions = (columns.index(hub_col), columns.index(id_col))
         return _concat(tbl, columns, [part for n in range(0, len(ids), _IN_BATCH) for part in _read(
             store, q.where(tbl.c[id_col].in_(ids[n:n + _IN_BATCH])), tbl, columns, wanted, positions)])
     by_hub = keys.group_by(hub_col).agg(pl.col(id_col).unique().sort()).sort(hub_col)
-    parts = [_read_columns(store, q.where(tbl.c[hub_col] == hub, store.among(tbl.c[id_col], batch)), tbl, columns,
+    parts = [_read_columns(store, q.where(_of_keys(store, tbl, hub_col, hub, id_col, batch)), tbl, columns,
                            in_table_order=scan_order)
              for hub, ids in by_hub.iter_rows() for batch in _batches(ids)]
     out = _concat(tbl, columns, parts)
@@ -97,13 +97,24 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
 
 #: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more as arrays per hub of at
 #: most ``_KEYS_PER_QUERY`` keys (bounding what one query moves: see :func:`_read_columns`).
-_BY_ID_MAX, _IN_BATCH, _KEYS_PER_QUERY = 5_000, 500, 20_000
+_BY_ID_MAX, _IN_BATCH, _KEYS_PER_QUERY = 5_000, 500, 100_000
 
 
 def _batches(keys: Sequence[Any]) -> Iterator[Sequence[Any]]:
     """``keys`` (sorted) in batches of at most ``_KEYS_PER_QUERY``, in order."""
     for start in range(0, len(keys), _KEYS_PER_QUERY):
         yield keys[start:start + _KEYS_PER_QUERY]
+
+
+def _of_keys(store: Store, tbl: Any, hub_col: str, hub: str, id_col: str, ids: Sequence[Any]) -> Any:
+    """The condition of the rows of ``hub`` whose ``id_col`` is one of ``ids``. A SQLite table with rowids: the
+    rowids found in the key's index, then their rows read in rowid order — the table's pages in order, half the time
+    of one search of the table per key at 1M models."""
+    if store.engine.dialect.name != "sqlite" or not tbl.dialect_options["sqlite"]["with_rowid"]:
+        return and_(tbl.c[hub_col] == hub, store.among(tbl.c[id_col], ids))
+    found, rowid = tbl.alias("found"), literal_column("rowid")
+    return rowid.in_(select(rowid).select_from(found).where(found.c[hub_col] == hub,
+                                                            store.among(found.c[id_col], ids)))
 
 
 def _rowid_windows(store: Store, tbl: Any, q: Any, scan_where: Any) -> Iterator[Any]:
@@ -389,9 +400,9 @@ def snapshots(store: Store, *, hub: str | None = None, keys: pl.DataFrame | None
     elif keys is not None:
         names = names.join(keys.select("hub", "id"), on=["hub", "id"], how="semi")
     started = table(store, CrawlRun, ("run_id", "started_at"), where=run_tbl.c.hub == hub if hub else None)
-    stored = _history(store, hub, names.select("hub", "key") if keys is not None else None)
+    stored = (_history(store, hub, names.select("hub", "key") if keys is not None else None)
+              .join(names, on=["hub", "key"], maintain_order="left"))  # the ids of the stored rows, fewer than carried
     return (_carry_forward(stored, _carried_sweeps(store, hub))
-            .join(names, on=["hub", "key"], maintain_order="left")
             .join(started.rename({"started_at": "taken_at"}), on="run_id", how="left", maintain_order="left")
             .select("run_id", "hub", "id", "taken_at", "downloads", "downloads_all_time", "likes"))
 
@@ -434,10 +445,11 @@ def _carried_sweeps(store: Store, hub: str | None) -> pl.DataFrame:
 
 
 def _carry_forward(stored: pl.DataFrame, sweeps: pl.DataFrame) -> pl.DataFrame:
-    """The rows of :func:`snapshots` (run_id, hub, key and the counters, sorted by run) from the stored changes
-    (sorted by run, with their ``deleted`` flag) and ``sweeps``. A stored row holds at its hub's sweeps from its
-    run up to its model's next row, and not at a sweep that an earlier version's complete sweep came in between."""
-    values = ("downloads", "downloads_all_time", "likes")
+    """The rows of :func:`snapshots` (run_id and the stored rows' other columns: hub, key, the counters, …, sorted
+    by run) from the stored changes (sorted by run, with their ``deleted`` flag) and ``sweeps``. A stored row holds
+    at its hub's sweeps from its run up to its model's next row, and not at a sweep that an earlier version's
+    complete sweep came in between."""
+    values = [c for c in stored.columns if c not in ("run_id", "hub", "key", "deleted")]
     kept = stored.filter(pl.col("deleted").is_null() | ~pl.col("deleted"))
     out = kept.join(sweeps.select("run_id", "hub"), on=["run_id", "hub"], how="anti",
                     maintain_order="left").select("run_id", "hub", "key", *values)
