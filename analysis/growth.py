@@ -46,11 +46,14 @@ def _month(col: str = "created_at") -> pl.Expr:
     return pl.col(col).dt.strftime("%Y-%m").alias("month")
 
 
-def _counts(df: pl.DataFrame, dim: str) -> dict[str, dict[str, int]]:
-    """``{month: {value: count}}`` for one dimension."""
+def _counts(df: pl.DataFrame, dim: str, top: int | None = None) -> dict[str, dict[str, int]]:
+    """``{month: {value: count}}`` for one dimension, the most frequent value first (the ``top`` ones only)."""
     out: dict[str, dict[str, int]] = {}
-    grouped = df.with_columns(pl.col(dim).fill_null("(none)")).group_by("month", dim).len()
-    for month, value, n in grouped.sort(["month", "len", dim], descending=[False, True, False]).iter_rows():
+    grouped = (df.with_columns(pl.col(dim).fill_null("(none)")).group_by("month", dim).len()
+               .sort(["month", "len", dim], descending=[False, True, False]))
+    if top is not None:
+        grouped = grouped.group_by("month", maintain_order=True).head(top)
+    for month, value, n in grouped.iter_rows():
         out.setdefault(month, {})[value] = n
     return out
 
@@ -121,16 +124,14 @@ def analyse_growth(models: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFr
     frame = frame.join(_family_share(models, per_month, runs, caveats, all_new), on="month", how="left")
     if since is not None:
         frame = frame.filter(pl.col("month") >= since)
-    authors = _counts(dated, "author")
-    bases = _counts(dated.join(edges.filter(pl.col("parent").is_not_null()).select(
-        "hub", pl.col("child").alias("id"), "parent"), on=["hub", "id"]), "parent")
+    top_bases = _counts(dated.join(edges.filter(pl.col("parent").is_not_null()).select(
+        "hub", pl.col("child").alias("id"), "parent"), on=["hub", "id"]), "parent", TOP_N)
     caveats.append("Monthly counts include only derivatives that declare a base (undeclared family-architecture "
                    "repos are not family members).")
     return GrowthReport(
         months=frame.select("month", "new", "cumulative", "mom_growth", "all_new", "family_share", "deleted"),
         by_relation=_counts(dated, "relation"), by_generation=_counts(dated, "generation"),
-        by_hub=_counts(dated, "hub"), top_authors={m: dict(list(v.items())[:TOP_N]) for m, v in authors.items()},
-        top_bases={m: dict(list(v.items())[:TOP_N]) for m, v in bases.items()},
+        by_hub=_counts(dated, "hub"), top_authors=_counts(dated, "author", TOP_N), top_bases=top_bases,
         metrics=_metrics(members, snapshots, caveats, runs), undated=undated, caveats=caveats)
 
 
@@ -169,7 +170,7 @@ def _metrics(members: pl.DataFrame, snapshots: pl.DataFrame | None, caveats: lis
             caveats.append("Metric snapshots of incremental runs cover only the records they listed; downloads and "
                            "likes over time use the full sweeps' snapshots only.")
         snapshots = snapshots.join(full, on="run_id", how="semi")
-    fam = snapshots.join(members.select("hub", "id"), on=["hub", "id"], how="inner")
+    fam = snapshots.join(members.select("hub", "id"), on=["hub", "id"], how="semi")
     out = (fam.group_by("run_id").agg(pl.col("taken_at").min(), pl.len().alias("models"),
                                       pl.col("downloads").sum(), pl.col("likes").sum()).sort("run_id"))
     if out.height < 2:
