@@ -9,6 +9,7 @@ scanned, so its memory grows with the family and not with the hub.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -71,8 +72,9 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
         q = q.where(where)
     if keys is None and where is None:  # the whole table
         if store.engine.dialect.name == "sqlite" and tbl.dialect_options["sqlite"]["with_rowid"]:
-            return _concat(tbl, columns, [_read_columns(store, window, tbl, columns)
-                                          for window in _rowid_windows(store, tbl, q, scan_where)])
+            with _one_state(store) as conn:
+                return _concat(tbl, columns, [_read_columns(conn, window, tbl, columns)
+                                              for window in _rowid_windows(conn, tbl, q, scan_where)])
         q = q.where(scan_where) if scan_where is not None else q
     if scan_where is not None:
         raise ValueError("scan_where filters a read of the whole table (neither where nor keys)")
@@ -86,13 +88,24 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
         return _concat(tbl, columns, [part for n in range(0, len(ids), _IN_BATCH) for part in _read(
             store, q.where(tbl.c[id_col].in_(ids[n:n + _IN_BATCH])), tbl, columns, wanted, positions)])
     by_hub = keys.group_by(hub_col).agg(pl.col(id_col).unique().sort()).sort(hub_col)
-    parts = [_read_columns(store, q.where(_of_keys(store, tbl, hub_col, hub, id_col, batch)), tbl, columns,
-                           in_table_order=scan_order)
-             for hub, ids in by_hub.iter_rows() for batch in _batches(ids)]
+    with _one_state(store) as conn:
+        parts = [_read_columns(conn, q.where(_of_keys(store, tbl, hub_col, hub, id_col, batch)), tbl, columns,
+                               in_table_order=scan_order)
+                 for hub, ids in by_hub.iter_rows() for batch in _batches(ids)]
     out = _concat(tbl, columns, parts)
     if "_rowid" in out.columns:  # rows of several batches of keys: in the table's order
         out = out.sort("_rowid").drop("_rowid")
     return out.rechunk()  # one chunk: the report at 1M peaked 0.2 GB higher on frames of 100K-row chunks
+
+
+@contextmanager
+def _one_state(store: Store) -> Iterator[Any]:
+    """A connection whose reads all see the store in one state, however many queries they take (SQLite: one read
+    transaction; its driver would run each query on its own, a crawl's writes in between)."""
+    with store.engine.begin() as conn:
+        if conn.dialect.name == "sqlite":
+            conn.exec_driver_sql("BEGIN")
+        yield conn
 
 
 #: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more as arrays per hub of at
@@ -117,18 +130,18 @@ def _of_keys(store: Store, tbl: Any, hub_col: str, hub: str, id_col: str, ids: S
                                                             store.among(found.c[id_col], ids)))
 
 
-def _rowid_windows(store: Store, tbl: Any, q: Any, scan_where: Any) -> Iterator[Any]:
+def _rowid_windows(conn: Any, tbl: Any, q: Any, scan_where: Any) -> Iterator[Any]:
     """``q`` over the whole of a SQLite table (its rows filtered by ``scan_where`` when given), as queries of
-    consecutive ranges of ``_CHUNK_ROWS`` rowids, in order: each a range of the table, together the table's scan."""
+    consecutive ranges of ``_CHUNK_ROWS`` rowids, in order (each starting at a row: gaps are skipped): each a range
+    of the table, together the table's scan."""
     rowid = literal_column("rowid")
-    with store.engine.connect() as conn:
-        low, high = conn.execute(select(func.min(rowid), func.max(rowid)).select_from(tbl)).one()
-    for start in range(low, high + 1, _CHUNK_ROWS) if low is not None else ():
-        yield q.where(rowid >= start, rowid < start + _CHUNK_ROWS,
-                      *([scan_where] if scan_where is not None else []))
+    start = conn.scalar(select(func.min(rowid)).select_from(tbl))
+    while start is not None:
+        yield q.where(rowid >= start, rowid < start + _CHUNK_ROWS, *([scan_where] if scan_where is not None else []))
+        start = conn.scalar(select(func.min(rowid)).select_from(tbl).where(rowid >= start + _CHUNK_ROWS))
 
 
-def _read_columns(store: Store, q: Any, tbl: Any, columns: tuple[str, ...], *,
+def _read_columns(conn: Any, q: Any, tbl: Any, columns: tuple[str, ...], *,
                   in_table_order: bool = False) -> pl.DataFrame:
     """The rows of ``q`` (a query whose size its caller bounds, e.g. a batch of keys) as one frame.
 
@@ -136,13 +149,12 @@ def _read_columns(store: Store, q: Any, tbl: Any, columns: tuple[str, ...], *,
     subquery, whose ``ORDER BY`` SQLite keeps under an aggregate) and decoded by polars, so no Python object is made
     per value: half the time of reading the rows through the driver. ``in_table_order`` adds ``_rowid``, the rows'
     place in the table (for the caller to sort by across queries). Other databases: the driver's rows
-    (:func:`_read`)."""
-    if store.engine.dialect.name != "sqlite" or any(_is_float(tbl.c[c]) for c in columns):
-        return _concat(tbl, columns, _read(store, q, tbl, columns, None, ()))  # SQLite's JSON rounds floats
+    (:func:`_fetch`)."""
+    if conn.dialect.name != "sqlite" or any(_is_float(tbl.c[c]) for c in columns):  # SQLite's JSON rounds floats
+        return _concat(tbl, columns, [_chunk(tbl, columns, rows) for rows in _fetch(conn, q)])
     names = (*columns, "_rowid") if in_table_order else columns
     sub = (q.add_columns(literal_column("rowid").label("_rowid")) if in_table_order else q).subquery()
-    with store.engine.connect() as conn:
-        arrays = conn.execute(select(*(func.json_group_array(sub.c[c]) for c in names))).cursor.fetchone()
+    arrays = conn.execute(select(*(func.json_group_array(sub.c[c]) for c in names))).cursor.fetchone()
     out = {c: pl.Series([a]).str.json_decode(pl.List(_json_dtype(tbl, c)))[0].alias(c)
            for c, a in zip(names, arrays, strict=True)}
     frame = _typed(tbl, columns, out)
@@ -418,8 +430,9 @@ def _history(store: Store, hub: str | None, keys: pl.DataFrame | None) -> pl.Dat
         parts = _read(store, q if hub is None else q.where(tbl.c.hub == hub), tbl, cols, None, ())
     else:
         by_hub = keys.drop_nulls().group_by("hub").agg(pl.col("key").unique().sort()).sort("hub")
-        parts = [_read_columns(store, q.where(tbl.c.hub == h, store.among(tbl.c.key, batch)), tbl, cols)
-                 for h, k in by_hub.iter_rows() if hub is None or h == hub for batch in _batches(k)]
+        with _one_state(store) as conn:
+            parts = [_read_columns(conn, q.where(tbl.c.hub == h, store.among(tbl.c.key, batch)), tbl, cols)
+                     for h, k in by_hub.iter_rows() if hub is None or h == hub for batch in _batches(k)]
     return _concat(tbl, cols, parts).sort("run_id", maintain_order=True)  # by run, hub, key
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -125,3 +126,40 @@ def test_rows_of_many_keys_read_in_batches_are_the_scans_in_the_tables_order(tmp
     in_order = frames.table(store, Model, columns, keys=some, scan_order=True)
     assert in_order.rows() == want.select(columns).rows()  # the scan's order: the table's
     store.engine.dispose()
+
+
+def test_a_table_read_in_several_queries_sees_one_state_while_a_crawl_writes(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """A scan read a few rows per query, and keys read in batches, see the store as it was when the read began:
+    a crawl that rewrites a model's edges meanwhile (deleted, written again after the rows already read) neither
+    doubles nor drops one."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    store = open_store(url)
+    write_page(store, "hf", [{"id": f"org/m{i}", "tags": [f"base_model:finetune:org/m{i - 1}"] if i else []}
+                             for i in range(12)], run_id=None)
+    before = frames.edges(store)
+    monkeypatch.setattr(frames, "_CHUNK_ROWS", 3)
+    monkeypatch.setattr(frames, "_BY_ID_MAX", 0)
+    monkeypatch.setattr(frames, "_KEYS_PER_QUERY", 4)
+    crawler = open_store(url)
+    read = frames._read_columns
+    rewritten = []
+
+    def read_while_a_crawl_writes(*args: Any, **kwargs: Any) -> pl.DataFrame:
+        part = read(*args, **kwargs)
+        rewritten.append(f"org/m{len(rewritten) + 1}")  # each query is followed by a page rewriting a model
+        write_page(crawler, "hf", [{"id": rewritten[-1], "tags": ["base_model:adapter:org/m0"]}], run_id=None)
+        return part
+
+    monkeypatch.setattr(frames, "_read_columns", read_while_a_crawl_writes)
+    scanned = frames.edges(store)
+    assert len(rewritten) >= 4  # the scan took several queries, each followed by a write
+    assert scanned.sort("child").rows() == before.sort("child").rows()
+    monkeypatch.setattr(frames, "_read_columns", read)
+    now = frames.edges(store)
+    assert now.filter(pl.col("relation") == "adapter").height == len(rewritten)  # written indeed
+    monkeypatch.setattr(frames, "_read_columns", read_while_a_crawl_writes)
+    some = before.select("hub", pl.col("child").alias("id"))
+    assert frames.edges(store, children=some).sort("child").rows() == now.sort("child").rows()
+    store.engine.dispose()
+    crawler.engine.dispose()
