@@ -76,7 +76,7 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
                 return _concat(tbl, columns, [_read_columns(conn, window, tbl, columns)
                                               for window in _rowid_windows(conn, tbl, q, scan_where)])
         q = q.where(scan_where) if scan_where is not None else q
-    if scan_where is not None:
+    elif scan_where is not None:
         raise ValueError("scan_where filters a read of the whole table (neither where nor keys)")
     if keys is None:
         return _concat(tbl, columns, _read(store, q, tbl, columns, None, ()))
