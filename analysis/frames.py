@@ -17,6 +17,8 @@ from typing import Any
 import orjson
 import polars as pl
 from sqlalchemy import (
+    JSON,
+    LargeBinary,
     String,
     Text,
     and_,
@@ -74,7 +76,8 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
         if store.engine.dialect.name == "sqlite" and tbl.dialect_options["sqlite"]["with_rowid"]:
             with _one_state(store) as conn:
                 return _concat(tbl, columns, [_read_columns(conn, window, tbl, columns)
-                                              for window in _rowid_windows(conn, tbl, q, scan_where)])
+                                              for window in _rowid_windows(conn, tbl, q, scan_where,
+                                                                           _rows_per_query(tbl, columns))])
         q = q.where(scan_where) if scan_where is not None else q
     elif scan_where is not None:
         raise ValueError("scan_where filters a read of the whole table (neither where nor keys)")
@@ -91,7 +94,7 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
     with _one_state(store) as conn:
         parts = [_read_columns(conn, q.where(_of_keys(store, tbl, hub_col, hub, id_col, batch)), tbl, columns,
                                in_table_order=scan_order)
-                 for hub, ids in by_hub.iter_rows() for batch in _batches(ids)]
+                 for hub, ids in by_hub.iter_rows() for batch in _batches(ids, _rows_per_query(tbl, columns))]
     out = _concat(tbl, columns, parts)
     if "_rowid" in out.columns:  # rows of several batches of keys: in the table's order
         out = out.sort("_rowid").drop("_rowid")
@@ -108,15 +111,23 @@ def _one_state(store: Store) -> Iterator[Any]:
         yield conn
 
 
-#: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more as arrays per hub of at
-#: most ``_KEYS_PER_QUERY`` keys (bounding what one query moves: see :func:`_read_columns`).
-_BY_ID_MAX, _IN_BATCH, _KEYS_PER_QUERY = 5_000, 500, 100_000
+#: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more as arrays per hub.
+_BY_ID_MAX, _IN_BATCH = 5_000, 500
+#: The rows (or keys) one query of :func:`_read_columns` moves at most: fewer when a row can be long (text or JSON:
+#: a card's text, a model's card data), as a query's arrays are held at once with their frame (100K cards at a time
+#: took the family analyses at 3M from 877 to 1,033 MB).
+_ROWS_PER_QUERY, _WIDE_ROWS_PER_QUERY = 100_000, 10_000
 
 
-def _batches(keys: Sequence[Any]) -> Iterator[Sequence[Any]]:
-    """``keys`` (sorted) in batches of at most ``_KEYS_PER_QUERY``, in order."""
-    for start in range(0, len(keys), _KEYS_PER_QUERY):
-        yield keys[start:start + _KEYS_PER_QUERY]
+def _rows_per_query(tbl: Any, columns: Sequence[str]) -> int:
+    wide = any(isinstance(tbl.c[c].type, Text | JSON) for c in columns)
+    return _WIDE_ROWS_PER_QUERY if wide else _ROWS_PER_QUERY
+
+
+def _batches(keys: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    """``keys`` (sorted) in batches of at most ``size``, in order."""
+    for start in range(0, len(keys), size):
+        yield keys[start:start + size]
 
 
 def _of_keys(store: Store, tbl: Any, hub_col: str, hub: str, id_col: str, ids: Sequence[Any]) -> Any:
@@ -130,15 +141,15 @@ def _of_keys(store: Store, tbl: Any, hub_col: str, hub: str, id_col: str, ids: S
                                                             store.among(found.c[id_col], ids)))
 
 
-def _rowid_windows(conn: Any, tbl: Any, q: Any, scan_where: Any) -> Iterator[Any]:
+def _rowid_windows(conn: Any, tbl: Any, q: Any, scan_where: Any, size: int) -> Iterator[Any]:
     """``q`` over the whole of a SQLite table (its rows filtered by ``scan_where`` when given), as queries of
-    consecutive ranges of ``_CHUNK_ROWS`` rowids, in order (each starting at a row: gaps are skipped): each a range
-    of the table, together the table's scan."""
+    consecutive ranges of ``size`` rowids, in order (each starting at a row: gaps are skipped): each a range of the
+    table, together the table's scan."""
     rowid = literal_column("rowid")
     start = conn.scalar(select(func.min(rowid)).select_from(tbl))
     while start is not None:
-        yield q.where(rowid >= start, rowid < start + _CHUNK_ROWS, *([scan_where] if scan_where is not None else []))
-        start = conn.scalar(select(func.min(rowid)).select_from(tbl).where(rowid >= start + _CHUNK_ROWS))
+        yield q.where(rowid >= start, rowid < start + size, *([scan_where] if scan_where is not None else []))
+        start = conn.scalar(select(func.min(rowid)).select_from(tbl).where(rowid >= start + size))
 
 
 def _read_columns(conn: Any, q: Any, tbl: Any, columns: tuple[str, ...], *,
@@ -154,9 +165,9 @@ def _read_columns(conn: Any, q: Any, tbl: Any, columns: tuple[str, ...], *,
         return _concat(tbl, columns, [_chunk(tbl, columns, rows) for rows in _fetch(conn, q)])
     names = (*columns, "_rowid") if in_table_order else columns
     sub = (q.add_columns(literal_column("rowid").label("_rowid")) if in_table_order else q).subquery()
-    arrays = conn.execute(select(*(func.json_group_array(sub.c[c]) for c in names))).cursor.fetchone()
-    out = {c: pl.Series([a]).str.json_decode(pl.List(_json_dtype(tbl, c)))[0].alias(c)
-           for c, a in zip(names, arrays, strict=True)}
+    arrays = conn.execute(select(*(cast(func.json_group_array(sub.c[c]), LargeBinary) for c in names))).cursor.fetchone()
+    out = {c: pl.Series([a], dtype=pl.Binary).cast(pl.String).str.json_decode(pl.List(_json_dtype(tbl, c)))[0].alias(c)
+           for c, a in zip(names, arrays, strict=True)}  # UTF-8 bytes: a str would take up to 4 bytes a character
     frame = _typed(tbl, columns, out)
     return frame.with_columns(out["_rowid"]) if in_table_order else frame
 
@@ -432,7 +443,8 @@ def _history(store: Store, hub: str | None, keys: pl.DataFrame | None) -> pl.Dat
         by_hub = keys.drop_nulls().group_by("hub").agg(pl.col("key").unique().sort()).sort("hub")
         with _one_state(store) as conn:
             parts = [_read_columns(conn, q.where(tbl.c.hub == h, store.among(tbl.c.key, batch)), tbl, cols)
-                     for h, k in by_hub.iter_rows() if hub is None or h == hub for batch in _batches(k)]
+                     for h, k in by_hub.iter_rows() if hub is None or h == hub
+                     for batch in _batches(k, _rows_per_query(tbl, cols))]
     return _concat(tbl, cols, parts).sort("run_id", maintain_order=True)  # by run, hub, key
 
 

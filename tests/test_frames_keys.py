@@ -114,7 +114,7 @@ def test_rows_of_many_keys_read_in_batches_are_the_scans_in_the_tables_order(tmp
     write_page(store, "modelscope", [{"id": p["id"], "downloads": 1} for p in page[:7]], run_id=None,
                parser=parse_modelscope)
     monkeypatch.setattr(frames, "_BY_ID_MAX", 0)
-    monkeypatch.setattr(frames, "_KEYS_PER_QUERY", 4)
+    monkeypatch.setattr(frames, "_WIDE_ROWS_PER_QUERY", 4)  # the models' rows, with their JSON columns
     everything = frames.models(store)
     some = everything.filter(pl.col("downloads") % 3 != 1).select("hub", "id").sample(fraction=1.0, seed=3)
     assert some.height > 30 and some.filter(pl.col("id").str.contains("\n")).height
@@ -138,9 +138,8 @@ def test_a_table_read_in_several_queries_sees_one_state_while_a_crawl_writes(tmp
     write_page(store, "hf", [{"id": f"org/m{i}", "tags": [f"base_model:finetune:org/m{i - 1}"] if i else []}
                              for i in range(12)], run_id=None)
     before = frames.edges(store)
-    monkeypatch.setattr(frames, "_CHUNK_ROWS", 3)
+    monkeypatch.setattr(frames, "_ROWS_PER_QUERY", 3)
     monkeypatch.setattr(frames, "_BY_ID_MAX", 0)
-    monkeypatch.setattr(frames, "_KEYS_PER_QUERY", 4)
     crawler = open_store(url)
     read = frames._read_columns
     rewritten = []

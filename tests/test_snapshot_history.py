@@ -311,7 +311,7 @@ def test_snapshots_carry_each_stored_value_to_the_sweeps_it_holds_at(tmp_path: P
     assert len(want) > 100
     # Of some models of both hubs (each hub's keys searched apart: the same keys number other models elsewhere)
     some = pl.DataFrame([(hub, mid) for hub, _, mid in keys if rng.random() < 0.3], schema=["hub", "id"], orient="row")
-    monkeypatch.setattr(frames, "_KEYS_PER_QUERY", 3)  # their history read a few models at a time
+    monkeypatch.setattr(frames, "_ROWS_PER_QUERY", 3)  # their history read a few models at a time
     of_some = frames.snapshots(store, keys=some).select(got.columns)
     assert of_some["run_id"].is_sorted()
     assert sorted(of_some.rows()) == sorted(r for r in want if (r[1], r[2]) in set(some.rows()))
