@@ -114,12 +114,13 @@ def _one_state(store: Store) -> Iterator[Any]:
 #: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more as arrays per hub.
 _BY_ID_MAX, _IN_BATCH = 5_000, 500
 #: The rows (or keys) one query of :func:`_read_columns` moves at most: fewer when a row can be long (text or JSON:
-#: a card's text, a model's card data), as a query's arrays are held at once with their frame (100K cards at a time
-#: took the family analyses at 3M from 877 to 1,033 MB).
+#: a card's text, a model's card data), as a query's arrays are held at once with their frame (100K cards a query
+#: took ``analyze licenses`` at 3M from 877 to 1,033 MB; 10K, 852 MB).
 _ROWS_PER_QUERY, _WIDE_ROWS_PER_QUERY = 100_000, 10_000
 
 
 def _rows_per_query(tbl: Any, columns: Sequence[str]) -> int:
+    """How many rows (or keys) one query reading ``columns`` of ``tbl`` may move."""
     wide = any(isinstance(tbl.c[c].type, Text | JSON) for c in columns)
     return _WIDE_ROWS_PER_QUERY if wide else _ROWS_PER_QUERY
 
@@ -248,6 +249,7 @@ def _typed(tbl: Any, columns: tuple[str, ...], values_of: dict[str, Any]) -> pl.
 
 
 def _series(name: str, values: list[Any] | pl.Series, dtype: Any, strict: bool = True) -> pl.Series:
+    """``values`` (read as Python values, or decoded already) as a series of ``dtype``."""
     if isinstance(values, pl.Series):
         return values.alias(name).cast(dtype, strict=strict)
     return pl.Series(name, values, dtype=dtype, strict=strict)
