@@ -114,9 +114,9 @@ def _one_state(store: Store) -> Iterator[Any]:
 #: Up to this many keys are read with ``id IN (…)`` (in batches of ``_IN_BATCH``); more as arrays per hub.
 _BY_ID_MAX, _IN_BATCH = 5_000, 500
 #: The rows (or keys) one query of :func:`_read_columns` moves at most: fewer when a row can be long (text or JSON:
-#: a card's text, a model's card data), as a query's arrays are held at once with their frame (100K cards a query
-#: took ``analyze licenses`` at 3M from 877 to 1,033 MB; 10K, 852 MB).
-_ROWS_PER_QUERY, _WIDE_ROWS_PER_QUERY = 100_000, 10_000
+#: a card's text, a model's card data), as a query's arrays are held at once with their frame. At 3M, 100K cards a
+#: query took ``analyze licenses`` from 877 to 1,033 MB; 30K: 853 MB, and the report 1,945 MB (10K: 1,954–1,959).
+_ROWS_PER_QUERY, _WIDE_ROWS_PER_QUERY = 100_000, 30_000
 
 
 def _rows_per_query(tbl: Any, columns: Sequence[str]) -> int:
