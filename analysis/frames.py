@@ -73,7 +73,7 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
     if where is not None:
         q = q.where(where)
     if keys is None and where is None:  # the whole table
-        if store.engine.dialect.name == "sqlite" and tbl.dialect_options["sqlite"]["with_rowid"]:
+        if _has_rowids(store, tbl):
             with _one_state(store) as conn:
                 return _concat(tbl, columns, [_read_columns(conn, window, tbl, columns)
                                               for window in _rowid_windows(conn, tbl, q, scan_where,
@@ -90,15 +90,22 @@ def table(store: Store, model: Any, columns: tuple[str, ...], *, where: Any = No
         positions = (columns.index(hub_col), columns.index(id_col))
         return _concat(tbl, columns, [part for n in range(0, len(ids), _IN_BATCH) for part in _read(
             store, q.where(tbl.c[id_col].in_(ids[n:n + _IN_BATCH])), tbl, columns, wanted, positions)])
-    by_hub = keys.group_by(hub_col).agg(pl.col(id_col).unique().sort()).sort(hub_col)
-    with _one_state(store) as conn:
-        parts = [_read_columns(conn, q.where(_of_keys(store, tbl, hub_col, hub, id_col, batch)), tbl, columns,
-                               in_table_order=scan_order)
-                 for hub, ids in by_hub.iter_rows() for batch in _batches(ids, _rows_per_query(tbl, columns))]
-    out = _concat(tbl, columns, parts)
+    out = _concat(tbl, columns, _read_keys(store, q, tbl, columns, keys, in_table_order=scan_order))
     if "_rowid" in out.columns:  # rows of several batches of keys: in the table's order
         out = out.sort("_rowid").drop("_rowid")
     return out.rechunk()  # one chunk: the report at 1M peaked 0.2 GB higher on frames of 100K-row chunks
+
+
+def _read_keys(store: Store, q: Any, tbl: Any, columns: tuple[str, ...], keys: pl.DataFrame, *,
+               in_table_order: bool = False) -> list[pl.DataFrame]:
+    """The rows of ``q`` with the ``keys`` (a frame of the hub and the id column), as arrays of keys per hub in
+    batches (:func:`_read_columns`), all read in one state of the store."""
+    hub_col, id_col = keys.columns[:2]
+    by_hub = keys.group_by(hub_col).agg(pl.col(id_col).unique().sort()).sort(hub_col)
+    with _one_state(store) as conn:
+        return [_read_columns(conn, q.where(_of_keys(store, tbl, hub_col, hub, id_col, batch)), tbl, columns,
+                              in_table_order=in_table_order)
+                for hub, ids in by_hub.iter_rows() for batch in _batches(ids, _rows_per_query(tbl, columns))]
 
 
 @contextmanager
@@ -135,11 +142,16 @@ def _of_keys(store: Store, tbl: Any, hub_col: str, hub: str, id_col: str, ids: S
     """The condition of the rows of ``hub`` whose ``id_col`` is one of ``ids``. A SQLite table with rowids: the
     rowids found in the key's index, then their rows read in rowid order — the table's pages in order, half the time
     of one search of the table per key at 1M models."""
-    if store.engine.dialect.name != "sqlite" or not tbl.dialect_options["sqlite"]["with_rowid"]:
+    if not _has_rowids(store, tbl):
         return and_(tbl.c[hub_col] == hub, store.among(tbl.c[id_col], ids))
     found, rowid = tbl.alias("found"), literal_column("rowid")
     return rowid.in_(select(rowid).select_from(found).where(found.c[hub_col] == hub,
                                                             store.among(found.c[id_col], ids)))
+
+
+def _has_rowids(store: Store, tbl: Any) -> bool:
+    """Whether ``tbl`` is a SQLite table with rowids (``metric_history`` has none: its rows live in its key)."""
+    return store.engine.dialect.name == "sqlite" and tbl.dialect_options["sqlite"]["with_rowid"]
 
 
 def _rowid_windows(conn: Any, tbl: Any, q: Any, scan_where: Any, size: int) -> Iterator[Any]:
@@ -442,11 +454,8 @@ def _history(store: Store, hub: str | None, keys: pl.DataFrame | None) -> pl.Dat
     if keys is None:
         parts = _read(store, q if hub is None else q.where(tbl.c.hub == hub), tbl, cols, None, ())
     else:
-        by_hub = keys.drop_nulls().group_by("hub").agg(pl.col("key").unique().sort()).sort("hub")
-        with _one_state(store) as conn:
-            parts = [_read_columns(conn, q.where(tbl.c.hub == h, store.among(tbl.c.key, batch)), tbl, cols)
-                     for h, k in by_hub.iter_rows() if hub is None or h == hub
-                     for batch in _batches(k, _rows_per_query(tbl, cols))]
+        keys = keys.select("hub", "key").drop_nulls()
+        parts = _read_keys(store, q, tbl, cols, keys if hub is None else keys.filter(pl.col("hub") == hub))
     return _concat(tbl, cols, parts).sort("run_id", maintain_order=True)  # by run, hub, key
 
 
