@@ -210,9 +210,11 @@ def load_models(store: Store, *, hub: str | None = None, include_deleted: bool =
     order)."""
     m = Model.__table__  # type: ignore[attr-defined]
     conditions = ([] if include_deleted else [m.c.deleted_at.is_(None)]) + ([m.c.hub == hub] if hub else [])
-    graph_columns = ("hub", "id", "author", "created_at", "architecture", "deleted_at")
-    return frames.table(store, Model, tuple(dict.fromkeys((*graph_columns, *columns))),
-                        where=and_(*conditions) if conditions else None, keys=keys, scan_order=True)
+    condition = and_(*conditions) if conditions else None
+    graph_columns = tuple(dict.fromkeys(("hub", "id", "author", "created_at", "architecture", "deleted_at", *columns)))
+    if keys is None:  # the whole table (or hub), filtered as it is scanned: no index serves these conditions
+        return frames.table(store, Model, graph_columns, scan_where=condition)
+    return frames.table(store, Model, graph_columns, where=condition, keys=keys, scan_order=True)
 
 
 def load_edges(store: Store, *, hub: str | None = None) -> pl.DataFrame:
