@@ -157,22 +157,35 @@ def _cyclic_core(child: np.ndarray, parent: np.ndarray, n: int) -> np.ndarray:
         alive = keep
 
 
+def _lone_pairs(child: np.ndarray, parent: np.ndarray, core: np.ndarray) -> dict[int, tuple[int, int]]:
+    """The cycles of two models that touch no other edge of the ``core``, each a component of its own (a pair
+    declaring each other, the commonest cycle): lower node ``u`` → (edge u→v, edge v→u)."""
+    c, p = child[core], parent[core]
+    n = int(max(c.max(), p.max())) + 1
+    single = (np.bincount(c, minlength=n) == 1) & (np.bincount(p, minlength=n) == 1)
+    out_edge = np.full(n, -1, np.int64)
+    out_edge[c] = core  # a node of one outgoing core edge: that edge
+    target = np.full(n, -1, np.int64)
+    target[c] = p
+    u = c[single[c] & single[p] & (c < p)]
+    u = u[target[target[u]] == u]
+    return dict(zip(u.tolist(), zip(out_edge[u].tolist(), out_edge[target[u]].tolist(), strict=True), strict=True))
+
+
 def break_cycles(graph: LineageGraph) -> None:
     """Remove edges until the graph is acyclic, recording each removal in the report.
 
-    Rule, applied to one cycle at a time (found by networkx on the cyclic core only): drop an inferred edge if the
-    cycle has one; else the edge whose parent was created *after* its child by the widest margin (a model cannot
-    derive from a younger one); else (dates equal or unknown) the edge whose child was created earliest; ties by
-    child id, then parent id. The same store always gives the same graph.
+    Rule, applied to one cycle at a time: drop an inferred edge if the cycle has one; else the edge whose parent
+    was created *after* its child by the widest margin (a model cannot derive from a younger one); else (dates
+    equal or unknown) the edge whose child was created earliest; ties by child id, then parent id. The cycles are
+    found in the cyclic core only: a pair of models declaring each other and nothing else of the core is its own
+    cycle, the rest is searched by networkx. The same store always gives the same graph.
     """
     core = _cyclic_core(graph.child, graph.parent, graph.n_nodes)
     if not len(core):
         return
-    import networkx as nx  # only when there is a cycle to find
-
-    core_graph = nx.DiGraph()
-    for e in core:
-        core_graph.add_edge(int(graph.child[e]), int(graph.parent[e]), e=int(e))
+    pairs = _lone_pairs(graph.child, graph.parent, core)
+    rest = np.setdiff1d(core, np.fromiter((e for es in pairs.values() for e in es), np.int64, 2 * len(pairs)))
     dropped: list[int] = []
 
     def badness(e: int) -> tuple:
@@ -181,21 +194,34 @@ def break_cycles(graph: LineageGraph) -> None:
         known = cd != _NO_DATE and pd != _NO_DATE
         return (not graph.inferred[e], -(pd - cd) if known and pd > cd else 0, cd, graph.ids[c], graph.ids[p])
 
-    components = [sorted(c) for c in nx.strongly_connected_components(core_graph) if len(c) > 1]
+    def drop(cycle: list[int], worst: int) -> None:
+        c, p = int(graph.child[worst]), int(graph.parent[worst])
+        dropped.append(worst)
+        graph.report.cycles_broken.append({"cycle": [graph.ids[u] for u in cycle], "dropped": {
+            "child": graph.ids[c], "parent": graph.ids[p], "relation": RELATIONS[graph.relation[worst]],
+            "inferred": bool(graph.inferred[worst])}})
+
+    components = [[u, int(graph.parent[uv])] for u, (uv, _) in pairs.items()]
+    if len(rest):
+        import networkx as nx  # only when there is more than a lone pair to search
+
+        core_graph = nx.DiGraph()
+        for e in rest.tolist():
+            core_graph.add_edge(int(graph.child[e]), int(graph.parent[e]), e=e)
+        components += [sorted(c) for c in nx.strongly_connected_components(core_graph) if len(c) > 1]
     for comp in sorted(components, key=lambda c: graph.ids[c[0]]):
+        if comp[0] in pairs:  # the cycle is the pair's two edges, from the lower node
+            drop(comp, min(pairs[comp[0]], key=badness))
+            continue
         sub = nx.DiGraph(core_graph.subgraph(comp))  # each cycle lies inside one component: search small graphs
         while True:
             try:
-                cycle = nx.find_cycle(sub, source=comp[0]) if sub.has_node(comp[0]) else nx.find_cycle(sub)
+                cycle = nx.find_cycle(sub, source=comp)  # searched from the lowest node, then the next
             except nx.NetworkXNoCycle:
                 break
             worst = min((sub.edges[u, v]["e"] for u, v in cycle), key=badness)
-            c, p = int(graph.child[worst]), int(graph.parent[worst])
-            sub.remove_edge(c, p)
-            dropped.append(worst)
-            graph.report.cycles_broken.append({"cycle": [graph.ids[u] for u, _ in cycle], "dropped": {
-                "child": graph.ids[c], "parent": graph.ids[p], "relation": RELATIONS[graph.relation[worst]],
-                "inferred": bool(graph.inferred[worst])}})
+            sub.remove_edge(int(graph.child[worst]), int(graph.parent[worst]))
+            drop([u for u, _ in cycle], worst)
     keep = np.ones(graph.n_edges, bool)
     keep[dropped] = False
     graph.child, graph.parent = graph.child[keep], graph.parent[keep]

@@ -97,3 +97,96 @@ def test_cache_is_reused_and_invalidated_by_a_write(tmp_path: Path, monkeypatch:
     after = open_graph(url)
     assert "y/Qwen2-7B-ft-GGUF" in after.ids
     assert [m["id"] for m in descendants(after, "Qwen/Qwen2-7B")["models"]] == ["x/Qwen2-7B-ft", "y/Qwen2-7B-ft-GGUF"]
+
+
+def _graph_of(edges: list[tuple[int, int, bool]], created: list[int]):
+    """A graph of ``len(created)`` models and ``edges`` (child, parent, inferred), before its cycles are broken."""
+    import numpy as np
+
+    from analysis.lineage_graph import IdList, Labels, LineageGraph
+
+    n = len(created)
+    return LineageGraph(
+        ids=IdList(f"org{i % 7}/m-{(i * 7919) % 1000:03d}-{i}" for i in range(n)), present=np.ones(n, np.uint8),
+        ms_ids={}, authors=Labels(np.zeros(n), [None]), created=np.array(created, np.int64),
+        architecture=Labels(np.zeros(n), [None]), child=np.array([c for c, _, _ in edges], np.int32),
+        parent=np.array([p for _, p, _ in edges], np.int32), relation=np.zeros(len(edges), np.int8),
+        inferred=np.array([i for _, _, i in edges], bool), rule=[""] * len(edges),
+        confidence=np.ones(len(edges), np.float32))
+
+
+def _broken_by_networkx(graph) -> tuple[list[dict], set[tuple[int, int]]]:
+    """The documented rule applied by networkx to every strongly connected component, one cycle at a time from
+    the component's lowest node, components in the order of that node's id: the oracle of ``break_cycles``."""
+    import networkx as nx
+
+    from analysis.lineage_graph import _NO_DATE
+
+    g = nx.DiGraph()
+    for e, (c, p) in enumerate(zip(graph.child.tolist(), graph.parent.tolist(), strict=True)):
+        g.add_edge(c, p, e=e)
+
+    def badness(e: int) -> tuple:
+        c, p = int(graph.child[e]), int(graph.parent[e])
+        cd, pd = int(graph.created[c]), int(graph.created[p])
+        known = cd != _NO_DATE and pd != _NO_DATE
+        return (not graph.inferred[e], -(pd - cd) if known and pd > cd else 0, cd, graph.ids[c], graph.ids[p])
+
+    report = []
+    for comp in sorted((sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1),
+                       key=lambda c: graph.ids[c[0]]):
+        sub = nx.DiGraph(g.subgraph(comp))
+        while True:
+            try:
+                cycle = nx.find_cycle(sub, source=comp)  # searched from the lowest node, then the next
+            except nx.NetworkXNoCycle:
+                break
+            worst = min((sub.edges[u, v]["e"] for u, v in cycle), key=badness)
+            c, p = int(graph.child[worst]), int(graph.parent[worst])
+            sub.remove_edge(c, p)
+            g.remove_edge(c, p)
+            report.append({"cycle": [graph.ids[u] for u, _ in cycle], "dropped": {
+                "child": graph.ids[c], "parent": graph.ids[p], "relation": "finetune",
+                "inferred": bool(graph.inferred[worst])}})
+    return report, set(g.edges())
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_cycles_are_broken_as_networkx_breaks_them_one_component_at_a_time(seed: int) -> None:
+    """Pairs declaring each other (found without networkx) among longer cycles, pairs inside larger components,
+    inferred edges, equal and unknown dates: the same edges dropped, reported in the same order, as the rule
+    applied by networkx to every component."""
+    import random
+
+    import networkx as nx
+
+    from analysis.lineage_build import break_cycles
+    from analysis.lineage_graph import _NO_DATE
+
+    rng = random.Random(seed)
+    n = 400
+    created = [rng.choice([_NO_DATE, 1_700_000_000, rng.randrange(1_600_000_000, 1_800_000_000)]) for _ in range(n)]
+    edges = {(c, rng.randrange(c)): False for c in range(1, n) if rng.random() < 0.8}  # a DAG: parents are older
+    nodes = list(range(n))
+    rng.shuffle(nodes)
+    for k in range(0, 120, 2):  # pairs declaring each other, some joined to a third model or to another pair
+        u, v = nodes[k], nodes[k + 1]
+        edges[(u, v)] = edges[(v, u)] = rng.random() < 0.1
+        if rng.random() < 0.2:
+            w = nodes[rng.randrange(120, n)]
+            edges[(v, w)], edges[(w, u)] = False, rng.random() < 0.3
+        if rng.random() < 0.1:
+            edges[(v, nodes[k + 2])], edges[(nodes[k + 3], u)] = False, False
+    for _ in range(10):  # longer cycles
+        ring = rng.sample(range(n), rng.randrange(3, 6))
+        for a, b in zip(ring, ring[1:] + ring[:1], strict=True):
+            edges[(a, b)] = rng.random() < 0.1
+    graph = _graph_of([(c, p, i) for (c, p), i in edges.items() if c != p], created)
+    expected_report, expected_edges = _broken_by_networkx(_graph_of([(c, p, i) for (c, p), i in edges.items()
+                                                                     if c != p], created))
+    break_cycles(graph)
+    kept = set(zip(graph.child.tolist(), graph.parent.tolist(), strict=True))
+    assert nx.is_directed_acyclic_graph(nx.DiGraph(list(kept)))
+    assert graph.report.cycles_broken == expected_report
+    assert kept == expected_edges
+    assert sum(len(c["cycle"]) == 2 for c in expected_report) >= 30  # most of the cycles are pairs
