@@ -84,7 +84,7 @@ def _nodes(models: pl.DataFrame, mirrors: pl.DataFrame, report: BuildReport) -> 
                .select("node", "id"))
     nodes = pl.concat([hf.select(_NODE_COLUMNS), own.select(_NODE_COLUMNS)])
     empty_i = np.zeros(0, np.int32)
-    graph = LineageGraph(ids=IdList(nodes["id"].to_list()), present=present, ms_ids=dict(renamed.iter_rows()),
+    graph = LineageGraph(ids=IdList.of_series(nodes["id"]), present=present, ms_ids=dict(renamed.iter_rows()),
                          authors=to_labels(nodes["author"]), created=_epoch(nodes["created_at"]),
                          architecture=to_labels(nodes["architecture"]), child=empty_i, parent=empty_i,
                          relation=np.zeros(0, np.int8), inferred=np.zeros(0, bool), rule=[],

@@ -38,12 +38,22 @@ class IdList(Sequence[str]):
 
     def __init__(self, ids: Iterable[str]) -> None:
         ids = list(ids)
-        self._text = "\n" + "\n".join(ids) + "\n"
-        lengths = np.fromiter(map(len, ids), np.int64, len(ids)) + 1
+        self._hold("\n".join(ids), np.fromiter(map(len, ids), np.int64, len(ids)))
+
+    @classmethod
+    def of_series(cls, ids: pl.Series) -> IdList:
+        """The ids of a polars string column (no nulls), joined by polars: no Python string is made per id."""
+        out = cls.__new__(cls)
+        out._hold(ids.str.join("\n").item() if len(ids) else "", ids.str.len_chars().to_numpy().astype(np.int64))
+        return out
+
+    def _hold(self, joined: str, lengths: np.ndarray) -> None:
+        """Keep ``joined`` (the ids joined by ``\\n``) with the ids' ``lengths`` in characters."""
+        self._text = "\n" + joined + "\n"
         # id n is _text[_cuts[n] + 1 : _cuts[n + 1]]; an array indexes to plain ints (NumPy makes a scalar object)
-        self._cuts = array("q", np.concatenate(([0], np.cumsum(lengths))).astype(np.int64).tobytes())
-        self._plain = self._text.count("\n") == len(ids) + 1  # no id holds a newline: split() gives them all
-        self._count = len(ids)
+        self._cuts = array("q", np.concatenate(([0], np.cumsum(lengths + 1))).astype(np.int64).tobytes())
+        self._plain = self._text.count("\n") == len(lengths) + 1  # no id holds a newline: split() gives them all
+        self._count = len(lengths)
 
     def __len__(self) -> int:
         return self._count

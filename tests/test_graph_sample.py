@@ -9,6 +9,7 @@ import random
 from collections import defaultdict
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from analysis.graph import UnknownModelError, build_graph, descendants, family, find, graph_stats, path, tree
@@ -178,6 +179,11 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
     odd = ["a/b", "x/ü-名", "a/b", "", "a/bc", "q/x\nc/d\n", "c/d"]
     made = IdList(odd)
     assert list(made) == odd and [made[i] for i in range(-7, 7)] == odd * 2 and made == odd
+    # made from a polars column (as the build makes it): the same text, cuts and answers
+    for values in (odd, odd[:5], ["名/😀"], []):
+        from_column = IdList.of_series(pl.Series(values, dtype=pl.String))
+        assert from_column == IdList(values) and from_column._cuts == IdList(values)._cuts
+        assert list(from_column) == values and from_column._plain == IdList(values)._plain
     # as a polars column: split by polars when no id holds a newline, else id by id
     assert graph.ids.series().to_list() == ids and made.series().to_list() == odd
     assert IdList(odd[:5]).series().to_list() == odd[:5] and IdList([]).series().to_list() == []
