@@ -52,9 +52,11 @@ def to_labels(values: pl.Series) -> Labels:
     """``values`` as :class:`Labels`: a column with few distinct values (authors, architectures) costs a code per
     row instead of a string per row (≈ 400 MB less for 3M models), and pickles each distinct value once."""
     pool = values.unique(maintain_order=True)
-    codes = (values.to_frame("v").join(pool.to_frame("v").with_row_index("code"), on="v", how="left",
-                                       nulls_equal=True, maintain_order="left")["code"])
-    return Labels(codes.to_numpy(), pool.to_list())
+    named = pool.drop_nulls()
+    # place[i]: where named[i] is in the pool; place[len(named)]: where the null is, if there is one
+    place = np.concatenate((np.flatnonzero(pool.is_not_null().to_numpy()), np.flatnonzero(pool.is_null().to_numpy())))
+    codes = values.cast(pl.Enum(named)).to_physical().cast(pl.Int64).fill_null(len(named)).to_numpy()
+    return Labels(place[codes], pool.to_list())
 
 
 _NODE_COLUMNS = ("id", "author", "created_at", "architecture")  # the per-node columns the build keeps

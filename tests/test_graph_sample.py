@@ -13,6 +13,7 @@ import polars as pl
 import pytest
 
 from analysis.graph import UnknownModelError, build_graph, descendants, family, find, graph_stats, path, tree
+from analysis.lineage_build import to_labels
 from analysis.lineage_graph import IdList
 from crawler.store import open_store
 from hubsim.eval.world_store import load_world_store
@@ -194,6 +195,9 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
     with pytest.raises(IndexError):
         made[7]  # noqa: B018
     # Authors and architectures (codes and the distinct values) read like their lists too.
+    for values in ([None, "b", "a", None, "a", "\n", "😀", ""], ["x"] * 3, [None], [], [str(i % 300) for i in range(999)]):
+        labels = to_labels(pl.Series(values, dtype=pl.String))
+        assert list(labels) == values and labels.values == list(dict.fromkeys(values))  # in order of appearance
     for column in (graph.authors, graph.architecture):
         values = list(column)
         assert len(values) == graph.n_nodes and len(set(values)) == len(column.values) < graph.n_nodes
