@@ -239,7 +239,7 @@ def load_models(store: Store, *, hub: str | None = None, include_deleted: bool =
     m = Model.__table__  # type: ignore[attr-defined]
     conditions = ([] if include_deleted else [m.c.deleted_at.is_(None)]) + ([m.c.hub == hub] if hub else [])
     condition = and_(*conditions) if conditions else None
-    graph_columns = tuple(dict.fromkeys(("hub", "id", "author", "created_at", "architecture", "deleted_at", *columns)))
+    graph_columns = tuple(dict.fromkeys(("hub", "id", "author", "created_at", "architecture", *columns)))
     if keys is None:  # the whole table (or hub), filtered as it is scanned: no index serves these conditions
         return frames.table(store, Model, graph_columns, scan_where=condition)
     return frames.table(store, Model, graph_columns, where=condition, keys=keys, scan_order=True)
