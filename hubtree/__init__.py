@@ -8,3 +8,8 @@ import os
 # `analyze growth` in the kernel; peak memory and CPU: docs/PERFORMANCE.md). Read by polars when it is first
 # imported, so it is set here, before any command module imports it; a value of the user's is kept.
 os.environ.setdefault("_RJEM_MALLOC_CONF", "dirty_decay_ms:100,muzzy_decay_ms:0")
+
+# NumPy's OpenBLAS starts a thread per core when NumPy is imported, and the threads spin: 0.13 s of CPU in every
+# command on a 2-core machine (a cold `graph descendants` from the cache 0.8 s in all at 200K), for matrix products
+# hubtree never computes. One thread, unless the user chose otherwise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
