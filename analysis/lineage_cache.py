@@ -28,7 +28,7 @@ from crawler.store.urls import sqlite_path
 if TYPE_CHECKING:
     from crawler.store.db import Store
 
-CACHE_VERSION = 7  # 5: LineageGraph.ids an IdList; 6, 7: authors and architectures as Labels
+CACHE_VERSION = 8  # 5: LineageGraph.ids an IdList; 6, 7: authors and architectures as Labels; 8: every cycle broken
 _KEEP = 8  # newest cache files kept per directory
 _log = logging.getLogger(__name__)
 
