@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Sequence
+from functools import partial
 
 import numpy as np
 import polars as pl
@@ -174,6 +175,15 @@ def _lone_pairs(child: np.ndarray, parent: np.ndarray, core: np.ndarray) -> dict
     return dict(zip(u.tolist(), zip(out_edge[u].tolist(), out_edge[target[u]].tolist(), strict=True), strict=True))
 
 
+def cycle_badness(graph: LineageGraph, e: int) -> tuple:
+    """The order in which :func:`break_cycles` drops the edges of a cycle, the lowest first (the rule in its
+    docstring)."""
+    c, p = int(graph.child[e]), int(graph.parent[e])
+    cd, pd = int(graph.created[c]), int(graph.created[p])
+    known = cd != _NO_DATE and pd != _NO_DATE
+    return (not graph.inferred[e], -(pd - cd) if known and pd > cd else 0, cd, graph.ids[c], graph.ids[p])
+
+
 def break_cycles(graph: LineageGraph) -> None:
     """Remove edges until the graph is acyclic, recording each removal in the report.
 
@@ -189,12 +199,7 @@ def break_cycles(graph: LineageGraph) -> None:
     pairs = _lone_pairs(graph.child, graph.parent, core)
     rest = np.setdiff1d(core, np.fromiter((e for es in pairs.values() for e in es), np.int64, 2 * len(pairs)))
     dropped: list[int] = []
-
-    def badness(e: int) -> tuple:
-        c, p = int(graph.child[e]), int(graph.parent[e])
-        cd, pd = int(graph.created[c]), int(graph.created[p])
-        known = cd != _NO_DATE and pd != _NO_DATE
-        return (not graph.inferred[e], -(pd - cd) if known and pd > cd else 0, cd, graph.ids[c], graph.ids[p])
+    badness = partial(cycle_badness, graph)
 
     def drop(cycle: list[int], worst: int) -> None:
         c, p = int(graph.child[worst]), int(graph.parent[worst])

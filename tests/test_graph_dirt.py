@@ -116,21 +116,19 @@ def _graph_of(edges: list[tuple[int, int, bool]], created: list[int]):
 
 
 def _broken_by_networkx(graph) -> tuple[list[dict], set[tuple[int, int]]]:
-    """The documented rule applied by networkx to every strongly connected component, one cycle at a time from
-    the component's lowest node, components in the order of that node's id: the oracle of ``break_cycles``."""
+    """The rule's order of edges (``cycle_badness``; the rule itself is tested above) applied by networkx to every
+    strongly connected component, one cycle at a time from the component's lowest node, components in the order of
+    that node's id: the oracle of ``break_cycles``'s search."""
     import networkx as nx
 
-    from analysis.lineage_graph import _NO_DATE
+    from analysis.lineage_build import cycle_badness
 
     g = nx.DiGraph()
     for e, (c, p) in enumerate(zip(graph.child.tolist(), graph.parent.tolist(), strict=True)):
         g.add_edge(c, p, e=e)
 
     def badness(e: int) -> tuple:
-        c, p = int(graph.child[e]), int(graph.parent[e])
-        cd, pd = int(graph.created[c]), int(graph.created[p])
-        known = cd != _NO_DATE and pd != _NO_DATE
-        return (not graph.inferred[e], -(pd - cd) if known and pd > cd else 0, cd, graph.ids[c], graph.ids[p])
+        return cycle_badness(graph, e)
 
     report = []
     for comp in sorted((sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1),
