@@ -17,6 +17,7 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
+from pickle import PickleBuffer
 from typing import TYPE_CHECKING, Any, overload
 
 import numpy as np
@@ -24,6 +25,8 @@ import numpy as np
 from crawler.lineage import RELATIONS
 
 if TYPE_CHECKING:
+    from mmap import mmap
+
     import polars as pl
 
 HUB_BITS = {"hf": 1, "modelscope": 2}
@@ -31,29 +34,40 @@ _NO_DATE = np.iinfo(np.int64).max  # unknown creation dates sort last (they neve
 
 
 class IdList(Sequence[str]):
-    """Model ids in node order, held as one string (``\\n`` before and after each id) and the positions of its
-    separators: unpickled in milliseconds, where a list of 3M strings takes most of a second of a cold CLI query,
-    and a third of the list's memory. An id may hold any character, a newline too (ids are untrusted): a match that
-    is not a whole id is skipped."""
+    """Model ids in node order, held as one UTF-8 buffer (``\\n`` before and after each id) and the byte positions
+    of its separators: a list of 3M strings takes most of a second of a cold CLI query to unpickle, and a third of
+    the list's memory. Pickled, both are out-of-band buffers (:mod:`analysis.lineage_cache` maps them from its file
+    instead of reading them). An id may hold any character, a newline too (ids are untrusted): a match that is not
+    a whole id is skipped."""
 
     def __init__(self, ids: Iterable[str]) -> None:
-        ids = list(ids)
-        self._hold("\n".join(ids), np.fromiter(map(len, ids), np.int64, len(ids)))
+        encoded = [_utf8(i) for i in ids]
+        self._hold(b"\n".join(encoded), np.fromiter(map(len, encoded), np.int64, len(encoded)))
 
     @classmethod
     def of_series(cls, ids: pl.Series) -> IdList:
         """The ids of a polars string column (no nulls), joined by polars: no Python string is made per id."""
+        import polars as pl
+
         out = cls.__new__(cls)
-        out._hold(ids.str.join("\n").item() if len(ids) else "", ids.str.len_chars().to_numpy().astype(np.int64))
+        joined = ids.str.join("\n").cast(pl.Binary).item() if len(ids) else b""
+        out._hold(joined, ids.str.len_bytes().to_numpy().astype(np.int64))
         return out
 
-    def _hold(self, joined: str, lengths: np.ndarray) -> None:
-        """Keep ``joined`` (the ids joined by ``\\n``) with the ids' ``lengths`` in characters."""
-        self._text = "\n" + joined + "\n"
+    def _hold(self, joined: bytes, lengths: np.ndarray) -> None:
+        """Keep ``joined`` (the ids' UTF-8 joined by ``\\n``) with the ids' ``lengths`` in bytes."""
+        text = bytearray(len(joined) + 2)  # writable: a pickle's buffer comes back as the file's mapping, with find()
+        text[1:-1] = joined
+        text[0] = text[-1] = ord("\n")
+        self._text: bytearray | mmap = text
         # id n is _text[_cuts[n] + 1 : _cuts[n + 1]]; an array indexes to plain ints (NumPy makes a scalar object)
-        self._cuts = array("q", np.concatenate(([0], np.cumsum(lengths + 1))).astype(np.int64).tobytes())
-        self._plain = self._text.count("\n") == len(lengths) + 1  # no id holds a newline: split() gives them all
+        self._cuts: Sequence[int] = array("q", np.concatenate(([0], np.cumsum(lengths + 1))).astype(np.int64).tobytes())
+        self._plain = self._text.count(b"\n") == len(lengths) + 1  # no id holds a newline: split() gives them all
         self._count = len(lengths)
+
+    def __reduce_ex__(self, protocol: int) -> tuple[Any, ...]:
+        raw = PickleBuffer if protocol >= 5 else bytes
+        return _id_list, (raw(self._text), raw(self._cuts), self._plain, self._count)
 
     def __len__(self) -> int:
         return self._count
@@ -70,11 +84,11 @@ class IdList(Sequence[str]):
             n += self._count if n < 0 else 0
             if not 0 <= n < self._count:
                 raise IndexError("node out of range")
-        return self._text[self._cuts[n] + 1 : self._cuts[n + 1]]
+        return self._text[self._cuts[n] + 1 : self._cuts[n + 1]].decode("utf-8", "surrogatepass")
 
     def __iter__(self) -> Iterator[str]:
         if self._plain:
-            return iter(self._text[1:-1].split("\n"))
+            return iter(str(memoryview(self._text)[1:-1], "utf-8", "surrogatepass").split("\n"))
         return (self[n] for n in range(len(self)))
 
     def series(self) -> pl.Series:
@@ -88,7 +102,7 @@ class IdList(Sequence[str]):
     def take(self, nodes: Iterable[int]) -> list[str]:
         """The ids of ``nodes`` (node numbers ≥ 0), in their order."""
         text, cuts = self._text, self._cuts
-        return [text[cuts[n] + 1 : cuts[n + 1]] for n in nodes]
+        return [text[cuts[n] + 1 : cuts[n + 1]].decode("utf-8", "surrogatepass") for n in nodes]
 
     def __contains__(self, value: object) -> bool:
         try:
@@ -99,7 +113,7 @@ class IdList(Sequence[str]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, IdList):
-            return self._text == other._text
+            return memoryview(self._text) == memoryview(other._text)
         return isinstance(other, Sequence) and list(self) == list(other)
 
     __hash__ = None  # type: ignore[assignment]  # mutable-looking like a list: not hashable
@@ -111,22 +125,54 @@ class IdList(Sequence[str]):
         """The first node ≥ ``start`` (and < ``stop``) whose id is ``value``, found at C speed."""
         stop = len(self) if stop is None else min(stop, len(self))
         if isinstance(value, str) and 0 <= start < stop:
-            needle, at, end = f"\n{value}\n", int(self._cuts[start]), int(self._cuts[stop]) + 1
+            needle = b"\n" + _utf8(value) + b"\n"
+            at, end = self._cuts[start], self._cuts[stop] + 1
             while (at := self._text.find(needle, at, end)) >= 0:
                 node = bisect.bisect_left(self._cuts, at)
-                if node < len(self) and self._cuts[node] == at and self._cuts[node + 1] == at + len(value) + 1:
+                if node < len(self) and self._cuts[node] == at and self._cuts[node + 1] == at + len(needle) - 1:
                     return node
                 at += 1  # inside an id that holds a newline
         raise ValueError(f"{value!r} is not in the ids")
 
 
+def _utf8(text: str) -> bytes:
+    return text.encode("utf-8", "surrogatepass")
+
+
+def _id_list(text: Any, cuts: Any, plain: bool, count: int) -> IdList:
+    """Unpickle an :class:`IdList` from its two buffers (bytes, or a file mapping that has ``find`` as bytes do)."""
+    out = IdList.__new__(IdList)
+    out._text = text if hasattr(text, "find") else bytearray(text)
+    out._cuts, out._plain, out._count = memoryview(cuts).cast("B").cast("q"), plain, count
+    return out
+
+
 class Labels(Sequence[str | None]):
     """A per-node column with few distinct values (authors, architectures): a code per node and the distinct
-    values. A node costs four bytes, and 3M of them unpickle as one array instead of 3M references."""
+    values. A node costs four bytes, and 3M of them unpickle as one array (an out-of-band buffer) instead of 3M
+    references. The distinct values pickle as an :class:`IdList` (3M models have ≈ 470K authors) and become a
+    list on first use, which a cold query of the lineage never makes."""
 
     def __init__(self, codes: np.ndarray, values: list[str | None]) -> None:
-        self._codes = array("i", np.ascontiguousarray(codes, dtype=np.int32).tobytes())  # Python ints on indexing
+        # Python ints on indexing (NumPy makes a scalar object)
+        self._codes: Sequence[int] = array("i", np.ascontiguousarray(codes, dtype=np.int32).tobytes())
         self.values = values
+
+    def __reduce_ex__(self, protocol: int) -> tuple[Any, ...]:
+        if "_names" in self.__dict__:  # unpickled, perhaps never listed
+            names, none = self._names, self._none
+        else:
+            names = IdList("" if v is None else v for v in self.values)
+            none = self.values.index(None) if None in self.values else -1
+        return _labels, ((PickleBuffer if protocol >= 5 else bytes)(self._codes), names, none)
+
+    @cached_property
+    def values(self) -> list[str | None]:
+        """The distinct values; a code is an index into them."""
+        values: list[str | None] = list(self._names)
+        if self._none >= 0:
+            values[self._none] = None
+        return values
 
     @property
     def codes(self) -> np.ndarray:
@@ -167,6 +213,13 @@ class Labels(Sequence[str | None]):
         import polars as pl
 
         return pl.Series(name, self.values, dtype=pl.String).gather(self.codes)
+
+
+def _labels(codes: Any, names: IdList, none: int) -> Labels:
+    """Unpickle :class:`Labels` from its codes' buffer, its values as ids (``names[none]`` stands for None)."""
+    out = Labels.__new__(Labels)
+    out._codes, out._names, out._none = memoryview(codes).cast("B").cast("i"), names, none
+    return out
 
 
 @dataclass

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import gzip
 import json
+import mmap
 import pickle
 import random
 from collections import defaultdict
 from pathlib import Path
 
+import numpy as np
 import polars as pl
 import pytest
 
+from analysis import lineage_cache
 from analysis.graph import UnknownModelError, build_graph, descendants, family, find, graph_stats, path, tree
 from analysis.lineage_build import to_labels
 from analysis.lineage_graph import IdList
@@ -180,6 +183,9 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
     odd = ["a/b", "x/ü-名", "a/b", "", "a/bc", "q/x\nc/d\n", "c/d"]
     made = IdList(odd)
     assert list(made) == odd and [made[i] for i in range(-7, 7)] == odd * 2 and made == odd
+    for protocol in (4, 5):  # 5: the text and cuts as buffers (in band here)
+        again = pickle.loads(pickle.dumps(made, protocol=protocol))
+        assert list(again) == odd and again.index("c/d") == 6 and "q/x" not in again and again == made
     # made from a polars column (as the build makes it): the same text, cuts and answers
     for values in (odd, odd[:5], ["名/😀"], []):
         from_column = IdList.of_series(pl.Series(values, dtype=pl.String))
@@ -204,3 +210,41 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
         assert [column[n] for n in range(-3, 3)] == values[-3:] + values[:3] and column[5:9] == values[5:9]
         assert column.objects().tolist() == values and pickle.loads(pickle.dumps(column)) == values
         assert column.series("c").to_list() == values
+
+
+def test_a_cached_graph_is_mapped_from_its_file_and_answers_as_the_built_one(graph, sample_db, tmp_path, monkeypatch) -> None:
+    """The graph cache's file holds the arrays, ids and labels out of band, mapped copy-on-write when loaded: the
+    loaded graph equals the built one field by field and query by query; a change to it stays in the process; a
+    damaged file is built again, never read."""
+    monkeypatch.setenv("HUBTREE_CACHE", str(tmp_path / "cache"))
+
+    def rebuilt():
+        raise AssertionError("the cache was not used")
+
+    assert lineage_cache.cached(sample_db, {}, lambda: graph) is graph
+    loaded = lineage_cache.cached(sample_db, {}, rebuilt)
+    base = loaded.child
+    while isinstance(base, np.ndarray | memoryview):
+        base = base.obj if isinstance(base, memoryview) else base.base
+    assert isinstance(loaded.ids._text, mmap.mmap) and isinstance(base, mmap.mmap)  # mapped, not read
+    assert loaded.ids == graph.ids and list(loaded.ids) == list(graph.ids) and loaded.ids._cuts == graph.ids._cuts
+    for labels in ("authors", "architecture"):
+        assert list(getattr(loaded, labels)) == list(getattr(graph, labels))
+        assert getattr(loaded, labels).values == getattr(graph, labels).values
+    for column in ("present", "created", "child", "parent", "relation", "inferred", "confidence", "down_ptr",
+                   "down_edges", "up_ptr", "up_edges"):
+        assert np.array_equal(getattr(loaded, column), getattr(graph, column)), column
+        assert getattr(loaded, column).dtype == getattr(graph, column).dtype, column
+    assert (loaded.rule, loaded.ms_ids, loaded.report.as_dict()) == (graph.rule, graph.ms_ids, graph.report.as_dict())
+    assert graph.n_edges > 1000
+    for root in [f["root"] for f in graph_stats(graph)["families"][:5]]:
+        assert descendants(loaded, root) == descendants(graph, root) and family(loaded, root) == family(graph, root)
+        assert tree(loaded, root) == tree(graph, root)
+    loaded.present[:] = 0  # writable, privately
+    assert np.array_equal(lineage_cache.cached(sample_db, {}, rebuilt).present, graph.present)
+    [target] = (tmp_path / "cache").rglob("graph-*.pkl")
+    intact = target.read_bytes()
+    for damaged in (intact[: len(intact) // 2], intact[:30], b"x" + intact[1:], pickle.dumps(graph)):
+        (tmp_path / "damaged").write_bytes(damaged)
+        (tmp_path / "damaged").replace(target)  # a new file, as the cache writes one: the old one stays mapped
+        assert lineage_cache.cached(sample_db, {}, lambda: "built") == "built"
