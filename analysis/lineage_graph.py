@@ -12,6 +12,7 @@ neither polars nor the store.
 from __future__ import annotations
 
 import bisect
+import mmap
 import operator
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
@@ -25,8 +26,6 @@ import numpy as np
 from crawler.lineage import RELATIONS
 
 if TYPE_CHECKING:
-    from mmap import mmap
-
     import polars as pl
 
 HUB_BITS = {"hf": 1, "modelscope": 2}
@@ -56,10 +55,7 @@ class IdList(Sequence[str]):
 
     def _hold(self, joined: bytes, lengths: np.ndarray) -> None:
         """Keep ``joined`` (the ids' UTF-8 joined by ``\\n``) with the ids' ``lengths`` in bytes."""
-        text = bytearray(len(joined) + 2)  # writable: a pickle's buffer comes back as the file's mapping, with find()
-        text[1:-1] = joined
-        text[0] = text[-1] = ord("\n")
-        self._text: bytearray | mmap = text
+        self._text: bytes | mmap.mmap = b"".join((b"\n", joined, b"\n"))
         # id n is _text[_cuts[n] + 1 : _cuts[n + 1]]; an array indexes to plain ints (NumPy makes a scalar object)
         self._cuts: Sequence[int] = array("q", np.concatenate(([0], np.cumsum(lengths + 1))).astype(np.int64).tobytes())
         self._plain = self._text.count(b"\n") == len(lengths) + 1  # no id holds a newline: split() gives them all
@@ -140,9 +136,12 @@ def _utf8(text: str) -> bytes:
 
 
 def _id_list(text: Any, cuts: Any, plain: bool, count: int) -> IdList:
-    """Unpickle an :class:`IdList` from its two buffers (bytes, or a file mapping that has ``find`` as bytes do)."""
+    """Unpickle an :class:`IdList` from its two buffers: bytes, or a file mapping (which has ``find`` as bytes do)
+    handed back as a read-only view of it."""
+    if isinstance(text, memoryview) and isinstance(text.obj, mmap.mmap) and text.nbytes == len(text.obj):
+        text = text.obj
     out = IdList.__new__(IdList)
-    out._text = text if hasattr(text, "find") else bytearray(text)
+    out._text = text if isinstance(text, bytes | mmap.mmap) else bytes(text)
     out._cuts, out._plain, out._count = memoryview(cuts).cast("B").cast("q"), plain, count
     return out
 
