@@ -90,14 +90,33 @@ CARD_KEYWORDS: dict[str, tuple[str, ...]] = {
     "SiliconFlow": ("siliconflow", "硅基流动"), "Novita": ("novita",), "Ollama": ("ollama",),
     "llama.cpp": ("llama.cpp",), "vLLM": ("vllm",), "LM Studio": ("studio",), "SGLang": ("sglang",),
 }
+_CARD_WORDS = sorted({w for words in CARD_KEYWORDS.values() for w in words})
+#: The card patterns a keyword calls for (their indexes), and the ones tried on every card (no keywords).
+_PATTERNS_OF_WORD = {w: tuple(n for n, (_, name, _) in enumerate(CARD_PATTERNS) if w in CARD_KEYWORDS.get(name, ()))
+                     for w in _CARD_WORDS}
+_ALWAYS_TRIED = tuple(n for n, (_, name, _) in enumerate(CARD_PATTERNS) if name not in CARD_KEYWORDS)
 _FORMAT_SUFFIXES = tuple(FORMAT_FILES)
 
 _SIGNAL_SCHEMA = {"hub": pl.String, "id": pl.String, "group": pl.String, "signal": pl.String, "source": pl.String}
 
 
-def signals_of(row: dict[str, Any], card_text: str | None = None) -> list[tuple[str, str, str]]:
+def _held_words(text: pl.Expr) -> pl.Expr:
+    """The :data:`CARD_KEYWORDS` words a text holds once lower-cased, as a list: one pass (polars' Aho-Corasick
+    search) for all of them rather than a substring search per word."""
+    return text.str.to_lowercase().str.extract_many(_CARD_WORDS, overlapping=True)
+
+
+def card_words(texts: list[str | None]) -> list[frozenset[str]]:
+    """:func:`_held_words` of each text."""
+    found = pl.DataFrame({"text": texts}, schema={"text": pl.String}).select(_held_words(pl.col("text")))
+    return [frozenset(words or ()) for words in found.to_series().to_list()]
+
+
+def signals_of(row: dict[str, Any], card_text: str | None = None,
+               words: frozenset[str] | None = None) -> list[tuple[str, str, str]]:
     """``(group, signal, source)`` for one model row (``tags``, ``library_name``, ``files``, ``inference``,
-    ``inference_providers``, ``deploy_flags``) and its card text, without duplicates, in rule order."""
+    ``inference_providers``, ``deploy_flags``) and its card text, without duplicates, in rule order. ``words``:
+    :func:`card_words` of the text, when the caller found them for many cards at once."""
     out: list[tuple[str, str, str]] = []
     tags = [t for t in (row.get("tags") or []) if isinstance(t, str) and not t.startswith(NOT_SIGNALS)]
     for tag in tags:
@@ -121,23 +140,28 @@ def signals_of(row: dict[str, Any], card_text: str | None = None) -> list[tuple[
             if flags.get(flag) is True:
                 out.append((group, name, "modelscope"))
     if card_text:
-        lowered = card_text.lower()
-        for group, name, pattern in CARD_PATTERNS:
-            words = CARD_KEYWORDS.get(name)
-            if (words is None or any(w in lowered for w in words)) and pattern.search(card_text):
+        held = card_words([card_text])[0] if words is None else words
+        for n in sorted({*_ALWAYS_TRIED, *(n for w in held for n in _PATTERNS_OF_WORD[w])}):
+            group, name, pattern = CARD_PATTERNS[n]
+            if pattern.search(card_text):
                 out.append((group, name, "card"))
     return list(dict.fromkeys(out))
 
 
 def model_signals(models: pl.DataFrame, cards: pl.DataFrame | None = None) -> pl.DataFrame:
     """Every signal of every model: hub, id, group, signal, source (one row each)."""
-    texts = {} if cards is None or "text" not in cards.columns else {
-        (h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows() if t}
+    texts: dict[tuple[str, str], tuple[str, frozenset[str]]] = {}
+    if cards is not None and "text" in cards.columns:
+        found = cards.lazy().filter(pl.col("text").str.len_bytes() > 0).select(
+            "hub", "id", "text", _held_words(pl.col("text")).alias("words"))
+        if not _ALWAYS_TRIED:  # a card that holds no keyword has no card signal: its text is not made a str
+            found = found.filter(pl.col("words").list.len() > 0)
+        texts = {(h, i): (t, frozenset(w)) for h, i, t, w in found.collect().iter_rows()}
     cols = [c for c in ("hub", "id", "tags", "library_name", "files", "inference", "inference_providers",
                         "deploy_flags") if c in models.columns]
     rows = []
     for row in models.select(cols).iter_rows(named=True):
-        for group, signal, source in signals_of(row, texts.get((row["hub"], row["id"]))):
+        for group, signal, source in signals_of(row, *texts.get((row["hub"], row["id"]), (None, None))):
             rows.append({"hub": row["hub"], "id": row["id"], "group": group, "signal": signal, "source": source})
     return pl.DataFrame(rows, schema=_SIGNAL_SCHEMA)
 

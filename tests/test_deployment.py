@@ -8,11 +8,14 @@ import pytest
 from analysis import frames
 from analysis.deployment import (
     ALIBABA,
+    CARD_KEYWORDS,
     HF_ENDPOINTS,
     HYPERSCALER,
     LOCAL,
     PROVIDER,
     analyse_deployment,
+    card_words,
+    model_signals,
     signal_shares,
     signals_of,
 )
@@ -66,6 +69,26 @@ def test_signals_of_each_group() -> None:
     assert {(ALIBABA, "Model Studio", "card"), (ALIBABA, "Bailian", "card"), (ALIBABA, "DashScope", "card"),
             (HYPERSCALER, "Google Vertex AI", "card"), (LOCAL, "Ollama", "card")} <= set(got)
     assert signals_of({"tags": ["region:us", "license:apache-2.0"]}, "Qwen is developed by Alibaba Cloud.") == []
+
+
+def test_card_words_are_the_keywords_a_substring_test_finds(sample_store: Store) -> None:
+    """``card_words`` (one pass over every card) finds the keywords that a substring test of each lower-cased card
+    finds, on the sample's real cards and on texts whose keywords overlap, nest or change case; the signals of
+    many models at once are each model's own."""
+    cards = frames.cards(sample_store)
+    texts = [t for t in cards["text"].to_list() if t]
+    texts += ["ollama.cpp", "OLLAMA.CPP on LLAMA.CPP", "togethereasgroq", "百炼灵积硅基流动", "Studio\nSTUDIO", "",
+              "vllmsglang", "x" * 5000 + "Bedrock"]
+    assert len(texts) > 50
+    every = {w for words in CARD_KEYWORDS.values() for w in words}
+    want = [frozenset(w for w in every if w in t.lower()) for t in texts]
+    assert card_words(texts) == want and sum(1 for w in want if w) > 20
+    models = frames.models(sample_store, include_card_data=True)
+    text_of = {(h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows() if t}
+    one_by_one = [(r["hub"], r["id"], *signal) for r in models.iter_rows(named=True)
+                  for signal in signals_of(r, text_of.get((r["hub"], r["id"])))]
+    assert model_signals(models, cards).rows() == one_by_one
+    assert any(source == "card" for *_, source in one_by_one)
 
 
 def test_shares_per_group_and_month(tmp_path) -> None:
