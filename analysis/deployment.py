@@ -96,6 +96,7 @@ _PATTERNS_OF_WORD = {w: tuple(n for n, (_, name, _) in enumerate(CARD_PATTERNS) 
                      for w in _CARD_WORDS}
 _ALWAYS_TRIED = tuple(n for n, (_, name, _) in enumerate(CARD_PATTERNS) if name not in CARD_KEYWORDS)
 _FORMAT_SUFFIXES = tuple(FORMAT_FILES)
+_SIGNAL_TAGS = sorted({*TAG_SIGNALS, *FORMAT_TAGS})  # the tags signals_of reads
 
 _SIGNAL_SCHEMA = {"hub": pl.String, "id": pl.String, "group": pl.String, "signal": pl.String, "source": pl.String}
 
@@ -159,8 +160,14 @@ def model_signals(models: pl.DataFrame, cards: pl.DataFrame | None = None) -> pl
         texts = {(h, i): (t, frozenset(w)) for h, i, t, w in found.collect().iter_rows()}
     cols = [c for c in ("hub", "id", "tags", "library_name", "files", "inference", "inference_providers",
                         "deploy_flags") if c in models.columns]
+    # only the tags and files a rule reads become Python strings (a model's file list can be long), a column at a
+    # time (polars' rows cost ≈ 2 × more)
+    narrowed = {"tags": pl.element().is_in(_SIGNAL_TAGS),
+                "files": pl.any_horizontal(pl.element().str.to_lowercase().str.ends_with(x) for x in _FORMAT_SUFFIXES)}
+    frame = models.select(cols).with_columns(pl.col(c).list.filter(keep) for c, keep in narrowed.items() if c in cols)
     rows = []
-    for row in models.select(cols).iter_rows(named=True):
+    for values in zip(*(frame[c].to_list() for c in cols), strict=True):
+        row = dict(zip(cols, values, strict=True))
         for group, signal, source in signals_of(row, *texts.get((row["hub"], row["id"]), (None, None))):
             rows.append({"hub": row["hub"], "id": row["id"], "group": group, "signal": signal, "source": source})
     return pl.DataFrame(rows, schema=_SIGNAL_SCHEMA)

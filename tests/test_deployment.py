@@ -89,6 +89,12 @@ def test_card_words_are_the_keywords_a_substring_test_finds(sample_store: Store)
                   for signal in signals_of(r, text_of.get((r["hub"], r["id"])))]
     assert model_signals(models, cards).rows() == one_by_one
     assert any(source == "card" for *_, source in one_by_one)
+    odd = pl.DataFrame({"hub": ["hf"] * 3, "id": ["a/x", "b/y", "c/z"],
+                        "tags": [["GGUF", "gguf", "region:us", "deploy:azure"], [], None],
+                        "files": [["m/Model.LLAMAFILE", "x.onnx", "README.md", "q.gguf.txt"], ["Q4.GGUF"], None]})
+    assert model_signals(odd).rows() == [(r["hub"], r["id"], *signal) for r in odd.iter_rows(named=True)
+                                         for signal in signals_of(r)]
+    assert model_signals(odd)["signal"].to_list() == ["Azure (Foundry)", "GGUF", "llamafile", "ONNX", "GGUF"]
 
 
 def test_shares_per_group_and_month(tmp_path) -> None:
