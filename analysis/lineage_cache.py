@@ -121,7 +121,7 @@ def _load(fh: BinaryIO) -> Any:
     if fh.read(len(MAGIC)) != MAGIC:
         raise ValueError("not a graph cache file of this version")
     size, count = struct.unpack("<QI", fh.read(12))
-    if count > _MAX_BUFFERS:
+    if count > _MAX_BUFFERS or size > os.fstat(fh.fileno()).st_size:
         raise ValueError("damaged graph cache file")
     table = struct.unpack(f"<{2 * count}Q", fh.read(16 * count))
     data = fh.read(size)

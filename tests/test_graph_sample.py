@@ -244,7 +244,8 @@ def test_a_cached_graph_is_mapped_from_its_file_and_answers_as_the_built_one(gra
     assert np.array_equal(lineage_cache.cached(sample_db, {}, rebuilt).present, graph.present)
     [target] = (tmp_path / "cache").rglob("graph-*.pkl")
     intact = target.read_bytes()
-    for damaged in (intact[: len(intact) // 2], intact[:30], b"x" + intact[1:], pickle.dumps(graph)):
+    huge = intact[: len(lineage_cache.MAGIC)] + (1 << 62).to_bytes(8, "little") + intact[len(lineage_cache.MAGIC) + 8:]
+    for damaged in (intact[: len(intact) // 2], intact[:30], b"x" + intact[1:], pickle.dumps(graph), huge):
         (tmp_path / "damaged").write_bytes(damaged)
         (tmp_path / "damaged").replace(target)  # a new file, as the cache writes one: the old one stays mapped
         assert lineage_cache.cached(sample_db, {}, lambda: "built") == "built"
