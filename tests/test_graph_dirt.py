@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -127,9 +128,6 @@ def _broken_by_networkx(graph) -> tuple[list[dict], set[tuple[int, int]]]:
     for e, (c, p) in enumerate(zip(graph.child.tolist(), graph.parent.tolist(), strict=True)):
         g.add_edge(c, p, e=e)
 
-    def badness(e: int) -> tuple:
-        return cycle_badness(graph, e)
-
     report = []
     for comp in sorted((sorted(c) for c in nx.strongly_connected_components(g) if len(c) > 1),
                        key=lambda c: graph.ids[c[0]]):
@@ -139,7 +137,7 @@ def _broken_by_networkx(graph) -> tuple[list[dict], set[tuple[int, int]]]:
                 cycle = nx.find_cycle(sub, source=comp)  # searched from the lowest node, then the next
             except nx.NetworkXNoCycle:
                 break
-            worst = min((sub.edges[u, v]["e"] for u, v in cycle), key=badness)
+            worst = min((sub.edges[u, v]["e"] for u, v in cycle), key=partial(cycle_badness, graph))
             c, p = int(graph.child[worst]), int(graph.parent[worst])
             sub.remove_edge(c, p)
             g.remove_edge(c, p)
