@@ -30,7 +30,7 @@ from analysis.lineage_build import (
     primary_frame,
     to_labels,
 )
-from analysis.lineage_graph import _NO_DATE, HUB_BITS, LineageGraph
+from analysis.lineage_graph import _NO_DATE, HUB_BITS, Labels, LineageGraph
 from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_of, month_range
 from crawler.config import HUBS
@@ -67,8 +67,8 @@ class StoreView:
     """What one pass over the store gives every family: the graph and per-node columns."""
 
     graph: LineageGraph
-    owners: np.ndarray  # lower-case owner per node (author, else the id's owner)
-    architectures: np.ndarray  # lower-case architecture per node ("" when unknown)
+    owners: Labels  # lower-case owner per node (author, else the id's owner)
+    architectures: Labels  # lower-case architecture per node ("" when unknown)
     declares: np.ndarray  # bool: the model declares at least one base (resolved or not)
     relation: np.ndarray  # per node: index into RELATIONS_SHOWN, -1 without a declared base
     downloads: np.ndarray  # int64 per node (a mirrored model: both hubs' downloads)
@@ -143,8 +143,7 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
         ends = [v for v in newest.to_series(1).to_list() if v is not None]
     data_end = min(ends) if ends else None  # a hub crawled earlier bounds what the store can say
     del models, all_edges  # not held through the inference pass
-    lower = {a: (a or "").lower() for a in set(graph.architecture)}  # few distinct values: one string each
-    architectures = np.array([lower[a] for a in graph.architecture], dtype=object)
+    architectures = Labels(graph.architecture.codes, [(a or "").lower() for a in graph.architecture.values])
     view = StoreView(graph, owners_of(graph), architectures, declares, relation, downloads, outside, data_end)
     if threshold is not None:
         view = with_inferences(store, view, families, threshold)
@@ -247,14 +246,14 @@ class Membership:
         return self.roots | self.derivatives
 
 
-def owners_of(graph: LineageGraph) -> np.ndarray:
+def owners_of(graph: LineageGraph) -> Labels:
     """The lower-case owner of every node: its author, else the owner part of its id."""
-    return to_labels(node_owners(graph)).objects()
+    return to_labels(node_owners(graph))
 
 
-def root_mask(graph: LineageGraph, family: Family, owners: np.ndarray | None = None) -> np.ndarray:
+def root_mask(graph: LineageGraph, family: Family, owners: Labels | None = None) -> np.ndarray:
     """The family's roots (:meth:`Family.is_root`, vectorised): models of its organisations matching its pattern."""
-    mask = np.isin(owners if owners is not None else owners_of(graph), list(family.org_set))
+    mask = (owners if owners is not None else owners_of(graph)).isin(family.org_set)
     if family.pattern is not None:
         for node in np.flatnonzero(mask).tolist():
             mask[node] = family.name_matches(graph.ids[node])
@@ -276,7 +275,7 @@ def membership(view: StoreView, family: Family, *, with_inferred: bool = True) -
     if view.inferences is not None and with_inferred:
         inferred = family_counts(view.graph, view.inferences, start.tolist(), family.architectures,
                                  threshold=view.threshold)
-    arch = np.isin(view.architectures, list(family.architecture_set))
+    arch = view.architectures.isin(family.architecture_set)
     undeclared = arch & ~roots & ~derivatives & ~view.declares & alive
     missing = hits.filter(pl.col("node").is_in(np.flatnonzero(seeds).tolist())).group_by("base").agg(
         pl.col("node").n_unique().alias("children"))

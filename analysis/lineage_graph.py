@@ -200,6 +200,11 @@ class Labels(Sequence[str | None]):
     def __repr__(self) -> str:
         return f"Labels({len(self)} rows, {len(self.values)} values)"
 
+    def isin(self, wanted: Iterable[str | None]) -> np.ndarray:
+        """Whether each row's value is one of ``wanted`` (bool array): one test per distinct value, not per row."""
+        wanted = set(wanted)
+        return np.fromiter((v in wanted for v in self.values), bool, len(self.values))[self.codes]
+
     def objects(self) -> np.ndarray:
         """The column as a NumPy object array (equal values are one object)."""
         return np.array(self.values, dtype=object)[self.codes]

@@ -204,6 +204,8 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
     for values in ([None, "b", "a", None, "a", "\n", "😀", ""], ["x"] * 3, [None], [], [str(i % 300) for i in range(999)]):
         labels = to_labels(pl.Series(values, dtype=pl.String))
         assert list(labels) == values and labels.values == list(dict.fromkeys(values))  # in order of appearance
+        for wanted in ({"a", None}, {""}, {"zz"}, set()):
+            assert labels.isin(wanted).tolist() == [v in wanted for v in values]
     for column in (graph.authors, graph.architecture):
         values = list(column)
         assert len(values) == graph.n_nodes and len(set(values)) == len(column.values) < graph.n_nodes
