@@ -48,7 +48,7 @@ from sqlalchemy import String, cast, select
 from analysis import frames
 from analysis.lineage_build import primary_frame, set_edges
 from analysis.lineage_graph import _NO_DATE, LineageGraph
-from analysis.lineage_queries import traverse
+from analysis.lineage_queries import _ranges, traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.families import load_families
 from crawler.gc_policy import rare_full_collections
@@ -813,14 +813,19 @@ def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: I
 
 
 def _join(graph: LineageGraph, member: np.ndarray, node: int) -> int:
-    """Make ``node`` and its declared descendants members; how many joined."""
-    if graph.down_ptr[node + 1] == graph.down_ptr[node]:  # no child: no traversal
-        member[node] = True
+    """Make ``node`` and its declared descendants members; how many joined. The members are closed under declared
+    descendants (every join takes them all), so the walk stops at a member."""
+    member[node] = True
+    if graph.down_ptr[node + 1] == graph.down_ptr[node]:  # no child: no walk
         return 1
-    down = traverse(graph, node, "down").nodes
-    joined = [node, *down[~member[down]].tolist()]
-    member[joined] = True
-    return len(joined)
+    joined, frontier = 1, np.array([node], np.int64)
+    while frontier.size:
+        edges = graph.down_edges[_ranges(graph.down_ptr, frontier)]
+        below = graph.child[edges[~graph.inferred[edges]]]
+        frontier = np.unique(below[~member[below]]).astype(np.int64)
+        member[frontier] = True
+        joined += frontier.size
+    return joined
 
 
 def _may_join(graph: LineageGraph, edges: list[Inference], member: np.ndarray) -> list[Inference]:
