@@ -194,6 +194,9 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
     # as a polars column: split by polars when no id holds a newline, else id by id
     assert graph.ids.series().to_list() == ids and made.series().to_list() == odd
     assert IdList(odd[:5]).series().to_list() == odd[:5] and IdList([]).series().to_list() == []
+    for chunk in (1, 2, 7, 1000):  # split a chunk of ids at a time: the chunks' seams lose and add nothing
+        assert graph.ids.series(chunk).to_list() == ids and IdList(odd[:5]).series(chunk).to_list() == odd[:5]
+        assert IdList(["", ""]).series(chunk).to_list() == ["", ""]
     assert (made.index("a/b"), made.index("a/b", 1), made.index(""), made.index("c/d")) == (0, 2, 3, 6)
     assert "a/" not in made and "b" not in made and "q/x" not in made and "x/ü-名" in made and "q/x\nc/d\n" in made
     with pytest.raises(ValueError):
