@@ -466,9 +466,9 @@ def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words:
     itself."""
     out = np.zeros(len(nodes), bool)
     for start in range(0, len(nodes), chunk):
-        part = nodes[start:start + chunk].tolist()
-        ids = pl.Series(graph.ids.take(part), dtype=pl.String)
-        arch = pl.Series([graph.architecture[n] for n in part], dtype=pl.String).fill_null("")
+        part = nodes[start:start + chunk]
+        ids = graph.ids.take_series(part)
+        arch = graph.architecture.series("architecture", part).fill_null("")
         low, arch_low = ids.str.to_lowercase(), arch.str.to_lowercase()
         tokens = (low.str.replace(r"(?s)^.*/", "").str.replace_all(r"[-_\s]+", " ").str.strip_chars(" ")
                   .str.split(" "))
@@ -479,7 +479,8 @@ def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words:
         out[start:start + len(part)] = hint.to_numpy()
         odd = (ids.str.contains(_NOT_PLAIN) | arch.str.contains(_NOT_PLAIN)).to_numpy()
         for i in np.flatnonzero(odd).tolist():
-            out[start + i] = _hint(graph.ids[part[i]], graph.architecture[part[i]], family_arch, words)
+            node = int(part[i])
+            out[start + i] = _hint(graph.ids[node], graph.architecture[node], family_arch, words)
     return out
 
 

@@ -41,7 +41,7 @@ def primary_frame(graph: LineageGraph, nodes: np.ndarray | Sequence[int]) -> pl.
     nodes = np.asarray(nodes, np.int64)
     on_hf = pl.Series((graph.present[nodes] & HUB_BITS["hf"]) > 0, dtype=pl.Boolean)
     return pl.DataFrame({"hub": pl.select(pl.when(on_hf).then(pl.lit("hf")).otherwise(pl.lit("modelscope"))).to_series(),
-                         "id": pl.Series(graph.ids.take(nodes.tolist()), dtype=pl.String), "node": nodes},
+                         "id": graph.ids.take_series(nodes), "node": nodes},
                         schema={"hub": pl.String, "id": pl.String, "node": pl.Int64})
 
 

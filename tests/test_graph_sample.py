@@ -197,6 +197,11 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
     for chunk in (1, 2, 7, 1000):  # split a chunk of ids at a time: the chunks' seams lose and add nothing
         assert graph.ids.series(chunk).to_list() == ids and IdList(odd[:5]).series(chunk).to_list() == odd[:5]
         assert IdList(["", ""]).series(chunk).to_list() == ["", ""]
+    for some in ([], [3], rng.sample(range(len(ids)), 50), rng.sample(range(len(ids)), len(ids) // 2)):
+        nodes = np.array(some, np.int64)  # few: decoded one by one; many: gathered from the whole column
+        assert graph.ids.take_series(nodes).to_list() == [ids[n] for n in some]
+        assert graph.authors.series("a", nodes).to_list() == [graph.authors[n] for n in some]
+    assert made.take_series(np.array([5, 0, 5], np.int64)).to_list() == [odd[5], odd[0], odd[5]]
     assert (made.index("a/b"), made.index("a/b", 1), made.index(""), made.index("c/d")) == (0, 2, 3, 6)
     assert "a/" not in made and "b" not in made and "q/x" not in made and "x/ü-名" in made and "q/x\nc/d\n" in made
     with pytest.raises(ValueError):
