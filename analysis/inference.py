@@ -114,6 +114,9 @@ _TOKEN_SPLIT = re.compile(r"[-_\s]+")
 _STRONG_QUANT = (r"gguf|ggml|awq|gptq|exl2|mlx|bnb|nf4|int[2348]|fp8|[2345678]-?bits?|\d+(?:\.\d+)?bpw|bpw\d+(?:\.\d+)?"
                  r"|q[2-8](?:\.\d)?|iq[1-4]|q\df\d+|w\d+a\d+|hqq|eetq|aqlm|marlin|mlc|quantized|imatrix|smashed|i1|onnx")
 _STRONG_TOKEN = re.compile(rf"^(?:{_STRONG_QUANT})$")
+#: A name holds a token :data:`_STRONG_TOKEN` matches (polars' regex dialect): inside one token ``-?`` is empty, and
+#: here it must not span two tokens (``3-bits`` is the tokens ``3`` and ``bits``)
+_STRONG_TOKEN_IN_NAME = rf"(?:^|[-_\s])(?:{_STRONG_QUANT.replace('-?', '')})(?:[-_\s]|$)"
 _QUANT_TOKEN = re.compile(rf"^(?:{_STRONG_QUANT}|fp16|bf16|h\d|k|[msl0-9]|xs|xxs|\d+g|g\d+|gs\d+|act|order"
                           r"|sym|asym|static|dynamic|quant|bit|unsloth)$")
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?\s*---\s*\n.*?\n---\s*(?:\n|\Z)", re.DOTALL)
@@ -470,10 +473,8 @@ def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words:
         ids = graph.ids.take_series(part)
         arch = graph.architecture.series("architecture", part).fill_null("")
         low, arch_low = ids.str.to_lowercase(), arch.str.to_lowercase()
-        tokens = (low.str.replace(r"(?s)^.*/", "").str.replace_all(r"[-_\s]+", " ").str.strip_chars(" ")
-                  .str.split(" "))
         hint = (arch_low.is_in(list(family_arch)) | low.str.contains("_-_", literal=True)
-                | tokens.list.eval(pl.element().str.contains(_STRONG_TOKEN.pattern)).list.any())
+                | low.str.replace(r"(?s)^.*/", "").str.contains(_STRONG_TOKEN_IN_NAME))
         if words:
             hint |= low.str.contains_any(sorted(words))
         out[start:start + len(part)] = hint.to_numpy()

@@ -224,3 +224,35 @@ def test_the_stores_pass_infers_what_inference_over_every_model_does(tmp_path: P
     assert all_inferences(store, g) == everything
     rules = {i.rule.split(":")[0] + ":" + i.rule.split(":")[1] for i in everything}
     assert {"card:mergekit", "name:quant-suffix", "name:owner-embedded"} <= rules and len(everything) > 300, rules
+
+
+def test_the_vectorised_hints_say_of_each_model_what_its_own_test_says(tmp_path: Path) -> None:
+    """``_hints`` (polars, a chunk of models at a time) finds the candidates ``_hint`` finds one model at a time: on
+    the real sample, and on ids whose quantization token sits at either end, between other separators, inside a
+    word or a dotted name, in upper case or beside non-ASCII letters."""
+    import numpy as np
+
+    from analysis.inference import _hint, _hints, family_words
+    from analysis.lineage_graph import IdList, Labels, LineageGraph
+    from hubsim.eval.world_store import load_world_store
+    from tests.test_graph_sample import SAMPLE
+
+    store = open_store(f"sqlite:///{tmp_path}/s.db")
+    load_world_store(SAMPLE, store)
+    sample = build_graph(store)
+    ids = ["a/GGUF", "a/model-GGUF", "a/gguf-model", "a/modelgguf", "a/model.gguf", "a/Q4_K_M-x", "a/x q4 y",
+           "a/xq4", "a/x__-_q8_0", "a/X-_-Y", "a/model-3bit", "a/model-3-bits", "a/m-4.0bpw", "a/m-bpw4.5",
+           "a/m-4.0.bpw", "a/Ünï-AWQ", "a/ünïawq", "a/m-i1", "a/m-i12", "q4/name", "a/m\u00a0q4", "a/plain",
+           "a/Qwen-mistral", "a/m-w4a16", "a/m-Int4-x", "a/İnt4"]
+    arch = [None, "Qwen2", "İ", "LlamaForCausalLM", "mistral"]
+    crafted = LineageGraph(
+        ids=IdList(ids), present=np.ones(len(ids), np.uint8), ms_ids={}, authors=Labels(np.zeros(len(ids)), [None]),
+        created=np.zeros(len(ids), np.int64), architecture=Labels(np.arange(len(ids)) % len(arch), arch),
+        child=np.zeros(0, np.int32), parent=np.zeros(0, np.int32), relation=np.zeros(0, np.int8),
+        inferred=np.zeros(0, bool), rule=[], confidence=np.zeros(0, np.float32))
+    for family_arch in ({"qwen2", "llama", "mistral"}, set()):
+        words = family_words(family_arch)
+        for g in (sample, crafted):
+            nodes = np.arange(g.n_nodes, dtype=np.int64)
+            each = [_hint(g.ids[n], g.architecture[n], family_arch, words) for n in range(g.n_nodes)]
+            assert _hints(g, nodes, family_arch, words, chunk=7).tolist() == each and 0 < sum(each) < g.n_nodes
