@@ -464,9 +464,9 @@ def _hint(model_id: str, architecture: str | None, family_arch: set[str], words:
 
 def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words: frozenset[str],
            chunk: int = 250_000) -> np.ndarray:
-    """:func:`_hint` of every node of ``nodes`` (bool array), vectorised a chunk of nodes at a time (the ids' tokens
-    of a whole hub would be gigabytes); ids or architectures outside printable ASCII are tested by :func:`_hint`
-    itself."""
+    """:func:`_hint` of every node of ``nodes`` (bool array), vectorised a chunk of nodes at a time (the ids and
+    their lower-case copies are never a whole hub's); ids or architectures outside printable ASCII are tested by
+    :func:`_hint` itself."""
     out = np.zeros(len(nodes), bool)
     for start in range(0, len(nodes), chunk):
         part = nodes[start:start + chunk]
