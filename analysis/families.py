@@ -143,7 +143,7 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
         ends = [v for v in newest.to_series(1).to_list() if v is not None]
     data_end = min(ends) if ends else None  # a hub crawled earlier bounds what the store can say
     del models, all_edges  # not held through the inference pass
-    architectures = Labels(graph.architecture.codes, [(a or "").lower() for a in graph.architecture.values])
+    architectures = graph.architecture.mapped(lambda a: (a or "").lower())
     view = StoreView(graph, owners_of(graph), architectures, declares, relation, downloads, outside, data_end)
     if threshold is not None:
         view = with_inferences(store, view, families, threshold)

@@ -48,7 +48,7 @@ from sqlalchemy import String, cast, select
 from analysis import frames
 from analysis.lineage_build import primary_frame, set_edges
 from analysis.lineage_graph import _NO_DATE, LineageGraph
-from analysis.lineage_queries import _ranges, traverse
+from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.families import load_families
 from crawler.gc_policy import rare_full_collections
@@ -816,18 +816,11 @@ def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: I
 
 def _join(graph: LineageGraph, member: np.ndarray, node: int) -> int:
     """Make ``node`` and its declared descendants members; how many joined. The members are closed under declared
-    descendants (every join takes them all), so the walk stops at a member."""
+    descendants (every join takes them all), so the walk stops at a member: ``member`` is its visited array."""
     member[node] = True
     if graph.down_ptr[node + 1] == graph.down_ptr[node]:  # no child: no walk
         return 1
-    joined, frontier = 1, np.array([node], np.int64)
-    while frontier.size:
-        edges = graph.down_edges[_ranges(graph.down_ptr, frontier)]
-        below = graph.child[edges[~graph.inferred[edges]]]
-        frontier = np.unique(below[~member[below]]).astype(np.int64)
-        member[frontier] = True
-        joined += frontier.size
-    return joined
+    return 1 + traverse(graph, node, "down", seen=member).nodes.size
 
 
 def _may_join(graph: LineageGraph, edges: list[Inference], member: np.ndarray) -> list[Inference]:

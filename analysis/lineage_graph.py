@@ -15,7 +15,7 @@ import bisect
 import mmap
 import operator
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pickle import PickleBuffer
@@ -219,6 +219,13 @@ class Labels(Sequence[str | None]):
         """Whether each row's value is one of ``wanted`` (bool array): one test per distinct value, not per row."""
         wanted = set(wanted)
         return np.fromiter((v in wanted for v in self.values), bool, len(self.values))[self.codes]
+
+    def mapped(self, fn: Callable[[str | None], str | None]) -> Labels:
+        """The column with ``fn`` applied to each distinct value (values it makes equal become one)."""
+        results = [fn(v) for v in self.values]
+        distinct = list(dict.fromkeys(results))
+        at = {v: i for i, v in enumerate(distinct)}
+        return Labels(np.array([at[r] for r in results], np.int32)[self.codes], distinct)
 
     def objects(self) -> np.ndarray:
         """The column as a NumPy object array (equal values are one object)."""

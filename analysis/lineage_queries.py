@@ -77,10 +77,11 @@ class Traversal:
 
 
 def traverse(graph: LineageGraph, start: int | np.ndarray, direction: str, *, include_inferred: bool = False,
-             max_depth: int | None = None, stop: int | None = None) -> Traversal:
+             max_depth: int | None = None, stop: int | None = None, seen: np.ndarray | None = None) -> Traversal:
     """BFS from ``start`` (one node or several): ``direction`` is ``down`` (descendants), ``up`` (ancestors) or
-    ``both`` (relatives). The start nodes themselves are not in the result."""
-    seen = np.zeros(graph.n_nodes, bool)
+    ``both`` (relatives). The start nodes themselves are not in the result. ``seen``: a bool per node, the nodes
+    the walk neither enters nor returns, marked as it goes (default: none; a caller's array spares one per call)."""
+    seen = np.zeros(graph.n_nodes, bool) if seen is None else seen
     frontier = np.atleast_1d(np.asarray(start, np.int64))
     seen[frontier] = True
     out_n, out_d, out_e = [], [], []

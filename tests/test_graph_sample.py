@@ -214,6 +214,8 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
         assert list(labels) == values and labels.values == list(dict.fromkeys(values))  # in order of appearance
         for wanted in ({"a", None}, {""}, {"zz"}, set()):
             assert labels.isin(wanted).tolist() == [v in wanted for v in values]
+        folded = labels.mapped(lambda v: (v or "").upper())  # None and "" become one value
+        assert list(folded) == [(v or "").upper() for v in values] and len(set(folded.values)) == len(folded.values)
     for column in (graph.authors, graph.architecture):
         values = list(column)
         assert len(values) == graph.n_nodes and len(set(values)) == len(column.values) < graph.n_nodes
