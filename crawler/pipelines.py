@@ -102,6 +102,7 @@ class StorePipeline:
             if not self._write_failed:
                 self._write_failed = f"page {page.url} not stored: {failure.getErrorMessage()}"
                 self.crawler.spider.listing_stopped(self._write_failed)  # type: ignore[union-attr]
+                self.state.page_not_stored()
 
         return deferToThreadPool(reactor, self._writer, write).addCallbacks(committed, failed)
 

@@ -15,10 +15,13 @@ from crawler.ingest import PageResult
 from crawler.middlewares import CrawlCounters
 from crawler.page_writer import PageWriter
 from crawler.progress import NullProgress, Progress
+from crawler.runs import run_counters
 from crawler.store.db import Store
 
 #: Run-record counters of a crawl; they are persisted with every page.
 COUNTER_FIELDS = ("records", "changed", "quarantined", "errors", "cards_fetched", "deleted")
+#: The counters a listing page adds to (:meth:`crawler.ingest.PageResult.counts`).
+PAGE_COUNTERS = tuple(PageResult().counts())
 
 
 @dataclass
@@ -58,6 +61,11 @@ class RunState:
         """Count a committed page (committed with :meth:`counter_values` plus its own counts)."""
         for name, n in result.counts().items():
             self.totals[name] += n
+
+    def page_not_stored(self) -> None:
+        """Take the page counters as the store committed them: a writer that died between a page's commit and its
+        answer leaves that page stored, and counted there, though it was never counted here."""
+        self.totals.update(run_counters(self.store, self.run_id, PAGE_COUNTERS))
 
     def page_committed(self, stats: Any) -> None:
         self.pages += 1

@@ -4,6 +4,7 @@ them."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -47,6 +48,14 @@ def previous_watermarks(store: Store, hub: str) -> dict[str, datetime | None]:
                                   tbl.c.watermark_modified.is_not(None))
                            .order_by(tbl.c.run_id.desc()).limit(1)).first()
     return {"lastModified": row[0], "createdAt": row[1]} if row else {}
+
+
+def run_counters(store: Store, run_id: int, names: Sequence[str]) -> dict[str, int]:
+    """The committed values of the counters ``names`` of the run record ``run_id``."""
+    tbl = CrawlRun.__table__  # type: ignore[attr-defined]
+    with store.engine.connect() as conn:
+        row = conn.execute(select(*(tbl.c[name] for name in names)).where(tbl.c.run_id == run_id)).one()
+    return {name: int(value or 0) for name, value in zip(names, row, strict=True)}
 
 
 def check_hub(hub: str | None) -> str | None:
