@@ -197,8 +197,12 @@ def test_the_graph_columns_read_like_the_lists_they_were_made_of(graph) -> None:
     for chunk in (1, 2, 7, 1000):  # split a chunk of ids at a time: the chunks' seams lose and add nothing
         assert graph.ids.series(chunk).to_list() == ids and IdList(odd[:5]).series(chunk).to_list() == odd[:5]
         assert IdList(["", ""]).series(chunk).to_list() == ["", ""]
-    for some in ([], [3], rng.sample(range(len(ids)), 50), rng.sample(range(len(ids)), len(ids) // 2)):
-        nodes = np.array(some, np.int64)  # few: decoded one by one; many: gathered from the whole column
+        for start, stop in ((0, 0), (3, 4), (5, len(ids) - 2), (len(ids) - 1, len(ids) + 5)):  # a span of nodes
+            assert graph.ids.series(chunk, start=start, stop=stop).to_list() == ids[start:stop]
+            assert made.series(chunk, start=min(start, 7), stop=stop).to_list() == odd[min(start, 7):stop]
+    dense = list(range(100, 160, 3)) + list(range(158, 100, -5))  # many of a span, in any order
+    for some in ([], [3], rng.sample(range(len(ids)), 50), rng.sample(range(len(ids)), len(ids) // 2), dense):
+        nodes = np.array(some, np.int64)  # few of their span: decoded one by one; many: gathered from its column
         assert graph.ids.take_series(nodes).to_list() == [ids[n] for n in some]
         assert graph.authors.series("a", nodes).to_list() == [graph.authors[n] for n in some]
     assert made.take_series(np.array([5, 0, 5], np.int64)).to_list() == [odd[5], odd[0], odd[5]]
