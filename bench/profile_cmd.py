@@ -28,7 +28,7 @@ def main() -> None:
         raw = Path(tmp) / "profile.txt"
         subprocess.run(["py-spy", "record", "--format", "raw", "--rate", "50", "--nonblocking", "--function",
                         "--output", str(raw), "--", *hubtree_cmd(*command)], check=True, capture_output=True)
-        total, own, incl = fold(raw)
+        total, own, incl = fold(raw)["main"]
 
     def share(counter: dict) -> list[dict]:
         return [{"frame": f, "share": round(n / total, 4)} for f, n in counter.most_common(args.top)]
