@@ -25,8 +25,8 @@ _PROCESS = re.compile(r'process \d+:"[^"]*";?')  # py-spy --subprocesses: a stac
 
 
 def fold(raw: Path) -> dict[str, tuple[int, Counter[str], Counter[str]]]:
-    """Per process (``main``, the command's, or the crawl's ``page_writer``): total samples, self samples per frame, inclusive samples per
-    frame from py-spy's collapsed stacks."""
+    """Per process (``main``, the command's, or the crawl's ``page_writer``): total samples, self samples per
+    frame and inclusive samples per frame from py-spy's collapsed stacks."""
     out: dict[str, tuple[int, Counter[str], Counter[str]]] = {}
     for line in raw.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
