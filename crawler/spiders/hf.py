@@ -47,6 +47,7 @@ class HFSpider(HubSpider):
         self.card_policy = cards
         self.phases = PHASES[self.mode]
         self._guards: dict[str, hf.LinkGuard] = {}
+        self._unread: int | None = None  # the page whose next page was asked for before its rows were checked
 
     def bucket_of(self, url: str) -> str:
         return hf.bucket_of(url)
@@ -77,7 +78,9 @@ class HFSpider(HubSpider):
         """Store a listing page and follow its ``Link``. The next page is asked for before this one is read (a sweep
         is a chain of requests: the reading would otherwise add to every page's latency), except where a watermark
         may end the phase on this page. The page keeps its place in the commit order (``seq``) if it must be asked
-        for again, and a page asked for before the listing stopped is not stored."""
+        for again, and a page asked for before the listing stopped is not stored. One page at a time is asked for
+        early: a page that comes while the one before it is still unread is read first (a hostile chain is stopped
+        by the first page's rows, not followed further)."""
         if self.listing_failed:
             return
         phase = response.meta["phase"]
@@ -85,7 +88,7 @@ class HFSpider(HubSpider):
         if seq is None:
             seq = response.meta["seq"] = self.next_seq()
         next_url = hf.next_page_url(response.headers.get("Link"))
-        early = next_url is not None and self._watermark(phase)[1] is None
+        early = next_url is not None and self._watermark(phase)[1] is None and self._unread in (None, seq)
         follow = None
         if early and "next_refused" not in response.meta:  # not yet asked for (a retry of this page finds it was)
             try:
@@ -94,14 +97,17 @@ class HFSpider(HubSpider):
             except hf.PaginationError as exc:
                 response.meta["next_refused"] = str(exc)
             if follow is not None:
+                self._unread = seq
                 yield follow
                 await asyncio.sleep(SEND_FIRST_S)  # the reactor sends it before the page is read
         data, retry, error = self.decode_json(response)
         if retry is not None:
             yield retry
             return
-        if error is not None or not isinstance(data, list):
-            self.page_failed(error or f"listing answer is a {type(data).__name__}, not a list")
+        if error is not None or not isinstance(data, list) or self.listing_failed:
+            self._read(seq)
+            if not self.listing_failed:  # else asked for before the listing stopped: not stored
+                self.page_failed(error or f"listing answer is a {type(data).__name__}, not a list")
             return
         if next_url and not early and self._reached_watermark(phase, data):
             next_url = None
@@ -114,6 +120,7 @@ class HFSpider(HubSpider):
                 if not early:
                     follow = self._page_request(self._guard(phase).check_url(next_url), phase)
             except hf.PaginationError as exc:
+                self._read(seq)
                 self.listing_stopped(str(exc))
                 yield ListingPage(self.hub, response.url, data, checkpoint, seq=seq, last=False)
                 return
@@ -122,12 +129,18 @@ class HFSpider(HubSpider):
             checkpoint = ({"phase": nxt, "next_url": hf.path_and_query(self._first_url(nxt), self.endpoint)} if nxt
                           else {"phase": "follow-ups", "sweep_complete": self.mode == "full"})
             follow = self._page_request(self._first_url(nxt), nxt) if nxt else None
+        self._read(seq)
         # The pipeline commits pages in ``seq`` order, each with the checkpoint of the page after it, so a kill at
         # any moment loses nothing; Scrapy awaits the page's commit before it reads on, so a request still to be
         # made is yielded first.
         if follow is not None and not early:
             yield follow
         yield ListingPage(self.hub, response.url, data, checkpoint, seq=seq, last=next_url is None and follow is None)
+
+    def _read(self, seq: int) -> None:
+        """Page ``seq``'s rows are checked: the next page may be asked for before it is read."""
+        if self._unread == seq:
+            self._unread = None
 
     def _guard(self, phase: str) -> hf.LinkGuard:
         """The pagination guard of a listing phase (a loop, an endless chain or another host stops it)."""
