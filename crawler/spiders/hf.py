@@ -104,10 +104,12 @@ class HFSpider(HubSpider):
         if retry is not None:
             yield retry
             return
-        if error is not None or not isinstance(data, list) or self.listing_failed:
-            self._read(seq)
-            if not self.listing_failed:  # else asked for before the listing stopped: not stored
-                self.page_failed(error or f"listing answer is a {type(data).__name__}, not a list")
+        if self._unread == seq:  # nothing else runs until this page's next yield: its rows are checked by then
+            self._unread = None
+        if self.listing_failed:  # stopped while this page was read: not stored
+            return
+        if error is not None or not isinstance(data, list):
+            self.page_failed(error or f"listing answer is a {type(data).__name__}, not a list")
             return
         if next_url and not early and self._reached_watermark(phase, data):
             next_url = None
@@ -120,7 +122,6 @@ class HFSpider(HubSpider):
                 if not early:
                     follow = self._page_request(self._guard(phase).check_url(next_url), phase)
             except hf.PaginationError as exc:
-                self._read(seq)
                 self.listing_stopped(str(exc))
                 yield ListingPage(self.hub, response.url, data, checkpoint, seq=seq, last=False)
                 return
@@ -129,18 +130,12 @@ class HFSpider(HubSpider):
             checkpoint = ({"phase": nxt, "next_url": hf.path_and_query(self._first_url(nxt), self.endpoint)} if nxt
                           else {"phase": "follow-ups", "sweep_complete": self.mode == "full"})
             follow = self._page_request(self._first_url(nxt), nxt) if nxt else None
-        self._read(seq)
         # The pipeline commits pages in ``seq`` order, each with the checkpoint of the page after it, so a kill at
         # any moment loses nothing; Scrapy awaits the page's commit before it reads on, so a request still to be
         # made is yielded first.
         if follow is not None and not early:
             yield follow
         yield ListingPage(self.hub, response.url, data, checkpoint, seq=seq, last=next_url is None and follow is None)
-
-    def _read(self, seq: int) -> None:
-        """Page ``seq``'s rows are checked: the next page may be asked for before it is read."""
-        if self._unread == seq:
-            self._unread = None
 
     def _guard(self, phase: str) -> hf.LinkGuard:
         """The pagination guard of a listing phase (a loop, an endless chain or another host stops it)."""
