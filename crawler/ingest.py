@@ -35,10 +35,6 @@ class PageResult:
     repeats: int = 0  # of ``records``, how many this run had already listed (only counted when asked)
     changed: int = 0
     quarantined: int = 0
-    newest_modified: datetime | None = None
-    newest_created: datetime | None = None
-    oldest_modified: datetime | None = None
-    oldest_created: datetime | None = None
 
     def counts(self) -> dict[str, int]:
         """What the page adds to the run's counters (a model this run had already listed is not counted again)."""
@@ -77,6 +73,37 @@ class _TrialOnly(Exception):
     """Rolls back a trial write (:func:`_unstorable`)."""
 
 
+@dataclass(slots=True)
+class ParsedPage:
+    """One page of raw records parsed: the models to store by id, their raw records, and the quarantine rows."""
+
+    hub: str
+    run_id: int | None
+    url: str | None
+    models: dict[str, ParsedModel]  # a repeated id within a page: the last one wins
+    raws: dict[str, Any]
+    bad: list[dict[str, Any]]  # records that cannot be read, quarantined instead of stored
+    repaired: list[dict[str, Any]]  # records stored with repairs, noted in the quarantine
+
+
+def parse_page(hub: str, raw_records: Sequence[Any], *, run_id: int | None, url: str | None = None,
+               parser: Parser = parse_hf) -> ParsedPage:
+    """Parse one page of raw records; a record that cannot be read becomes a quarantine row with its reason."""
+    page = ParsedPage(hub, run_id, url, {}, {}, [], [])
+    for pos, raw in enumerate(raw_records):
+        try:
+            model = parser(raw)
+        except RecordError as exc:
+            key = exc.model_id or f"{url or 'page'}#{pos}"
+            page.bad.append(quarantine_row(hub, key, exc.reason, raw, run_id=run_id, url=url))
+            continue
+        page.models[model.id] = model
+        page.raws[model.id] = raw
+    page.repaired = [quarantine_row(hub, m.id + REPAIRED_SUFFIX, "; ".join(m.notes), page.raws[m.id], kind="repaired",
+                                    run_id=run_id, url=url) for m in page.models.values() if m.notes]
+    return page
+
+
 def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: int | None, url: str | None = None,
                checkpoint: dict[str, Any] | None = None, parser: Parser = parse_hf,
                run_updates: Callable[[PageResult], dict[str, Any]] | None = None,
@@ -85,36 +112,26 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
 
     ``run_updates`` is called with the page's result inside the transaction and returns run-record values to
     commit with it (the crawl's counters), so counters and data never disagree after a kill. ``count_repeats``
-    fills ``result.repeats`` (models of the page this run had already listed).
+    fills ``result.repeats`` (models of the page this run had already listed). Records the store refuses are
+    quarantined with its reason and the rest stored.
     """
-    parsed: dict[str, ParsedModel] = {}
-    raws: dict[str, Any] = {}
-    bad: list[dict[str, Any]] = []
-    for pos, raw in enumerate(raw_records):
-        try:
-            model = parser(raw)
-        except RecordError as exc:
-            key = exc.model_id or f"{url or 'page'}#{pos}"
-            bad.append(quarantine_row(hub, key, exc.reason, raw, run_id=run_id, url=url))
-            continue
-        parsed[model.id] = model  # a repeated id within a page: the last one wins
-        raws[model.id] = raw
-    repaired = [quarantine_row(hub, m.id + REPAIRED_SUFFIX, "; ".join(m.notes), raws[m.id], kind="repaired",
-                               run_id=run_id, url=url) for m in parsed.values() if m.notes]
-    write = dict(run_id=run_id, checkpoint=checkpoint, run_updates=run_updates, count_repeats=count_repeats)
+    page = parse_page(hub, raw_records, run_id=run_id, url=url, parser=parser)
+    write = dict(checkpoint=checkpoint, run_updates=run_updates, count_repeats=count_repeats)
     try:
-        return _write_page(store, hub, parsed, bad, repaired, **write)
+        with store.transaction() as conn:
+            return write_parsed_page(store, conn, page, **write)
     except Exception as failure:  # noqa: BLE001 - a value the store refuses: find the records, store the rest
-        unstorable = _unstorable(store, hub, parsed, run_id)
-        if not unstorable or (len(unstorable) == len(parsed) > 1):
+        unstorable = _unstorable(store, hub, page.models, run_id)
+        if not unstorable or (len(unstorable) == len(page.models) > 1):
             raise  # not a record's fault (the store is down, read-only…): the run stops, resumable
         logger.warning("page %s: %d record(s) the store refuses, quarantined: %s", url, len(unstorable), failure)
         for model_id, reason in unstorable.items():
-            bad.append(quarantine_row(hub, model_id, f"cannot be stored: {reason}", raws[model_id], run_id=run_id,
-                                      url=url))
-            del parsed[model_id]
-        repaired = [r for r in repaired if r["key"].removesuffix(REPAIRED_SUFFIX) in parsed]
-        return _write_page(store, hub, parsed, bad, repaired, **write)
+            page.bad.append(quarantine_row(hub, model_id, f"cannot be stored: {reason}", page.raws[model_id],
+                                           run_id=run_id, url=url))
+            del page.models[model_id]
+        page.repaired = [r for r in page.repaired if r["key"].removesuffix(REPAIRED_SUFFIX) in page.models]
+        with store.transaction() as conn:
+            return write_parsed_page(store, conn, page, **write)
 
 
 def _unstorable(store: Store, hub: str, parsed: dict[str, ParsedModel], run_id: int | None) -> dict[str, str]:
@@ -185,55 +202,49 @@ def _write_snapshots(store: Store, conn: Any, hub: str, models: Sequence[ParsedM
              "downloads_all_time": m.row["downloads_all_time"], "likes": m.row["likes"]} for m in models])
 
 
-def _write_page(store: Store, hub: str, parsed: dict[str, ParsedModel], bad: list[dict[str, Any]],
-                repaired: list[dict[str, Any]], *, run_id: int | None, checkpoint: dict[str, Any] | None,
-                run_updates: Callable[[PageResult], dict[str, Any]] | None, count_repeats: bool) -> PageResult:
+def write_parsed_page(store: Store, conn: Any, page: ParsedPage, *, checkpoint: dict[str, Any] | None = None,
+                      run_updates: Callable[[PageResult], dict[str, Any]] | None = None,
+                      count_repeats: bool = False) -> PageResult:
+    """Store a parsed page with ``conn``, in the caller's transaction (see :func:`write_page`); raises what the store
+    refuses, leaving the transaction to be rolled back."""
+    hub, run_id, parsed = page.hub, page.run_id, page.models
     result = PageResult()
     result.records = len(parsed)
-    result.quarantined = len(bad)
-    with store.transaction() as conn:
-        if count_repeats and run_id is not None:
-            result.repeats = _listed_in_run(conn, hub, list(parsed), run_id)
-        known = store.stored_models(conn, hub, list(parsed))
-        keys = _model_keys(store, conn, hub, list(parsed.values()), known)
-        changed, recount, seen = [], [], []  # rewritten; counters (and last seen) only; last seen only
-        for m in parsed.values():
-            stored = known.get(m.id)
-            if stored is None or stored.record_hash != m.row["record_hash"] or stored.deleted_at is not None:
-                changed.append(m)
-            elif (stored.downloads, stored.downloads_all_time, stored.likes) != _counters(m):
-                recount.append(m)
-            else:
-                seen.append(m.id)
-        result.changed = len(changed)
-        if changed:
-            _write_models(store, conn, hub, changed, known, keys, run_id)
-        store.update_by_key(conn, Model, [
-            {"hub": hub, "id": m.id, "downloads": m.row["downloads"], "downloads_all_time": m.row["downloads_all_time"],
-             "likes": m.row["likes"], "last_seen_run": run_id} for m in recount])
-        if seen and run_id is not None:
-            tbl = Model.__table__  # type: ignore[attr-defined]
-            for start in range(0, len(seen), 5_000):
-                chunk = seen[start : start + 5_000]
-                conn.execute(update(tbl).where(tbl.c.hub == hub, tbl.c.id.in_(chunk)).values(last_seen_run=run_id))
-        _write_snapshots(store, conn, hub, [m for m in parsed.values() if _needs_snapshot(m, known.get(m.id))],
-                         keys, run_id)
-        store.upsert(conn, Quarantine, bad)
-        store.upsert(conn, Quarantine, repaired)
-        if run_id is not None and (checkpoint is not None or run_updates):
-            values: dict[str, Any] = dict(run_updates(result)) if run_updates else {}
-            if checkpoint is not None:
-                values["checkpoint"] = checkpoint
-            tbl = CrawlRun.__table__  # type: ignore[attr-defined]
-            conn.execute(update(tbl).where(tbl.c.run_id == run_id).values(**values))
+    result.quarantined = len(page.bad)
+    if count_repeats and run_id is not None:
+        result.repeats = _listed_in_run(conn, hub, list(parsed), run_id)
+    known = store.stored_models(conn, hub, list(parsed))
+    keys = _model_keys(store, conn, hub, list(parsed.values()), known)
+    changed, recount, seen = [], [], []  # rewritten; counters (and last seen) only; last seen only
     for m in parsed.values():
-        lm, ca = m.row["last_modified"], m.row["created_at"]
-        if lm is not None:
-            result.newest_modified = max(result.newest_modified or lm, lm)
-            result.oldest_modified = min(result.oldest_modified or lm, lm)
-        if ca is not None:
-            result.newest_created = max(result.newest_created or ca, ca)
-            result.oldest_created = min(result.oldest_created or ca, ca)
+        stored = known.get(m.id)
+        if stored is None or stored.record_hash != m.row["record_hash"] or stored.deleted_at is not None:
+            changed.append(m)
+        elif (stored.downloads, stored.downloads_all_time, stored.likes) != _counters(m):
+            recount.append(m)
+        else:
+            seen.append(m.id)
+    result.changed = len(changed)
+    if changed:
+        _write_models(store, conn, hub, changed, known, keys, run_id)
+    store.update_by_key(conn, Model, [
+        {"hub": hub, "id": m.id, "downloads": m.row["downloads"], "downloads_all_time": m.row["downloads_all_time"],
+         "likes": m.row["likes"], "last_seen_run": run_id} for m in recount])
+    if seen and run_id is not None:
+        tbl = Model.__table__  # type: ignore[attr-defined]
+        for start in range(0, len(seen), 5_000):
+            chunk = seen[start : start + 5_000]
+            conn.execute(update(tbl).where(tbl.c.hub == hub, tbl.c.id.in_(chunk)).values(last_seen_run=run_id))
+    _write_snapshots(store, conn, hub, [m for m in parsed.values() if _needs_snapshot(m, known.get(m.id))],
+                     keys, run_id)
+    store.upsert(conn, Quarantine, page.bad)
+    store.upsert(conn, Quarantine, page.repaired)
+    if run_id is not None and (checkpoint is not None or run_updates):
+        values: dict[str, Any] = dict(run_updates(result)) if run_updates else {}
+        if checkpoint is not None:
+            values["checkpoint"] = checkpoint
+        tbl = CrawlRun.__table__  # type: ignore[attr-defined]
+        conn.execute(update(tbl).where(tbl.c.run_id == run_id).values(**values))
     return result
 
 

@@ -4,8 +4,9 @@ checkpoint and the run's counters; cards in batches; deployment flags as they co
 Listing pages are handed, strictly in listing order, to the run's page writer (a process of its own:
 :mod:`crawler.page_writer`) from one thread, while the reactor goes on fetching the next page (the spider asks for it
 before handing over the page): on a slow hub the sweep's CPU hides under the network's time. A page's Deferred fires
-once it is committed, so Scrapy holds only a few pages in memory. A page that cannot be stored stops the listing
-(resumable from the last committed page): no later page is written past it.
+once it is written, so Scrapy holds only a few pages in memory; the writer commits it with the pages after it, the
+listing's last page before it answers. A page that cannot be stored stops the listing (resumable from the last
+committed page): no later page is written past it.
 
 When the listing's last page is committed the pipeline sends :data:`LISTING_STORED`; the runner answers it with
 the after-listing steps (:mod:`crawler.after_listing`).
@@ -78,7 +79,8 @@ class StorePipeline:
         return item
 
     def _store_page(self, page: ListingPage) -> Deferred:
-        """Write ``page`` from the writer thread; once committed, count it and (last page) send LISTING_STORED."""
+        """Write ``page`` from the writer thread; once written, count it and (last page, committed) send
+        LISTING_STORED."""
         from twisted.internet import reactor
 
         state, stats = self.state, self.crawler.stats
@@ -88,13 +90,13 @@ class StorePipeline:
                 return
             result = state.page_writer.write(page.hub, page.records, run_id=state.run_id, url=page.url,
                                              checkpoint=page.checkpoint, counters=state.counter_values(stats),
-                                             count_repeats=page.distinct)
+                                             count_repeats=page.distinct, commit=page.last)
             state.add_page(result)  # here, before the next page's counters are read
 
-        def committed(_: Any) -> None:
+        def written(_: Any) -> None:
             if self._write_failed:
                 return
-            state.page_committed(stats)
+            state.page_written(stats)
             if page.last:
                 self.crawler.signals.send_catch_log(LISTING_STORED, page=page)
 
@@ -104,7 +106,7 @@ class StorePipeline:
                 self.crawler.spider.listing_stopped(self._write_failed)  # type: ignore[union-attr]
                 self.state.page_not_stored()
 
-        return deferToThreadPool(reactor, self._writer, write).addCallbacks(committed, failed)
+        return deferToThreadPool(reactor, self._writer, write).addCallbacks(written, failed)
 
     def flush_cards(self, *args: Any, **kwargs: Any) -> None:
         if not self._cards:

@@ -1,6 +1,6 @@
 """The live state of one crawl run, owned by the runner: counters, listing progress, the family, notes.
 
-The pipeline adds what it committed (pages through the run's page writer); the middlewares count requests; the
+The pipeline adds what it wrote (pages through the run's page writer); the middlewares count requests; the
 runner records what the after-listing steps found; the spider reads it to know where the run stands (it never
 learns it from pipeline callbacks).
 """
@@ -58,16 +58,17 @@ class RunState:
         }
 
     def add_page(self, result: PageResult) -> None:
-        """Count a committed page (committed with :meth:`counter_values` plus its own counts)."""
+        """Count a written page (stored with :meth:`counter_values` plus its own counts, committed with them)."""
         for name, n in result.counts().items():
             self.totals[name] += n
 
     def page_not_stored(self) -> None:
-        """Take the page counters as the store committed them: a writer that died between a page's commit and its
-        answer leaves that page stored, and counted there, though it was never counted here."""
+        """Take the page counters as the store committed them: pages answered as written are lost with a transaction
+        that was not committed (the writer died, the commit failed), and a writer that died between a page's
+        commit and its answer leaves that page stored, and counted there, though it was never counted here."""
         self.totals.update(run_counters(self.store, self.run_id, PAGE_COUNTERS))
 
-    def page_committed(self, stats: Any) -> None:
+    def page_written(self, stats: Any) -> None:
         self.pages += 1
         values = self.counter_values(stats)
         self.progress.update(pages=self.pages, records=values["records"], api=values["requests_api"],

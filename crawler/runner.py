@@ -18,7 +18,7 @@ from crawler.gc_policy import rare_full_collections
 from crawler.ingest import now_utc
 from crawler.items import ListingPage
 from crawler.lock import RunLock
-from crawler.page_writer import PageWriter
+from crawler.page_writer import PageWriteError, PageWriter
 from crawler.pipelines import LISTING_STORED
 from crawler.progress import Progress, make_progress
 from crawler.records import FUTURE_TOLERANCE
@@ -140,8 +140,17 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
         notes.extend(spider.notes)
         if spider.listing_failed:
             notes.append(spider.listing_failed)
+        pages_lost = ""
+        try:  # a listing that stopped early leaves its last pages written, not committed yet
+            page_writer.flush()
+        except PageWriteError as exc:
+            pages_lost = f"pages not stored: {exc}"
+            if not any(str(exc) in note for note in notes):  # the pipeline stopped on the same reason
+                notes.append(pages_lost)
+            state.page_not_stored()
         close_reason = getattr(crawler.stats, "get_value", lambda *_: None)("finish_reason")
-        finished = state.listing_complete and not spider.listing_failed and close_reason == "finished"
+        finished = (state.listing_complete and not spider.listing_failed and not pages_lost
+                    and close_reason == "finished")
         family = state.family
         if finished:
             done = after_listing.finish(store, hub, family=state.family, **family_def)

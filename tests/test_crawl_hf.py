@@ -311,7 +311,7 @@ def test_a_page_committed_whose_answer_was_lost_is_counted_from_the_store(tmp_pa
     with PageWriter(url) as writer:
         state = RunState(store, run_id, "hf", writer)
         writer.write("hf", page, run_id=run_id, url="/api/models?p=1", checkpoint={"phase": "full"},
-                     counters=state.counter_values(None), count_repeats=False)  # its answer not given to the state
+                     counters=state.counter_values(None), count_repeats=False, commit=True)  # answer not given to the state
         assert state.totals["records"] == 0
         state.page_not_stored()
     assert state.totals["records"] == len(page) == _stored_records(tmp_path / "store.db")

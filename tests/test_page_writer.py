@@ -1,0 +1,94 @@
+"""The page writer process: pages that come back to back share a transaction, and nothing answered is lost silently."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+import pytest
+
+from crawler.ingest import now_utc
+from crawler.page_writer import PageWriteError, PageWriter
+from crawler.run_state import RunState
+from crawler.store import CrawlRun, open_store
+from tests.support.sim import SAMPLE_WORLD, world_records
+
+PAGE = 100
+
+
+def _new_run(url: str) -> int:
+    store = open_store(url)
+    with store.transaction() as conn:  # a run as the runner opens it
+        run_id = conn.execute(CrawlRun.__table__.insert().values(
+            hub="hf", mode="full", started_at=now_utc(), status="running", checkpoint={}, notes=[])).inserted_primary_key[0]
+    store.engine.dispose()
+    return run_id
+
+
+def _stored(db: Path) -> tuple[int, int, dict | None]:
+    """Models, the run's record count and its checkpoint, as another process reads them."""
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        models = conn.execute("SELECT count(*) FROM model").fetchone()[0]
+        records, checkpoint = conn.execute("SELECT records, checkpoint FROM crawl_run").fetchone()
+    return models, records, json.loads(checkpoint)
+
+
+def _write(writer: PageWriter, state: RunState, n: int, *, commit: bool = False) -> None:
+    records = world_records(SAMPLE_WORLD)[n * PAGE : (n + 1) * PAGE]
+    result = writer.write("hf", records, run_id=state.run_id, url=f"/api/models?p={n}", checkpoint={"page": n + 1},
+                          counters=state.counter_values(None), count_repeats=False, commit=commit)
+    state.add_page(result)
+
+
+def test_a_refused_record_and_a_refused_page_lose_none_of_the_pages_written_before_them(tmp_path):
+    """Pages 0–2 share a transaction; page 2 holds a record the store refuses (quarantined alone, the rest stored),
+    page 3 a checkpoint it refuses (the page is not stored): pages 0–2 are committed, counted and checkpointed."""
+    db = tmp_path / "store.db"
+    url = f"sqlite:///{db}"
+    run_id = _new_run(url)
+    refused_id = world_records(SAMPLE_WORLD)[2 * PAGE + 7]["id"]
+    with sqlite3.connect(db) as conn:
+        quoted = refused_id.replace("'", "''")  # a trigger cannot take parameters
+        conn.execute(f"CREATE TRIGGER refuse_model BEFORE INSERT ON model WHEN NEW.id = '{quoted}' "
+                     "BEGIN SELECT RAISE(ABORT, 'refused model'); END")
+        conn.execute("CREATE TRIGGER refuse_page BEFORE UPDATE OF checkpoint ON crawl_run "
+                     "WHEN json_extract(NEW.checkpoint, '$.page') = 4 BEGIN SELECT RAISE(ABORT, 'refused page'); END")
+    store = open_store(url)
+    with PageWriter(url) as writer:
+        state = RunState(store, run_id, "hf", writer)
+        for n in range(3):
+            _write(writer, state, n)
+        with pytest.raises(PageWriteError, match="refused page"):
+            _write(writer, state, 3)
+        state.page_not_stored()
+    models, records, checkpoint = _stored(db)
+    assert models == records == state.totals["records"] == 3 * PAGE - 1
+    assert state.totals["quarantined"] == 1 and checkpoint == {"page": 3}
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT key, reason FROM quarantine").fetchall() == [
+            (refused_id, "cannot be stored: refused model")]
+    store.engine.dispose()
+
+
+def test_pages_written_are_committed_once_the_writer_waits_and_on_flush(tmp_path):
+    """A page not asked to be committed is committed as soon as no page follows it (the crawl waits on the hub);
+    ``flush`` commits at once; a page asked to be committed is before its answer."""
+    db = tmp_path / "store.db"
+    url = f"sqlite:///{db}"
+    run_id = _new_run(url)
+    store = open_store(url)
+    with PageWriter(url) as writer:
+        state = RunState(store, run_id, "hf", writer)
+        _write(writer, state, 0, commit=True)
+        assert _stored(db)[:2] == (PAGE, PAGE)
+        _write(writer, state, 1)
+        deadline = time.monotonic() + 30
+        while _stored(db)[0] < 2 * PAGE:
+            assert time.monotonic() < deadline, "the page was not committed while the writer waited"
+            time.sleep(0.01)
+        _write(writer, state, 2)
+        writer.flush()
+        assert _stored(db) == (3 * PAGE, 3 * PAGE, {"page": 3})
+    store.engine.dispose()
