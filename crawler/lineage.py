@@ -122,10 +122,9 @@ def declared_edges(model_id: str, tags: Iterable[str], card_data: dict[str, Any]
     Sources, merged by parent: typed ``base_model:<relation>:<id>`` tags, untyped ``base_model:<id>`` tags and
     the card's ``base_model`` (string or list).
     """
-    tag_set = frozenset(tags)
     typed: dict[str, str] = {}
     untyped: list[str] = []
-    for tag in tag_set:
+    for tag in tags:  # in order: of two typed tags naming one base, the later decides its relation
         if not tag.startswith("base_model:"):
             continue
         rest = tag[len("base_model:") :]
@@ -137,6 +136,8 @@ def declared_edges(model_id: str, tags: Iterable[str], card_data: dict[str, Any]
             untyped.append(rest)
     card = card_data or {}
     card_bases = _as_list(card.get("base_model"))
+    if not (card_bases or typed or untyped):  # most models declare no base
+        return []
     # Preserve a stable order: card order first (it is the author's), then tags sorted.
     raw_parents: list[str] = []
     for p in [*card_bases, *sorted(typed), *sorted(untyped)]:
@@ -145,7 +146,7 @@ def declared_edges(model_id: str, tags: Iterable[str], card_data: dict[str, Any]
     if not raw_parents:
         return []
     card_relation = normalise_relation(card.get("base_model_relation"))
-    sig = Signals(tag_set, (library_name or "").lower() or None, tuple(files), model_id)
+    sig = Signals(frozenset(tags), (library_name or "").lower() or None, tuple(files), model_id)
     n = len(raw_parents)
     default_rel, default_rule = next((rel, name) for name, rel, pred in RELATION_RULES if pred(sig, n))
     edges = []

@@ -158,11 +158,13 @@ def storable_row(row: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     Text loses NULs and invalid UTF-8; counters beyond 64 bits become NULL; dates more than a day in the
     future (a hub's error) become NULL, so they never move a crawl's watermark.
     """
-    for col in _TEXT_COLUMNS:
-        value = row.get(col)
-        if isinstance(value, str) and clean_text(value) != value:
-            row[col] = clean_text(value)
-            notes.append(f"{col}: NULs or invalid text removed")
+    texts = [(col, value) for col in _TEXT_COLUMNS if isinstance(value := row.get(col), str)]
+    joined = "".join(value for _, value in texts)
+    if not joined.isascii() or "\x00" in joined:  # the common case, one test for every column: nothing to clean
+        for col, value in texts:
+            if clean_text(value) != value:
+                row[col] = clean_text(value)
+                notes.append(f"{col}: NULs or invalid text removed")
     for col in _LIST_COLUMNS:
         values = row.get(col) or []
         joined = "".join(values)
@@ -191,6 +193,8 @@ def parse_datetime(value: Any) -> datetime | None:
     if not isinstance(value, str) or not value:
         return None
     try:
+        if value[-1] == "Z" and (naive := datetime.fromisoformat(value[:-1])).tzinfo is None:
+            return naive  # the Hub's form: UTC already
         return utc_naive(datetime.fromisoformat(value))
     except ValueError as exc:
         raise RecordError(f"unreadable timestamp {value[:40]!r}") from exc

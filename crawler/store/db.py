@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+import operator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NamedTuple
@@ -81,14 +82,20 @@ class Store:
         """
         if not rows:
             return
-        cols = tuple(rows[0].keys())
-        sql, converters, defaults = self._upsert_plan(table, cols)
-        conn.exec_driver_sql(sql, [(*(f(r[c]) if f else r[c] for c, f in zip(cols, converters, strict=True)),
-                                    *defaults) for r in rows])
+        sql, values, converted, defaults = self._upsert_plan(table, tuple(rows[0].keys()))
+        params = []
+        for row in rows:
+            value = list(values(row))
+            for pos, convert in converted:
+                value[pos] = convert(value[pos])
+            params.append((*value, *defaults))
+        conn.exec_driver_sql(sql, params)
 
     @functools.cache  # noqa: B019 - one plan per (table, columns); Store objects live as long as the process
-    def _upsert_plan(self, table: type[SQLModel], cols: tuple[str, ...]) -> tuple[str, tuple[Any, ...], tuple[Any, ...]]:
-        """The statement, a converter per given column, and the schema defaults of columns not given.
+    def _upsert_plan(self, table: type[SQLModel], cols: tuple[str, ...]) -> tuple[
+            str, Callable[[dict[str, Any]], tuple[Any, ...]], tuple[tuple[int, Any], ...], tuple[Any, ...]]:
+        """The statement, the given columns' values of a row, the converters of those that need one (by position),
+        and the schema defaults of columns not given.
 
         A new row gets the defaults of the columns it does not name (as SQLAlchemy would); an existing row keeps
         them: only the given columns are updated on conflict.
@@ -103,7 +110,9 @@ class Store:
         sql = (f"INSERT INTO {tbl.name} ({', '.join(names)}) VALUES ({', '.join([mark] * len(names))}) "  # noqa: S608
                f"ON CONFLICT ({', '.join(pk)}) {conflict}")
         defaults = tuple((self._converter(c.type) or (lambda v: v))(c.default.arg) for c in missing)
-        return sql, tuple(self._converter(tbl.c[c].type) for c in cols), defaults
+        converted = tuple((pos, f) for pos, c in enumerate(cols) if (f := self._converter(tbl.c[c].type)))
+        values = operator.itemgetter(*cols) if len(cols) > 1 else lambda row: (row[cols[0]],)
+        return sql, values, converted, defaults
 
     def _converter(self, column_type: Any) -> Any:
         """How a Python value of this column type is handed to the driver (None: as it is)."""
