@@ -39,9 +39,10 @@ from crawler.store.db import Store, StoreError, driver_error, open_store
 
 #: The record parser of each hub.
 PARSERS = {"hf": parse_hf, "modelscope": parse_modelscope}
-#: At most this many pages in one transaction (10,000 records of a full page: a fifth of the sweep's CPU saved, and
-#: more as the store grows, where each commit wrote the same index pages again).
-BATCH_PAGES = 10
+#: At most this many pages in one transaction: each commit writes the index pages its inserts touched, and pages
+#: written together touch many of the same. One where the writer cannot wait on its input with a timeout (``select``
+#: on pipes is POSIX): there each page is committed before its answer.
+BATCH_PAGES = 10 if os.name == "posix" else 1
 #: A transaction is committed once no page has come for this long (the writer is waiting on the hub).
 IDLE_COMMIT_S = 0.05
 #: The frame asking the writer to commit what it has written.
@@ -149,10 +150,7 @@ def _read_exactly(stream: IO[bytes], size: int) -> bytearray:
 
 
 def _waiting(stream: IO[bytes], timeout: float) -> bool:
-    """Whether a frame (or the end of input) comes on the unbuffered ``stream`` within ``timeout`` seconds (True
-    where that cannot be known: without pipes ``select`` understands, each page is committed on its own)."""
-    if os.name != "posix":
-        return True
+    """Whether a frame (or the end of input) comes on the unbuffered ``stream`` within ``timeout`` seconds."""
     return bool(select.select([stream], [], [], timeout)[0])
 
 
