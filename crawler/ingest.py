@@ -1,8 +1,8 @@
-"""Rows a crawl writes: one page of raw hub records in one transaction (idempotently), and the card row.
+"""Rows a crawl writes: one page of raw hub records (idempotently), and the card row.
 
 The page's models, their declared edges, the metric snapshot, quarantined records and the crawl checkpoint
-are committed together, so a crawl killed at any moment resumes from the last committed page without losing
-or duplicating anything.
+are written in one transaction (the page's own, :func:`write_page`, or the caller's, :func:`write_parsed_page`), so a
+crawl killed at any moment resumes from the last committed page without losing or duplicating anything.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""The item pipeline: the only writer of a crawl. Each listing page is stored in one transaction with its
-checkpoint and the run's counters; cards in batches; deployment flags as they come.
+"""The item pipeline: the only writer of a crawl. Each listing page is stored with its checkpoint and the run's
+counters (committed with them); cards in batches; deployment flags as they come.
 
 Listing pages are handed, strictly in listing order, to the run's page writer (a process of its own:
 :mod:`crawler.page_writer`) from one thread, while the reactor goes on fetching the next page (the spider asks for it
