@@ -8,7 +8,7 @@ Dirty bases are normalised where that is safe; otherwise the edge is kept as unr
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -115,7 +115,7 @@ def _as_list(value: Any) -> list[str]:
     return []
 
 
-def declared_edges(model_id: str, tags: Iterable[str], card_data: dict[str, Any] | None,
+def declared_edges(model_id: str, tags: Sequence[str], card_data: dict[str, Any] | None,
                    library_name: str | None, files: Iterable[str] = ()) -> list[DeclaredEdge]:
     """Every declared parent of ``model_id`` with its relation and the rule that decided it.
 
