@@ -27,7 +27,7 @@ import struct
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 import orjson
 
@@ -48,6 +48,23 @@ IDLE_COMMIT_S = 0.05
 #: The frame asking the writer to commit what it has written.
 FLUSH = "flush"
 _HEADER = struct.Struct("!Q")  # a frame's length
+
+
+class _PageFrame(NamedTuple):
+    """One page as the crawl hands it to the writer."""
+
+    hub: str
+    payload: bytes  # the records (:func:`_pack`)
+    run_id: int | None
+    url: str | None
+    checkpoint: dict[str, Any] | None
+    counters: dict[str, int]  # the run's counters before this page
+    count_repeats: bool
+    commit: bool  # committed before the answer
+
+    def run_values(self, result: PageResult) -> dict[str, int]:
+        """The run's counters committed with the page: the crawl's, plus the page's own counts."""
+        return {**self.counters, **{name: self.counters[name] + n for name, n in result.counts().items()}}
 
 
 class PageWriteError(RuntimeError):
@@ -74,7 +91,7 @@ class PageWriter:
         """Write one page (:func:`crawler.ingest.write_parsed_page`) with ``counters`` plus the page's own counts,
         committed before the answer if ``commit``; raises :class:`PageWriteError` when it is not stored, or when
         pages answered before it could not be committed."""
-        return self._ask((hub, _pack(records), run_id, url, checkpoint, counters, count_repeats, commit))
+        return self._ask(_PageFrame(hub, _pack(records), run_id, url, checkpoint, counters, count_repeats, commit))
 
     def flush(self) -> None:
         """Commit the pages written so far; :class:`PageWriteError` if they could not be (they are not stored)."""
@@ -216,20 +233,19 @@ class _Batch:
     def __init__(self, store: Store):
         self.store = store
         self._conn: Any = None
-        self._frames: list[tuple[Any, ...]] = []  # written in the open transaction, in order
+        self._frames: list[_PageFrame] = []  # written in the open transaction, in order
         self._failed = ""  # why pages answered as written are not stored
 
     @property
     def open(self) -> bool:
         return self._conn is not None
 
-    def write(self, frame: Any) -> tuple[bool, Any]:
+    def write(self, frame: _PageFrame | str) -> tuple[bool, Any]:
         """Answer one frame: ``(True, PageResult)`` (or ``None`` for a flush), else ``(False, why not stored)``."""
         if self._failed:
             return False, self._failed
         if frame == FLUSH:
             return (False, self._failed) if self.commit() else (True, None)
-        *_, commit_now = frame
         try:
             if self._conn is None:
                 self._conn = self.store.engine.connect()
@@ -241,7 +257,7 @@ class _Batch:
                 return False, self._failed
             return _write_alone(self.store, frame)
         self._frames.append(frame)
-        if (commit_now or len(self._frames) >= BATCH_PAGES) and self.commit():
+        if (frame.commit or len(self._frames) >= BATCH_PAGES) and self.commit():
             return False, self._failed
         return True, result
 
@@ -282,28 +298,21 @@ class _Batch:
         self._conn = None
 
 
-def _write_frame(store: Store, conn: Any, frame: tuple[Any, ...]) -> PageResult:
+def _write_frame(store: Store, conn: Any, frame: _PageFrame) -> PageResult:
     """Write one page frame with ``conn`` in its open transaction."""
-    hub, payload, run_id, url, checkpoint, counters, count_repeats, _ = frame
-    page = parse_page(hub, _unpack(payload), run_id=run_id, url=url, parser=PARSERS[hub])
-    return write_parsed_page(store, conn, page, checkpoint=checkpoint, count_repeats=count_repeats,
-                             run_updates=lambda result: _run_values(counters, result))
+    page = parse_page(frame.hub, _unpack(frame.payload), run_id=frame.run_id, url=frame.url, parser=PARSERS[frame.hub])
+    return write_parsed_page(store, conn, page, checkpoint=frame.checkpoint, count_repeats=frame.count_repeats,
+                             run_updates=frame.run_values)
 
 
-def _write_alone(store: Store, frame: tuple[Any, ...]) -> tuple[bool, Any]:
+def _write_alone(store: Store, frame: _PageFrame) -> tuple[bool, Any]:
     """Write one page frame in a transaction of its own: ``(True, PageResult)``, or ``(False, why not stored)``."""
-    hub, payload, run_id, url, checkpoint, counters, count_repeats, _ = frame
     try:
-        return True, write_page(store, hub, _unpack(payload), run_id=run_id, url=url, checkpoint=checkpoint,
-                                parser=PARSERS[hub], count_repeats=count_repeats,
-                                run_updates=lambda result: _run_values(counters, result))
+        return True, write_page(store, frame.hub, _unpack(frame.payload), run_id=frame.run_id, url=frame.url,
+                                checkpoint=frame.checkpoint, parser=PARSERS[frame.hub],
+                                count_repeats=frame.count_repeats, run_updates=frame.run_values)
     except Exception as exc:  # noqa: BLE001 - the crawl stops on it, resumable, with this reason
         return False, driver_error(exc)[:500]
-
-
-def _run_values(counters: dict[str, int], result: PageResult) -> dict[str, int]:
-    """The run's counters committed with a page: the crawl's, plus the page's own counts."""
-    return {**counters, **{name: counters[name] + n for name, n in result.counts().items()}}
 
 
 def _receive_or_none(stream: IO[bytes]) -> Any:
