@@ -16,9 +16,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from crawler.ingest import now_utc
-from crawler.page_writer import PageWriter
-from crawler.run_state import RunState
 from crawler.store import Card, CrawlRun, Edge, Model, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
 from tests.support.store import children_by_base, crawl_killed_midway, descendants, dump_store, hubtree
@@ -296,25 +293,6 @@ def test_a_page_writer_killed_mid_listing_stops_the_crawl_resumably(tmp_path):
         killed, reference = dump_store(f"sqlite:///{db}"), dump_store(reference_db)
         for table in ("model", "edge", "quarantine", "metric_history"):
             assert killed[table] == reference[table], table
-
-
-def test_a_page_committed_whose_answer_was_lost_is_counted_from_the_store(tmp_path):
-    """The writer process can die between a page's commit and its answer: the crawl then does not know whether the
-    page is stored, and takes the run's page counters from the store (else the resumed run would count one page
-    short)."""
-    url = f"sqlite:///{tmp_path / 'store.db'}"
-    store = open_store(url)
-    with store.transaction() as conn:  # a run as the runner opens it
-        run_id = conn.execute(CrawlRun.__table__.insert().values(
-            hub="hf", mode="full", started_at=now_utc(), status="running", checkpoint={}, notes=[])).inserted_primary_key[0]
-    page = world_records(SAMPLE_WORLD)[:100]
-    with PageWriter(url) as writer:
-        state = RunState(store, run_id, "hf", writer)
-        writer.write("hf", page, run_id=run_id, url="/api/models?p=1", checkpoint={"phase": "full"},
-                     counters=state.counter_values(None), count_repeats=False, commit=True)  # answer not given to the state
-        assert state.totals["records"] == 0
-        state.page_not_stored()
-    assert state.totals["records"] == len(page) == _stored_records(tmp_path / "store.db")
 
 
 def test_a_page_the_store_refuses_stops_the_listing_with_no_page_written_past_it(tmp_path):

@@ -92,3 +92,22 @@ def test_pages_written_are_committed_once_the_writer_waits_and_on_flush(tmp_path
         writer.flush()
         assert _stored(db) == (3 * PAGE, 3 * PAGE, {"page": 3})
     store.engine.dispose()
+
+
+def test_a_page_committed_whose_answer_was_lost_is_counted_from_the_store(tmp_path):
+    """The writer process can die between a page's commit and its answer: the crawl then does not know whether the
+    page is stored, and takes the run's page counters from the store (else the resumed run would count one page
+    short)."""
+    db = tmp_path / "store.db"
+    url = f"sqlite:///{db}"
+    run_id = _new_run(url)
+    store = open_store(url)
+    with PageWriter(url) as writer:
+        state = RunState(store, run_id, "hf", writer)
+        writer.write("hf", world_records(SAMPLE_WORLD)[:PAGE], run_id=run_id, url="/api/models?p=1",
+                     checkpoint={"page": 1}, counters=state.counter_values(None), count_repeats=False,
+                     commit=True)  # its answer not given to the state
+        assert state.totals["records"] == 0
+        state.page_not_stored()
+    assert state.totals["records"] == PAGE == _stored(db)[1]
+    store.engine.dispose()
