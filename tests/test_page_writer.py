@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,19 @@ def _new_run(url: str) -> int:
     return run_id
 
 
+@contextmanager
+def _writer(db: Path) -> Iterator[tuple[PageWriter, RunState]]:
+    """A page writer on the store ``db`` and the state of a run opened there, as the runner has them."""
+    url = f"sqlite:///{db}"
+    run_id = _new_run(url)
+    store = open_store(url)
+    try:
+        with PageWriter(url) as writer:
+            yield writer, RunState(store, run_id, "hf", writer)
+    finally:
+        store.engine.dispose()
+
+
 def _stored(db: Path) -> tuple[int, int, dict | None]:
     """Models, the run's record count and its checkpoint, as another process reads them."""
     with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
@@ -46,8 +61,7 @@ def test_a_refused_record_and_a_refused_page_lose_none_of_the_pages_written_befo
     """Pages 0–2 share a transaction; page 2 holds a record the store refuses (quarantined alone, the rest stored),
     page 3 a checkpoint it refuses (the page is not stored): pages 0–2 are committed, counted and checkpointed."""
     db = tmp_path / "store.db"
-    url = f"sqlite:///{db}"
-    run_id = _new_run(url)
+    open_store(f"sqlite:///{db}").engine.dispose()  # the tables, for the triggers
     refused_id = world_records(SAMPLE_WORLD)[2 * PAGE + 7]["id"]
     with sqlite3.connect(db) as conn:
         quoted = refused_id.replace("'", "''")  # a trigger cannot take parameters
@@ -55,9 +69,7 @@ def test_a_refused_record_and_a_refused_page_lose_none_of_the_pages_written_befo
                      "BEGIN SELECT RAISE(ABORT, 'refused model'); END")
         conn.execute("CREATE TRIGGER refuse_page BEFORE UPDATE OF checkpoint ON crawl_run "
                      "WHEN json_extract(NEW.checkpoint, '$.page') = 4 BEGIN SELECT RAISE(ABORT, 'refused page'); END")
-    store = open_store(url)
-    with PageWriter(url) as writer:
-        state = RunState(store, run_id, "hf", writer)
+    with _writer(db) as (writer, state):
         for n in range(3):
             _write(writer, state, n)
         with pytest.raises(PageWriteError, match="refused page"):
@@ -69,18 +81,13 @@ def test_a_refused_record_and_a_refused_page_lose_none_of_the_pages_written_befo
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT key, reason FROM quarantine").fetchall() == [
             (refused_id, "cannot be stored: refused model")]
-    store.engine.dispose()
 
 
 def test_pages_written_are_committed_once_the_writer_waits_and_on_flush(tmp_path):
     """A page not asked to be committed is committed as soon as no page follows it (the crawl waits on the hub);
     ``flush`` commits at once; a page asked to be committed is before its answer."""
     db = tmp_path / "store.db"
-    url = f"sqlite:///{db}"
-    run_id = _new_run(url)
-    store = open_store(url)
-    with PageWriter(url) as writer:
-        state = RunState(store, run_id, "hf", writer)
+    with _writer(db) as (writer, state):
         _write(writer, state, 0, commit=True)
         assert _stored(db)[:2] == (PAGE, PAGE)
         _write(writer, state, 1)
@@ -91,7 +98,6 @@ def test_pages_written_are_committed_once_the_writer_waits_and_on_flush(tmp_path
         _write(writer, state, 2)
         writer.flush()
         assert _stored(db) == (3 * PAGE, 3 * PAGE, {"page": 3})
-    store.engine.dispose()
 
 
 def test_a_page_committed_whose_answer_was_lost_is_counted_from_the_store(tmp_path):
@@ -99,15 +105,10 @@ def test_a_page_committed_whose_answer_was_lost_is_counted_from_the_store(tmp_pa
     page is stored, and takes the run's page counters from the store (else the resumed run would count one page
     short)."""
     db = tmp_path / "store.db"
-    url = f"sqlite:///{db}"
-    run_id = _new_run(url)
-    store = open_store(url)
-    with PageWriter(url) as writer:
-        state = RunState(store, run_id, "hf", writer)
-        writer.write("hf", world_records(SAMPLE_WORLD)[:PAGE], run_id=run_id, url="/api/models?p=1",
+    with _writer(db) as (writer, state):
+        writer.write("hf", world_records(SAMPLE_WORLD)[:PAGE], run_id=state.run_id, url="/api/models?p=1",
                      checkpoint={"page": 1}, counters=state.counter_values(None), count_repeats=False,
                      commit=True)  # its answer not given to the state
         assert state.totals["records"] == 0
         state.page_not_stored()
     assert state.totals["records"] == PAGE == _stored(db)[1]
-    store.engine.dispose()
