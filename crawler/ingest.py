@@ -18,12 +18,11 @@ from sqlalchemy import and_, literal, select, update
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.config import MAX_QUARANTINE_BYTES
-from crawler.records import ParsedModel, RecordError, parse_hf
+from crawler.records import HF_RECORDS, Counters, Glance, ParsedModel, RecordError, RecordReader
 from crawler.safe_values import clean_text
 from crawler.store.db import Store, StoredModel
 from crawler.store.schema import CrawlRun, Edge, MetricSnapshot, Model, Quarantine
 
-Parser = Callable[[Any], ParsedModel]
 logger = logging.getLogger(__name__)
 
 
@@ -75,28 +74,48 @@ class _TrialOnly(Exception):
 
 @dataclass(slots=True)
 class ParsedPage:
-    """One page of raw records parsed: the models to store by id, their raw records, and the quarantine rows."""
+    """One page of raw records read against the store: what it holds of them, the records parsed (by id, with their
+    raw records), those whose stored row is current (by id: only their counters may change), and quarantine rows.
+    A repeated id within a page: the last one wins."""
 
     hub: str
     run_id: int | None
     url: str | None
-    models: dict[str, ParsedModel]  # a repeated id within a page: the last one wins
+    known: dict[str, StoredModel]
+    models: dict[str, ParsedModel]
     raws: dict[str, Any]
+    current: dict[str, Glance]
     bad: list[dict[str, Any]]  # records that cannot be read, quarantined instead of stored
     repaired: list[dict[str, Any]]  # records stored with repairs, noted in the quarantine
 
+    def listed(self) -> dict[str, Counters]:
+        """The counters of every model of the page, by id."""
+        return {**{i: m.counters for i, m in self.models.items()}, **{i: g.counters for i, g in self.current.items()}}
 
-def parse_page(hub: str, raw_records: Sequence[Any], *, run_id: int | None, url: str | None = None,
-               parser: Parser = parse_hf) -> ParsedPage:
-    """Parse one page of raw records; a record that cannot be read becomes a quarantine row with its reason."""
-    page = ParsedPage(hub, run_id, url, {}, {}, [], [])
-    for pos, raw in enumerate(raw_records):
+
+def read_page(store: Store, conn: Any, hub: str, raw_records: Sequence[Any], *, run_id: int | None,
+              url: str | None = None, reader: RecordReader = HF_RECORDS) -> ParsedPage:
+    """Read one page of raw records with ``conn``: a record whose stored row is current (the same digest, not
+    deleted) at a glance, the others parsed in full; a record that cannot be read becomes a quarantine row with its
+    reason. Only a parsed record's repairs are noted (a current one was noted when it was stored)."""
+    ids = [reader.id_of(raw) for raw in raw_records]
+    known = store.stored_models(conn, hub, [i for i in ids if i is not None and clean_text(i) == i])  # no store holds an id with NULs
+    page = ParsedPage(hub, run_id, url, known, {}, {}, {}, [], [])
+    for pos, (raw, model_id) in enumerate(zip(raw_records, ids, strict=True)):
+        stored = known.get(model_id) if model_id is not None else None
+        if (stored is not None and stored.deleted_at is None and (glance := reader.glance(raw)) is not None
+                and glance.record_hash == stored.record_hash):
+            page.models.pop(model_id, None)
+            page.raws.pop(model_id, None)
+            page.current[model_id] = glance
+            continue
         try:
-            model = parser(raw)
+            model = reader.parse(raw)
         except RecordError as exc:
             key = exc.model_id or f"{url or 'page'}#{pos}"
             page.bad.append(quarantine_row(hub, key, exc.reason, raw, run_id=run_id, url=url))
             continue
+        page.current.pop(model.id, None)
         page.models[model.id] = model
         page.raws[model.id] = raw
     page.repaired = [quarantine_row(hub, m.id + REPAIRED_SUFFIX, "; ".join(m.notes), page.raws[m.id], kind="repaired",
@@ -105,22 +124,25 @@ def parse_page(hub: str, raw_records: Sequence[Any], *, run_id: int | None, url:
 
 
 def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: int | None, url: str | None = None,
-               checkpoint: dict[str, Any] | None = None, parser: Parser = parse_hf,
+               checkpoint: dict[str, Any] | None = None, reader: RecordReader = HF_RECORDS,
                run_updates: Callable[[PageResult], dict[str, Any]] | None = None,
                count_repeats: bool = False) -> PageResult:
-    """Parse and store one page of raw records (and the run's checkpoint) in a single transaction.
+    """Read and store one page of raw records (and the run's checkpoint) in a single transaction.
 
     ``run_updates`` is called with the page's result inside the transaction and returns run-record values to
     commit with it (the crawl's counters), so counters and data never disagree after a kill. ``count_repeats``
     fills ``result.repeats`` (models of the page this run had already listed). Records the store refuses are
     quarantined with its reason and the rest stored.
     """
-    page = parse_page(hub, raw_records, run_id=run_id, url=url, parser=parser)
     write = dict(checkpoint=checkpoint, run_updates=run_updates, count_repeats=count_repeats)
+    page: ParsedPage | None = None
     try:
         with store.transaction() as conn:
+            page = read_page(store, conn, hub, raw_records, run_id=run_id, url=url, reader=reader)
             return write_parsed_page(store, conn, page, **write)
     except Exception as failure:  # noqa: BLE001 - a value the store refuses: find the records, store the rest
+        if page is None:
+            raise  # the store cannot be read
         unstorable = _unstorable(store, hub, page.models, run_id)
         if not unstorable or (len(unstorable) == len(page.models) > 1):
             raise  # not a record's fault (the store is down, read-only…): the run stops, resumable
@@ -140,9 +162,9 @@ def _unstorable(store: Store, hub: str, parsed: dict[str, ParsedModel], run_id: 
     for model in parsed.values():
         try:
             with store.transaction() as conn:
-                keys = _model_keys(store, conn, hub, [model], {})
+                keys = _model_keys(store, conn, hub, [model.id], {})
                 _write_models(store, conn, hub, [model], {}, keys, run_id)
-                _write_snapshots(store, conn, hub, [model], keys, run_id)
+                _write_snapshots(store, conn, hub, {model.id: model.counters}, keys, run_id)
                 raise _TrialOnly
         except _TrialOnly:
             continue
@@ -151,11 +173,10 @@ def _unstorable(store: Store, hub: str, parsed: dict[str, ParsedModel], run_id: 
     return out
 
 
-def _model_keys(store: Store, conn: Any, hub: str, models: Sequence[ParsedModel],
-                known: dict[str, StoredModel]) -> dict[str, int]:
-    """``Model.key`` of each of ``models`` by id: the stored one, else the next free ones (``known``: by id)."""
-    keys = {m.id: stored.key for m in models if (stored := known.get(m.id)) is not None and stored.key is not None}
-    new = [m.id for m in models if m.id not in keys]
+def _model_keys(store: Store, conn: Any, hub: str, ids: Sequence[str], known: dict[str, StoredModel]) -> dict[str, int]:
+    """``Model.key`` of each of ``ids``: the stored one, else the next free ones (``known``: the stored models)."""
+    keys = {i: stored.key for i in ids if (stored := known.get(i)) is not None and stored.key is not None}
+    new = [i for i in ids if i not in keys]
     if new:
         first = store.next_model_key(conn, hub)
         keys.update(zip(new, range(first, first + len(new)), strict=True))
@@ -181,62 +202,63 @@ def _write_models(store: Store, conn: Any, hub: str, models: list[ParsedModel], 
     store.upsert(conn, Edge, [e.row(hub) for m in models for e in m.edges])
 
 
-def _counters(m: ParsedModel) -> tuple[Any, Any, Any]:
-    return m.row["downloads"], m.row["downloads_all_time"], m.row["likes"]
+def _stored_counters(stored: StoredModel) -> Counters:
+    return stored.downloads, stored.downloads_all_time, stored.likes
 
 
-def _needs_snapshot(m: ParsedModel, stored: StoredModel | None) -> bool:
-    """Whether the run's metric snapshot of ``m`` is a new row (see :class:`MetricSnapshot`): the model is new, comes
-    back after a deletion, was never seen by a run, or its counters differ from the stored ones. A page written
-    again in the same run (a resumed crawl, a model listed twice) finds the values it stored: its row is there."""
+def _needs_snapshot(counters: Counters, stored: StoredModel | None) -> bool:
+    """Whether the run's metric snapshot of a model listed with ``counters`` is a new row (see
+    :class:`MetricSnapshot`): the model is new, comes back after a deletion, was never seen by a run, or its counters
+    differ from the stored ones. A page written again in the same run (a resumed crawl, a model listed twice) finds
+    the values it stored: its row is there."""
     return (stored is None or stored.deleted_at is not None or stored.last_seen_run is None
-            or (stored.downloads, stored.downloads_all_time, stored.likes) != _counters(m))
+            or _stored_counters(stored) != counters)
 
 
-def _write_snapshots(store: Store, conn: Any, hub: str, models: Sequence[ParsedModel], keys: dict[str, int],
+def _write_snapshots(store: Store, conn: Any, hub: str, counters: dict[str, Counters], keys: dict[str, int],
                      run_id: int | None) -> None:
-    """The metric snapshot rows of ``models`` (``keys``: their ``Model.key``, by id) as seen by the run ``run_id``."""
+    """The metric snapshot rows of the models of ``counters`` (by id; ``keys``: their ``Model.key``) as seen by the
+    run ``run_id``."""
     if run_id is not None:
         store.upsert(conn, MetricSnapshot, [
-            {"run_id": run_id, "hub": hub, "key": keys[m.id], "downloads": m.row["downloads"],
-             "downloads_all_time": m.row["downloads_all_time"], "likes": m.row["likes"]} for m in models])
+            {"run_id": run_id, "hub": hub, "key": keys[i], "downloads": downloads,
+             "downloads_all_time": downloads_all_time, "likes": likes}
+            for i, (downloads, downloads_all_time, likes) in counters.items()])
 
 
 def write_parsed_page(store: Store, conn: Any, page: ParsedPage, *, checkpoint: dict[str, Any] | None = None,
                       run_updates: Callable[[PageResult], dict[str, Any]] | None = None,
                       count_repeats: bool = False) -> PageResult:
-    """Store a parsed page with ``conn``, in the caller's transaction (see :func:`write_page`); raises what the store
-    refuses, leaving the transaction to be rolled back."""
-    hub, run_id, parsed = page.hub, page.run_id, page.models
+    """Store a page read with ``conn`` (:func:`read_page`), in the caller's transaction (see :func:`write_page`);
+    raises what the store refuses, leaving the transaction to be rolled back."""
+    hub, run_id, known = page.hub, page.run_id, page.known
+    listed = page.listed()
     result = PageResult()
-    result.records = len(parsed)
+    result.records = len(listed)
     result.quarantined = len(page.bad)
     if count_repeats and run_id is not None:
-        result.repeats = _listed_in_run(conn, hub, list(parsed), run_id)
-    known = store.stored_models(conn, hub, list(parsed))
-    keys = _model_keys(store, conn, hub, list(parsed.values()), known)
-    changed, recount, seen = [], [], []  # rewritten; counters (and last seen) only; last seen only
-    for m in parsed.values():
-        stored = known.get(m.id)
-        if stored is None or stored.record_hash != m.row["record_hash"] or stored.deleted_at is not None:
-            changed.append(m)
-        elif (stored.downloads, stored.downloads_all_time, stored.likes) != _counters(m):
-            recount.append(m)
-        else:
-            seen.append(m.id)
+        result.repeats = sum(1 for i in listed if (stored := known.get(i)) is not None and stored.last_seen_run == run_id)
+    keys = _model_keys(store, conn, hub, list(listed), known)
+    changed = [m for m in page.models.values() if (stored := known.get(m.id)) is None
+               or stored.record_hash != m.row["record_hash"] or stored.deleted_at is not None]
+    rewritten = {m.id for m in changed}
+    recount, seen = [], []  # counters (and last seen) only; last seen only
+    for i, counters in listed.items():
+        if i not in rewritten:
+            (recount if _stored_counters(known[i]) != counters else seen).append(i)
     result.changed = len(changed)
     if changed:
         _write_models(store, conn, hub, changed, known, keys, run_id)
     store.update_by_key(conn, Model, [
-        {"hub": hub, "id": m.id, "downloads": m.row["downloads"], "downloads_all_time": m.row["downloads_all_time"],
-         "likes": m.row["likes"], "last_seen_run": run_id} for m in recount])
+        {"hub": hub, "id": i, "downloads": listed[i][0], "downloads_all_time": listed[i][1], "likes": listed[i][2],
+         "last_seen_run": run_id} for i in recount])
     if seen and run_id is not None:
         tbl = Model.__table__  # type: ignore[attr-defined]
         for start in range(0, len(seen), 5_000):
             chunk = seen[start : start + 5_000]
             conn.execute(update(tbl).where(tbl.c.hub == hub, tbl.c.id.in_(chunk)).values(last_seen_run=run_id))
-    _write_snapshots(store, conn, hub, [m for m in parsed.values() if _needs_snapshot(m, known.get(m.id))],
-                     keys, run_id)
+    _write_snapshots(store, conn, hub, {i: c for i, c in listed.items() if _needs_snapshot(c, known.get(i))}, keys,
+                     run_id)
     store.upsert(conn, Quarantine, page.bad)
     store.upsert(conn, Quarantine, page.repaired)
     if run_id is not None and (checkpoint is not None or run_updates):
@@ -246,13 +268,6 @@ def write_parsed_page(store: Store, conn: Any, page: ParsedPage, *, checkpoint: 
         tbl = CrawlRun.__table__  # type: ignore[attr-defined]
         conn.execute(update(tbl).where(tbl.c.run_id == run_id).values(**values))
     return result
-
-
-def _listed_in_run(conn: Any, hub: str, ids: list[str], run_id: int) -> int:
-    """How many of ``ids`` the run ``run_id`` has already stored (overlapping queries list a model twice)."""
-    tbl = Model.__table__  # type: ignore[attr-defined]
-    return len(conn.execute(select(tbl.c.id).where(tbl.c.hub == hub, tbl.c.id.in_(ids),
-                                                   tbl.c.last_seen_run == run_id)).all())
 
 
 def card_row(hub: str, model_id: str, sha: str | None, text: str | None, *, error: str | None = None,

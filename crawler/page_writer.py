@@ -32,13 +32,13 @@ from typing import IO, Any, NamedTuple
 import orjson
 
 from crawler.gc_policy import rare_full_collections
-from crawler.ingest import PageResult, parse_page, write_page, write_parsed_page
-from crawler.records import parse_hf
-from crawler.records_modelscope import parse_modelscope
+from crawler.ingest import PageResult, read_page, write_page, write_parsed_page
+from crawler.records import HF_RECORDS
+from crawler.records_modelscope import MODELSCOPE_RECORDS
 from crawler.store.db import Store, StoreError, driver_error, open_store
 
-#: The record parser of each hub.
-PARSERS = {"hf": parse_hf, "modelscope": parse_modelscope}
+#: How each hub's records are read.
+READERS = {"hf": HF_RECORDS, "modelscope": MODELSCOPE_RECORDS}
 #: At most this many pages in one transaction: each commit writes the index pages its inserts touched, and pages
 #: written together touch many of the same. One where the writer cannot wait on its input with a timeout (``select``
 #: on pipes is POSIX): there each page is committed before its answer.
@@ -300,7 +300,8 @@ class _Batch:
 
 def _write_frame(store: Store, conn: Any, frame: _PageFrame) -> PageResult:
     """Write one page frame with ``conn`` in its open transaction."""
-    page = parse_page(frame.hub, _unpack(frame.payload), run_id=frame.run_id, url=frame.url, parser=PARSERS[frame.hub])
+    page = read_page(store, conn, frame.hub, _unpack(frame.payload), run_id=frame.run_id, url=frame.url,
+                     reader=READERS[frame.hub])
     return write_parsed_page(store, conn, page, checkpoint=frame.checkpoint, count_repeats=frame.count_repeats,
                              run_updates=frame.run_values)
 
@@ -309,7 +310,7 @@ def _write_alone(store: Store, frame: _PageFrame) -> tuple[bool, Any]:
     """Write one page frame in a transaction of its own: ``(True, PageResult)``, or ``(False, why not stored)``."""
     try:
         return True, write_page(store, frame.hub, _unpack(frame.payload), run_id=frame.run_id, url=frame.url,
-                                checkpoint=frame.checkpoint, parser=PARSERS[frame.hub],
+                                checkpoint=frame.checkpoint, reader=READERS[frame.hub],
                                 count_repeats=frame.count_repeats, run_updates=frame.run_values)
     except Exception as exc:  # noqa: BLE001 - the crawl stops on it, resumable, with this reason
         return False, driver_error(exc)[:500]

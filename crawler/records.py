@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 
@@ -45,6 +46,10 @@ class RecordError(ValueError):
         self.model_id = model_id
 
 
+#: A model's counters as stored: downloads (last 30 days), downloads of all time, likes.
+Counters = tuple[int | None, int | None, int | None]
+
+
 @dataclass(slots=True)
 class ParsedModel:
     """One parsed record: the ``model`` row, its declared edges, and notes on values repaired to store it."""
@@ -56,6 +61,36 @@ class ParsedModel:
     @property
     def id(self) -> str:
         return self.row["id"]
+
+    @property
+    def counters(self) -> Counters:
+        return self.row["downloads"], self.row["downloads_all_time"], self.row["likes"]
+
+
+class Glance(NamedTuple):
+    """What a sweep reads of a record whose stored row may be current: its digest and counters (parsing it in full
+    costs five times as much, and most records of a sweep are unchanged since the last)."""
+
+    record_hash: str
+    counters: Counters
+
+
+@dataclass(frozen=True, slots=True)
+class RecordReader:
+    """How one hub's records are read: ``id_of`` (a record's id, or None), ``glance`` (its :class:`Glance`, or None
+    when only :attr:`parse` can say what to store: a counter to repair) and ``parse`` (in full, or
+    :class:`RecordError`)."""
+
+    id_of: Callable[[Any], str | None]
+    glance: Callable[[Any], Glance | None]
+    parse: Callable[[Any], ParsedModel]
+
+
+def storable_counters(counters: tuple[Any, ...]) -> Counters | None:
+    """``counters`` when each is absent or a 64-bit integer (stored as they are), else None (the parse repairs them)."""
+    if all(value is None or int64_or_none(value) is not None for value in counters):
+        return counters  # type: ignore[return-value]
+    return None
 
 
 def utc_naive(value: datetime | None) -> datetime | None:
@@ -108,11 +143,17 @@ def _providers(mapping: Any) -> list[str]:
     return []
 
 
+def hf_id(raw: Any) -> str | None:
+    """A Hugging Face record's id as listed (``id``, else ``modelId``), None when it has no string id."""
+    model_id = raw.get("id", raw.get("modelId")) if isinstance(raw, dict) else None
+    return model_id if isinstance(model_id, str) else None
+
+
 def _check_shape(raw: Any) -> str:
     if not isinstance(raw, dict):
         raise RecordError(f"record is a {type(raw).__name__}, not an object")
-    model_id = raw.get("id", raw.get("modelId"))
-    if not isinstance(model_id, str) or not model_id.strip():
+    model_id = hf_id(raw)
+    if model_id is None or not model_id.strip():
         raise RecordError("record has no string 'id'")
     check_id(model_id)
     if "tags" in raw and not isinstance(raw["tags"], list):
@@ -225,6 +266,7 @@ def parse_hf(raw: Any) -> ParsedModel:
     license_value = license_tag or (card_license if isinstance(card_license, str) else None)
     author = _str_or_none(raw.get("author")) or (model_id.split("/", 1)[0] if "/" in model_id else None)
     library_name = _str_or_none(raw.get("library_name"))
+    downloads, downloads_all_time, likes = _hf_counters(raw)
     row = {
         "hub": "hf",
         "id": model_id,
@@ -246,14 +288,24 @@ def parse_hf(raw: Any) -> ParsedModel:
         "inference": raw.get("inference") if isinstance(raw.get("inference"), str) else None,
         "inference_providers": _providers(raw.get("inferenceProviderMapping")),
         "deploy_flags": None,
-        "downloads": _int_or_none(raw.get("downloads")),
-        "downloads_all_time": _int_or_none(raw.get("downloadsAllTime")),
-        "likes": _int_or_none(raw.get("likes")),
+        "downloads": downloads,
+        "downloads_all_time": downloads_all_time,
+        "likes": likes,
         "record_hash": record_hash(raw),
     }
     storable_row(row, notes)
     edges = declared_edges(model_id, row["tags"], card, row["library_name"], row["files"])
     return ParsedModel(row, edges, notes)
+
+
+def _hf_counters(raw: dict[str, Any]) -> tuple[Any, Any, Any]:
+    return _int_or_none(raw.get("downloads")), _int_or_none(raw.get("downloadsAllTime")), _int_or_none(raw.get("likes"))
+
+
+def glance_hf(raw: Any) -> Glance | None:
+    """A Hugging Face record at a glance (see :class:`Glance`)."""
+    counters = storable_counters(_hf_counters(raw)) if isinstance(raw, dict) else None
+    return Glance(record_hash(raw), counters) if counters is not None else None
 
 
 def _str_or_none(value: Any) -> str | None:
@@ -265,3 +317,7 @@ def _str_or_none(value: Any) -> str | None:
 def _int_or_none(value: Any) -> int | float | None:
     """A count as served (an integer, or a float when the JSON number was too large); checked by storable_row."""
     return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+#: How Hugging Face records are read.
+HF_RECORDS = RecordReader(hf_id, glance_hf, parse_hf)

@@ -13,7 +13,17 @@ from typing import Any
 
 from crawler.licenses import normalise_licence
 from crawler.lineage import DeclaredEdge, declared_edges
-from crawler.records import ParsedModel, RecordError, check_id, record_hash, storable_row, utc_naive
+from crawler.records import (
+    Glance,
+    ParsedModel,
+    RecordError,
+    RecordReader,
+    check_id,
+    record_hash,
+    storable_counters,
+    storable_row,
+    utc_naive,
+)
 from crawler.safe_values import clean_text
 
 HUB = "modelscope"
@@ -56,6 +66,29 @@ def _names(values: Any) -> list[str]:
     return out
 
 
+def modelscope_id(raw: Any) -> str | None:
+    """A ModelScope record's ``id`` as listed, None when it has no string id."""
+    model_id = raw.get("id") if isinstance(raw, dict) else None
+    return model_id if isinstance(model_id, str) else None
+
+
+def _count_or_absent(value: Any) -> bool:
+    """Whether ``value`` is an integer count or absent (anything else: the parse refuses the record)."""
+    return value is None or (isinstance(value, int) and not isinstance(value, bool))
+
+
+def _record_hash(raw: dict[str, Any]) -> str:
+    return record_hash({k: v for k, v in raw.items() if k != "readme"})
+
+
+def glance_modelscope(raw: Any) -> Glance | None:
+    """A ModelScope record at a glance (see :class:`crawler.records.Glance`)."""
+    if not isinstance(raw, dict) or not (_count_or_absent(raw.get("downloads")) and _count_or_absent(raw.get("likes"))):
+        return None  # the parse refuses it
+    counters = storable_counters((raw.get("downloads"), raw.get("downloads"), raw.get("likes")))
+    return Glance(_record_hash(raw), counters) if counters is not None else None
+
+
 def parse_modelscope(raw: Any) -> ParsedModel:
     """Parse one OpenAPI record (listing or detail) into a row; the ``readme`` is not part of the row."""
     if not isinstance(raw, dict):
@@ -70,9 +103,8 @@ def parse_modelscope(raw: Any) -> ParsedModel:
     tags = [t for t in tags if isinstance(t, str)]
     notes: list[str] = []
     for key in ("downloads", "likes"):
-        if raw.get(key) is not None and (not isinstance(raw[key], int) or isinstance(raw[key], bool)):
+        if not _count_or_absent(raw.get(key)):
             raise RecordError(f"'{key}' is not an integer", model_id)
-    stable = {k: v for k, v in raw.items() if k != "readme"}
     tasks = _names(raw.get("tasks"))
     libraries = _names(raw.get("libraries"))
     row = {
@@ -96,7 +128,7 @@ def parse_modelscope(raw: Any) -> ParsedModel:
         "downloads": raw.get("downloads"),
         "downloads_all_time": raw.get("downloads"),  # ModelScope's count is cumulative
         "likes": raw.get("likes"),
-        "record_hash": record_hash(stable),
+        "record_hash": _record_hash(raw),
     }
     return ParsedModel(storable_row(row, notes), [], notes)
 
@@ -119,3 +151,7 @@ def card_fields(model_id: str, row: dict[str, Any], front_matter: dict[str, Any]
     library = fm.get("library_name") if isinstance(fm.get("library_name"), str) else row.get("library_name")
     edges = declared_edges(model_id, row.get("tags") or [], fm, library, ())
     return values, edges
+
+
+#: How ModelScope records are read.
+MODELSCOPE_RECORDS = RecordReader(modelscope_id, glance_modelscope, parse_modelscope)

@@ -15,7 +15,7 @@ from sqlalchemy import update
 from analysis import frames
 from crawler.family import resolve_edges
 from crawler.ingest import write_page
-from crawler.records_modelscope import parse_modelscope
+from crawler.records_modelscope import MODELSCOPE_RECORDS
 from crawler.store.db import open_store
 from crawler.store.schema import Model
 
@@ -31,7 +31,7 @@ def _store(url: str) -> None:
     resolve_edges(store, "hf")  # as a crawl does after its listing: the missing base becomes unresolved
     # ModelScope models named as Hugging Face ones: a key is its hub and its id
     write_page(store, "modelscope", [{"id": "org1/m1", "downloads": 7}, {"id": "org2/m5", "downloads": 8}],
-               run_id=None, parser=parse_modelscope)
+               run_id=None, reader=MODELSCOPE_RECORDS)
     with store.transaction() as conn:
         conn.execute(update(Model.__table__).where(Model.__table__.c.id.in_(["org1/m4", "org2/m5"]))  # type: ignore[attr-defined]
                      .values(deleted_at=datetime(2024, 6, 10, 12)))
@@ -112,7 +112,7 @@ def test_rows_of_many_keys_read_in_batches_are_the_scans_in_the_tables_order(tmp
              "tags": ["text-generation", HOSTILE[i % len(HOSTILE)]], "private": False} for i in range(60)]
     write_page(store, "hf", list(reversed(page)), run_id=None)  # the table's order is not the ids' order
     write_page(store, "modelscope", [{"id": p["id"], "downloads": 1} for p in page[:7]], run_id=None,
-               parser=parse_modelscope)
+               reader=MODELSCOPE_RECORDS)
     monkeypatch.setattr(frames, "_BY_ID_MAX", 0)
     monkeypatch.setattr(frames, "_WIDE_ROWS_PER_QUERY", 4)  # the models' rows, with their JSON columns
     everything = frames.models(store)

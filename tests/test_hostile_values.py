@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import sys
 from datetime import datetime
@@ -11,7 +12,7 @@ import pytest
 from sqlalchemy import select
 
 from crawler.cards import bound_text, parse_front_matter
-from crawler.records import RecordError, parse_hf
+from crawler.records import HF_RECORDS, RecordError, parse_hf
 from crawler.records_modelscope import parse_modelscope
 
 #: 350 bytes of YAML that expand to 9^9 strings (the "billion laughs"); stored as JSON it was 2.7 GB.
@@ -96,7 +97,7 @@ def _page_with_one_unstorable(store_url: str) -> None:
     from crawler.ingest import write_page
     from crawler.store import Model, Quarantine, open_store
 
-    def parser(raw: dict):
+    def parse(raw: dict):
         parsed = parse_hf(raw)
         if raw["id"] == "org/bad":
             parsed.row["downloads"] = 2**64 + 5  # as if a check were missing: beyond every integer column
@@ -104,7 +105,7 @@ def _page_with_one_unstorable(store_url: str) -> None:
 
     store = open_store(store_url)
     result = write_page(store, "hf", [_hf(id="org/a"), _hf(id="org/bad"), _hf(id="org/c")], run_id=None,
-                        parser=parser)
+                        reader=dataclasses.replace(HF_RECORDS, parse=parse))
     with store.engine.connect() as conn:
         stored = set(conn.execute(select(Model.id)).scalars())
         quarantined = conn.execute(select(Quarantine.key, Quarantine.kind, Quarantine.reason)).all()

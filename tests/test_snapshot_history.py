@@ -15,8 +15,8 @@ from sqlalchemy import inspect, text, update
 from analysis import family_analyses, frames
 from analysis.graph import family_members
 from crawler.ingest import mark_unseen_deleted, write_page
-from crawler.records import parse_hf
-from crawler.records_modelscope import parse_modelscope
+from crawler.records import HF_RECORDS
+from crawler.records_modelscope import MODELSCOPE_RECORDS
 from crawler.store import CrawlRun, Model, open_existing_store, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
 from tests.support.store import hubtree
@@ -275,9 +275,9 @@ def test_snapshots_carry_each_stored_value_to_the_sweeps_it_holds_at(tmp_path: P
              "snapshot_rows": rng.choice([None, None, "every"])} for r in range(1, 21)]
     with store.transaction() as conn:
         store.upsert(conn, CrawlRun, runs)
-    for hub, parser in (("hf", parse_hf), ("modelscope", parse_modelscope)):
+    for hub, reader in (("hf", HF_RECORDS), ("modelscope", MODELSCOPE_RECORDS)):
         write_page(store, hub, [{"id": f"org/m{i}", "downloads": 0, "likes": 0} for i in range(25)], run_id=1,
-                   parser=parser)
+                   reader=reader)
     with store.engine.connect() as conn:
         keys = conn.execute(text("SELECT hub, key, id FROM model")).all()
     history = [(r["run_id"], hub, key, rng.randint(0, 99), None, rng.randint(0, 9), rng.random() < 0.15)
