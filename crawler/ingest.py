@@ -198,7 +198,7 @@ def _write_models(store: Store, conn: Any, hub: str, models: list[ParsedModel], 
         rows.append(row)
     store.upsert(conn, Model, [r for r in rows if "first_seen_run" in r])
     store.upsert(conn, Model, [r for r in rows if "first_seen_run" not in r])
-    store.delete_where_in(conn, Edge, hub, "child", [m.id for m in models])
+    store.delete_where_in(conn, Edge, hub, "child", [m.id for m in models if m.id in known])  # the others have none
     store.upsert(conn, Edge, [e.row(hub) for m in models for e in m.edges])
 
 
