@@ -33,7 +33,7 @@ import orjson
 
 from crawler.gc_policy import rare_full_collections
 from crawler.ingest import PageResult, read_page, write_page, write_parsed_page
-from crawler.records import HF_RECORDS
+from crawler.records import HF_RECORDS, read_json
 from crawler.records_modelscope import MODELSCOPE_RECORDS
 from crawler.store.db import Store, StoreError, driver_error, open_store
 
@@ -87,11 +87,13 @@ class PageWriter:
 
     def write(self, hub: str, records: list[Any], *, run_id: int | None, url: str | None,
               checkpoint: dict[str, Any] | None, counters: dict[str, int], count_repeats: bool,
-              commit: bool) -> PageResult:
+              commit: bool, body: bytes | None = None) -> PageResult:
         """Write one page (:func:`crawler.ingest.write_parsed_page`) with ``counters`` plus the page's own counts,
         committed before the answer if ``commit``; raises :class:`PageWriteError` when it is not stored, or when
-        pages answered before it could not be committed."""
-        return self._ask(_PageFrame(hub, _pack(records), run_id, url, checkpoint, counters, count_repeats, commit))
+        pages answered before it could not be committed. ``body``: ``records`` as the hub's JSON text, handed over
+        as it is (not encoded again)."""
+        payload = _pack(records) if body is None else b"j" + body
+        return self._ask(_PageFrame(hub, payload, run_id, url, checkpoint, counters, count_repeats, commit))
 
     def flush(self) -> None:
         """Commit the pages written so far; :class:`PageWriteError` if they could not be (they are not stored)."""
@@ -140,7 +142,8 @@ def _pack(records: list[Any]) -> bytes:
 
 
 def _unpack(data: bytes) -> list[Any]:
-    return orjson.loads(data[1:]) if data[:1] == b"j" else pickle.loads(data[1:])  # noqa: S301 - from our parent
+    """The records of a payload: JSON read as the crawl read it (:func:`crawler.records.read_json`), or a pickle."""
+    return read_json(data[1:]) if data[:1] == b"j" else pickle.loads(data[1:])  # noqa: S301 - from our parent
 
 
 def _send_frame(stream: IO[bytes], value: Any) -> None:

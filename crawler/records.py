@@ -93,6 +93,18 @@ def storable_counters(counters: tuple[Any, ...]) -> Counters | None:
     return None
 
 
+def read_json(text: bytes) -> Any:
+    """A hub's JSON answer read: by orjson, else by Python's json, which reads the lone surrogate escapes orjson
+    refuses (their text is cleaned when stored); ``ValueError`` when neither can."""
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise exc from None
+
+
 def utc_naive(value: datetime | None) -> datetime | None:
     """Datetimes are stored as naive UTC (the same on SQLite and PostgreSQL)."""
     if value is None:

@@ -112,3 +112,20 @@ def test_a_page_committed_whose_answer_was_lost_is_counted_from_the_store(tmp_pa
         assert state.totals["records"] == 0
         state.page_not_stored()
     assert state.totals["records"] == PAGE == _stored(db)[1]
+
+
+def test_a_page_handed_over_as_the_hubs_text_is_read_as_the_crawl_read_it(tmp_path):
+    """The crawl hands the listing's body over as it came; the writer reads it as the spider did, lone surrogate
+    escapes (which orjson refuses) and counts beyond 64 bits too, and stores it repaired."""
+    records = world_records(SAMPLE_WORLD)[:PAGE]
+    records[3] = {**records[3], "pipeline_tag": "text\ud800generation", "downloads": 2**64}
+    body = json.dumps(records).encode()  # ASCII: the surrogate travels as the escape ``\ud800``
+    db = tmp_path / "store.db"
+    with _writer(db) as (writer, state):
+        result = writer.write("hf", json.loads(body), body=body, run_id=state.run_id, url="/api/models?p=1",
+                              checkpoint={"page": 1}, counters=state.counter_values(None), count_repeats=False,
+                              commit=True)
+    assert result.records == PAGE and result.quarantined == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT pipeline_tag, downloads FROM model WHERE id = ?", (records[3]["id"],)).fetchone() \
+            == ("text?generation", None)

@@ -13,6 +13,7 @@ from scrapy.exceptions import DontCloseSpider
 from scrapy.http import Response
 from scrapy.spidermiddlewares.httperror import HttpError
 
+from crawler.records import read_json
 from crawler.run_state import RunState
 
 #: Follow-up requests (cards, details) are handed to the engine in batches of this size.
@@ -85,22 +86,13 @@ class HubSpider(scrapy.Spider):
         self.logger.warning("follow-up request failed after retries: %s", failure_reason(failure))
 
     def decode_json(self, response: Response) -> tuple[Any, Request | None, str | None]:
-        """``(data, retry, error)``: parsed JSON, or a retry of a truncated/invalid body, or the final error.
-
-        JSON that orjson refuses but Python reads (lone surrogate escapes) is read; its text is cleaned when stored.
-        """
-        import json
-
-        import orjson
+        """``(data, retry, error)``: parsed JSON (:func:`crawler.records.read_json`), or a retry of a truncated/invalid
+        body, or the final error."""
         from scrapy.downloadermiddlewares.retry import get_retry_request
 
         try:
-            return orjson.loads(response.body), None, None
-        except orjson.JSONDecodeError as exc:
-            try:
-                return json.loads(response.body), None, None
-            except ValueError:
-                pass
+            return read_json(response.body), None, None
+        except ValueError as exc:
             retry = get_retry_request(response.request, spider=self, reason="invalid JSON body")
             return None, retry, None if retry else f"invalid JSON body after retries ({exc})"
 

@@ -123,7 +123,7 @@ class HFSpider(HubSpider):
                     follow = self._page_request(self._guard(phase).check_url(next_url), phase)
             except hf.PaginationError as exc:
                 self.listing_stopped(str(exc))
-                yield ListingPage(self.hub, response.url, data, checkpoint, seq=seq, last=False)
+                yield ListingPage(self.hub, response.url, data, checkpoint, seq=seq, last=False, body=response.body)
                 return
         else:
             nxt = self._next_phase(phase)
@@ -135,7 +135,8 @@ class HFSpider(HubSpider):
         # made is yielded first.
         if follow is not None and not early:
             yield follow
-        yield ListingPage(self.hub, response.url, data, checkpoint, seq=seq, last=next_url is None and follow is None)
+        yield ListingPage(self.hub, response.url, data, checkpoint, seq=seq, last=next_url is None and follow is None,
+                          body=response.body)
 
     def _guard(self, phase: str) -> hf.LinkGuard:
         """The pagination guard of a listing phase (a loop, an endless chain or another host stops it)."""
