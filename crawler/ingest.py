@@ -99,7 +99,8 @@ def read_page(store: Store, conn: Any, hub: str, raw_records: Sequence[Any], *, 
     deleted) at a glance, the others parsed in full; a record that cannot be read becomes a quarantine row with its
     reason. Only a parsed record's repairs are noted (a current one was noted when it was stored)."""
     ids = [reader.id_of(raw) for raw in raw_records]
-    known = store.stored_models(conn, hub, [i for i in ids if i is not None and clean_text(i) == i])  # no store holds an id with NULs
+    storable = [i for i in ids if i is not None and clean_text(i) == i]  # no store holds an id with a NUL
+    known = store.stored_models(conn, hub, storable)
     page = ParsedPage(hub, run_id, url, known, {}, {}, {}, [], [])
     for pos, (raw, model_id) in enumerate(zip(raw_records, ids, strict=True)):
         stored = known.get(model_id) if model_id is not None else None
@@ -237,7 +238,7 @@ def write_parsed_page(store: Store, conn: Any, page: ParsedPage, *, checkpoint: 
     result.records = len(listed)
     result.quarantined = len(page.bad)
     if count_repeats and run_id is not None:
-        result.repeats = sum(1 for i in listed if (stored := known.get(i)) is not None and stored.last_seen_run == run_id)
+        result.repeats = sum(1 for i in listed if (stored := known.get(i)) and stored.last_seen_run == run_id)
     keys = _model_keys(store, conn, hub, list(listed), known)
     changed = [m for m in page.models.values() if (stored := known.get(m.id)) is None
                or stored.record_hash != m.row["record_hash"] or stored.deleted_at is not None]

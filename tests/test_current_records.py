@@ -81,8 +81,8 @@ def test_a_sweep_parses_only_what_changed_and_stores_what_a_full_parse_stores(tm
         url = f"sqlite:///{tmp_path / name}.db"
         store = open_store(url)
         with store.transaction() as conn:
-            store.upsert(conn, CrawlRun, [{"run_id": r, "hub": "hf", "mode": "full", "started_at": datetime(2026, 11, r)}
-                                          for r in (1, 2)])
+            store.upsert(conn, CrawlRun, [
+                {"run_id": r, "hub": "hf", "mode": "full", "started_at": datetime(2026, 11, r)} for r in (1, 2)])
         store.engine.dispose()
         _sweep(url, reader, first, 1)
         store = open_store(url)
@@ -106,8 +106,8 @@ def test_a_sweep_parses_only_what_changed_and_stores_what_a_full_parse_stores(tm
 
 def test_a_glance_leaves_to_the_parse_the_records_it_must_refuse_or_repair(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
-    write_page(store, "modelscope", [{"id": "org/a", "downloads": 3, "likes": 1},
-                                     {"id": "org/b", "downloads": 4, "likes": 2}], run_id=None, reader=MODELSCOPE_RECORDS)
+    stored = [{"id": "org/a", "downloads": 3, "likes": 1}, {"id": "org/b", "downloads": 4, "likes": 2}]
+    write_page(store, "modelscope", stored, run_id=None, reader=MODELSCOPE_RECORDS)
     page = [{"id": "org/a", "downloads": "many", "likes": 1}, {"id": "org/b", "downloads": 2**64, "likes": 2}]
     with store.transaction() as conn:
         read = read_page(store, conn, "modelscope", page, run_id=None, reader=MODELSCOPE_RECORDS)
