@@ -18,7 +18,7 @@ from sqlalchemy import and_, literal, select, update
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.config import MAX_QUARANTINE_BYTES
-from crawler.records import HF_RECORDS, Counters, Glance, ParsedModel, RecordError, RecordReader
+from crawler.records import HF_RECORDS, Glance, Live, ParsedModel, RecordError, RecordReader
 from crawler.safe_values import clean_text
 from crawler.store.db import Store, StoredModel
 from crawler.store.schema import CrawlRun, Edge, MetricSnapshot, Model, Quarantine
@@ -75,7 +75,7 @@ class _TrialOnly(Exception):
 @dataclass(slots=True)
 class ParsedPage:
     """One page of raw records read against the store: what it holds of them, the records parsed (by id, with their
-    raw records), those whose stored row is current (by id: only their counters may change), and quarantine rows.
+    raw records), those whose stored row is current (by id: only their live values may change), and quarantine rows.
     A repeated id within a page: the last one wins."""
 
     hub: str
@@ -88,9 +88,9 @@ class ParsedPage:
     bad: list[dict[str, Any]]  # records that cannot be read, quarantined instead of stored
     repaired: list[dict[str, Any]]  # records stored with repairs, noted in the quarantine
 
-    def listed(self) -> dict[str, Counters]:
-        """The counters of every model of the page, by id."""
-        return {**{i: m.counters for i, m in self.models.items()}, **{i: g.counters for i, g in self.current.items()}}
+    def listed(self) -> dict[str, Live]:
+        """The live values of every model of the page, by id."""
+        return {**{i: m.live for i, m in self.models.items()}, **{i: g.live for i, g in self.current.items()}}
 
 
 def read_page(store: Store, conn: Any, hub: str, raw_records: Sequence[Any], *, run_id: int | None,
@@ -165,7 +165,7 @@ def _unstorable(store: Store, hub: str, parsed: dict[str, ParsedModel], run_id: 
             with store.transaction() as conn:
                 keys = _model_keys(store, conn, hub, [model.id], {})
                 _write_models(store, conn, hub, [model], {}, keys, run_id)
-                _write_snapshots(store, conn, hub, {model.id: model.counters}, keys, run_id)
+                _write_snapshots(store, conn, hub, {model.id: model.live}, keys, run_id)
                 raise _TrialOnly
         except _TrialOnly:
             continue
@@ -203,28 +203,28 @@ def _write_models(store: Store, conn: Any, hub: str, models: list[ParsedModel], 
     store.upsert(conn, Edge, [e.row(hub) for m in models for e in m.edges])
 
 
-def _stored_counters(stored: StoredModel) -> Counters:
-    return stored.downloads, stored.downloads_all_time, stored.likes
+def _stored_live(stored: StoredModel) -> Live:
+    return Live(stored.downloads, stored.downloads_all_time, stored.likes, stored.inference,
+                stored.inference_providers or [])
 
 
-def _needs_snapshot(counters: Counters, stored: StoredModel | None) -> bool:
-    """Whether the run's metric snapshot of a model listed with ``counters`` is a new row (see
+def _needs_snapshot(live: Live, stored: StoredModel | None) -> bool:
+    """Whether the run's metric snapshot of a model listed with ``live`` values is a new row (see
     :class:`MetricSnapshot`): the model is new, comes back after a deletion, was never seen by a run, or its counters
     differ from the stored ones. A page written again in the same run (a resumed crawl, a model listed twice) finds
     the values it stored: its row is there."""
     return (stored is None or stored.deleted_at is not None or stored.last_seen_run is None
-            or _stored_counters(stored) != counters)
+            or _stored_live(stored).counters != live.counters)
 
 
-def _write_snapshots(store: Store, conn: Any, hub: str, counters: dict[str, Counters], keys: dict[str, int],
+def _write_snapshots(store: Store, conn: Any, hub: str, listed: dict[str, Live], keys: dict[str, int],
                      run_id: int | None) -> None:
-    """The metric snapshot rows of the models of ``counters`` (by id; ``keys``: their ``Model.key``) as seen by the
-    run ``run_id``."""
+    """The metric snapshot rows of the models ``listed`` (their live values by id; ``keys``: their ``Model.key``) as
+    seen by the run ``run_id``."""
     if run_id is not None:
         store.upsert(conn, MetricSnapshot, [
-            {"run_id": run_id, "hub": hub, "key": keys[i], "downloads": downloads,
-             "downloads_all_time": downloads_all_time, "likes": likes}
-            for i, (downloads, downloads_all_time, likes) in counters.items()])
+            {"run_id": run_id, "hub": hub, "key": keys[i], "downloads": live.downloads,
+             "downloads_all_time": live.downloads_all_time, "likes": live.likes} for i, live in listed.items()])
 
 
 def write_parsed_page(store: Store, conn: Any, page: ParsedPage, *, checkpoint: dict[str, Any] | None = None,
@@ -243,22 +243,21 @@ def write_parsed_page(store: Store, conn: Any, page: ParsedPage, *, checkpoint: 
     changed = [m for m in page.models.values() if (stored := known.get(m.id)) is None
                or stored.record_hash != m.row["record_hash"] or stored.deleted_at is not None]
     rewritten = {m.id for m in changed}
-    recount, seen = [], []  # counters (and last seen) only; last seen only
-    for i, counters in listed.items():
+    refreshed, seen = [], []  # live values (and last seen) only; last seen only
+    for i, live in listed.items():
         if i not in rewritten:
-            (recount if _stored_counters(known[i]) != counters else seen).append(i)
+            (refreshed if _stored_live(known[i]) != live else seen).append(i)
     result.changed = len(changed)
     if changed:
         _write_models(store, conn, hub, changed, known, keys, run_id)
-    store.update_by_key(conn, Model, [
-        {"hub": hub, "id": i, "downloads": listed[i][0], "downloads_all_time": listed[i][1], "likes": listed[i][2],
-         "last_seen_run": run_id} for i in recount])
+    store.update_by_key(conn, Model, [{"hub": hub, "id": i, **listed[i]._asdict(), "last_seen_run": run_id}
+                                      for i in refreshed])
     if seen and run_id is not None:
         tbl = Model.__table__  # type: ignore[attr-defined]
         for start in range(0, len(seen), 5_000):
             chunk = seen[start : start + 5_000]
             conn.execute(update(tbl).where(tbl.c.hub == hub, tbl.c.id.in_(chunk)).values(last_seen_run=run_id))
-    _write_snapshots(store, conn, hub, {i: c for i, c in listed.items() if _needs_snapshot(c, known.get(i))}, keys,
+    _write_snapshots(store, conn, hub, {i: v for i, v in listed.items() if _needs_snapshot(v, known.get(i))}, keys,
                      run_id)
     store.upsert(conn, Quarantine, page.bad)
     store.upsert(conn, Quarantine, page.repaired)

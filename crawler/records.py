@@ -46,8 +46,20 @@ class RecordError(ValueError):
         self.model_id = model_id
 
 
-#: A model's counters as stored: downloads (last 30 days), downloads of all time, likes.
-Counters = tuple[int | None, int | None, int | None]
+class Live(NamedTuple):
+    """A listed model's values that change without its repo changing (left out of its record hash): stored again
+    whenever they differ from the stored ones, changed record or not."""
+
+    downloads: int | None  # the last 30 days
+    downloads_all_time: int | None
+    likes: int | None
+    inference: str | None  # the Hub's inference status (``warm``…)
+    inference_providers: list[str]
+
+    @property
+    def counters(self) -> tuple[int | None, int | None, int | None]:
+        """The values the metric history keeps."""
+        return self.downloads, self.downloads_all_time, self.likes
 
 
 @dataclass(slots=True)
@@ -63,22 +75,22 @@ class ParsedModel:
         return self.row["id"]
 
     @property
-    def counters(self) -> Counters:
-        return self.row["downloads"], self.row["downloads_all_time"], self.row["likes"]
+    def live(self) -> Live:
+        return Live(*(self.row[column] for column in Live._fields))
 
 
 class Glance(NamedTuple):
-    """What a sweep reads of a record whose stored row may be current: its digest and counters (parsing it in full
-    costs five times as much, and most records of a sweep are unchanged since the last)."""
+    """What a sweep reads of a record whose stored row may be current: its digest and live values (parsing it in
+    full costs five times as much, and most records of a sweep are unchanged since the last)."""
 
     record_hash: str
-    counters: Counters
+    live: Live
 
 
 @dataclass(frozen=True, slots=True)
 class RecordReader:
     """How one hub's records are read: ``id_of`` (a record's id, or None), ``glance`` (its :class:`Glance`, or None
-    when only :attr:`parse` can say what to store: a counter to repair) and ``parse`` (in full, or
+    when only :attr:`parse` can say what to store: a value to repair) and ``parse`` (in full, or
     :class:`RecordError`)."""
 
     id_of: Callable[[Any], str | None]
@@ -86,10 +98,13 @@ class RecordReader:
     parse: Callable[[Any], ParsedModel]
 
 
-def storable_counters(counters: tuple[Any, ...]) -> Counters | None:
-    """``counters`` when each is absent or a 64-bit integer (stored as they are), else None (the parse repairs them)."""
-    if all(value is None or int64_or_none(value) is not None for value in counters):
-        return counters  # type: ignore[return-value]
+def storable_live(live: Live) -> Live | None:
+    """``live`` when it is stored as it is (counters absent or 64-bit integers, text ASCII without NULs), else None:
+    the parse repairs it."""
+    text = "".join([live.inference or "", *live.inference_providers])
+    if all(value is None or int64_or_none(value) is not None for value in live.counters) and (
+            text.isascii() and "\x00" not in text):
+        return live
     return None
 
 
@@ -297,7 +312,7 @@ def parse_hf(raw: Any) -> ParsedModel:
         "tags": tags,
         "card_data": card,
         "files": files,
-        "inference": raw.get("inference") if isinstance(raw.get("inference"), str) else None,
+        "inference": _inference(raw),
         "inference_providers": _providers(raw.get("inferenceProviderMapping")),
         "deploy_flags": None,
         "downloads": downloads,
@@ -314,10 +329,16 @@ def _hf_counters(raw: dict[str, Any]) -> tuple[Any, Any, Any]:
     return _int_or_none(raw.get("downloads")), _int_or_none(raw.get("downloadsAllTime")), _int_or_none(raw.get("likes"))
 
 
+def _inference(raw: dict[str, Any]) -> str | None:
+    return raw.get("inference") if isinstance(raw.get("inference"), str) else None
+
+
 def glance_hf(raw: Any) -> Glance | None:
     """A Hugging Face record at a glance (see :class:`Glance`)."""
-    counters = storable_counters(_hf_counters(raw)) if isinstance(raw, dict) else None
-    return Glance(record_hash(raw), counters) if counters is not None else None
+    if not isinstance(raw, dict):
+        return None
+    live = storable_live(Live(*_hf_counters(raw), _inference(raw), _providers(raw.get("inferenceProviderMapping"))))
+    return Glance(record_hash(raw), live) if live is not None else None
 
 
 def _str_or_none(value: Any) -> str | None:

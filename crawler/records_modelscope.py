@@ -15,12 +15,13 @@ from crawler.licenses import normalise_licence
 from crawler.lineage import DeclaredEdge, declared_edges
 from crawler.records import (
     Glance,
+    Live,
     ParsedModel,
     RecordError,
     RecordReader,
     check_id,
     record_hash,
-    storable_counters,
+    storable_live,
     storable_row,
     utc_naive,
 )
@@ -85,8 +86,8 @@ def glance_modelscope(raw: Any) -> Glance | None:
     """A ModelScope record at a glance (see :class:`crawler.records.Glance`)."""
     if not isinstance(raw, dict) or not (_count_or_absent(raw.get("downloads")) and _count_or_absent(raw.get("likes"))):
         return None  # the parse refuses it
-    counters = storable_counters((raw.get("downloads"), raw.get("downloads"), raw.get("likes")))
-    return Glance(_record_hash(raw), counters) if counters is not None else None
+    live = storable_live(Live(raw.get("downloads"), raw.get("downloads"), raw.get("likes"), None, []))
+    return Glance(_record_hash(raw), live) if live is not None else None
 
 
 def parse_modelscope(raw: Any) -> ParsedModel:

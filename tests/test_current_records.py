@@ -35,6 +35,9 @@ def _weeks() -> tuple[list[Any], list[Any], dict[str, str]]:
     for raw in second[:50]:
         raw["downloads"] = (raw.get("downloads") or 0) + 7
         raw["likes"] = (raw.get("likes") or 0) + 1
+    for raw in second[60:65]:  # served by inference providers since: values left out of the hash, as the counters
+        raw["inference"] = "warm"
+        raw["inferenceProviderMapping"] = [{"provider": "together", "status": "live"}]
     second[50]["cardData"] = {**(second[50].get("cardData") or {}), "license": "mit"}
     second[51]["downloads"] = 2**70  # beyond a 64-bit column: stored as NULL, with a repair
     second[52]["tags"] = [*second[52]["tags"], "license:mit\x00"]
@@ -100,6 +103,12 @@ def test_a_sweep_parses_only_what_changed_and_stores_what_a_full_parse_stores(tm
     glanced, full = _tables(f"sqlite:///{tmp_path / 'glance'}.db"), _tables(f"sqlite:///{tmp_path / 'parse'}.db")
     for name in TABLES:
         assert glanced[name] == full[name], name
+    store = open_store(f"sqlite:///{tmp_path / 'glance'}.db")
+    with store.engine.connect() as conn:
+        serving = conn.execute(text("SELECT id FROM model WHERE inference = 'warm' AND inference_providers = :p"),
+                               {"p": '["together"]'}).scalars().all()
+    store.engine.dispose()
+    assert sorted(serving) == sorted(raw["id"] for raw in second[60:65])
     repaired = {r[1]: r[4] for r in glanced["quarantine"] if r[2] == "repaired"}
     assert set(repaired) == {first[i]["id"] + " (stored with repairs)" for i in (51, 52, 57)}, repaired
 
@@ -113,4 +122,4 @@ def test_a_glance_leaves_to_the_parse_the_records_it_must_refuse_or_repair(tmp_p
         read = read_page(store, conn, "modelscope", page, run_id=None, reader=MODELSCOPE_RECORDS)
     assert not read.current
     assert [r["key"] for r in read.bad] == ["org/a"] and "'downloads' is not an integer" in read.bad[0]["reason"]
-    assert read.models["org/b"].counters == (None, None, 2) and read.models["org/b"].notes
+    assert read.models["org/b"].live.counters == (None, None, 2) and read.models["org/b"].notes

@@ -54,6 +54,8 @@ class StoredModel(NamedTuple):
     likes: int | None
     last_seen_run: int | None
     key: int | None
+    inference: str | None
+    inference_providers: list[str] | None
 
 
 class Store:
@@ -185,16 +187,18 @@ class Store:
 
     def update_by_key(self, conn: Connection, table: type[SQLModel], rows: Sequence[dict[str, Any]]) -> None:
         """Set the other given columns of existing rows, found by their primary key (all rows share their keys;
-        one ``executemany``; values as the driver takes them: counters, ids)."""
+        one ``executemany``; JSON and dates converted as :meth:`upsert` does)."""
         if not rows:
             return
         tbl = table.__table__  # type: ignore[attr-defined]
         pk = [c.name for c in tbl.primary_key.columns]
         cols = [c for c in rows[0] if c not in pk]
+        convert = [self._converter(tbl.c[c].type) or (lambda v: v) for c in cols]
         mark = "%s" if self.dialect == "postgresql" else "?"
         sql = (f"UPDATE {tbl.name} SET {', '.join(f'{c} = {mark}' for c in cols)} "  # noqa: S608 - schema names
                f"WHERE {' AND '.join(f'{c} = {mark}' for c in pk)}")
-        conn.exec_driver_sql(sql, [(*(r[c] for c in cols), *(r[c] for c in pk)) for r in rows])
+        conn.exec_driver_sql(sql, [(*(f(r[c]) for f, c in zip(convert, cols, strict=True)), *(r[c] for c in pk))
+                                   for r in rows])
 
     def count(self, table: type[SQLModel], **where: Any) -> int:
         tbl = table.__table__  # type: ignore[attr-defined]
