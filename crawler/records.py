@@ -101,11 +101,18 @@ class RecordReader:
 def storable_live(live: Live) -> Live | None:
     """``live`` when it is stored as it is (counters absent or 64-bit integers, text ASCII without NULs), else None:
     the parse repairs it."""
-    text = "".join([live.inference or "", *live.inference_providers])
-    if all(value is None or int64_or_none(value) is not None for value in live.counters) and (
-            text.isascii() and "\x00" not in text):
-        return live
-    return None
+    plain = _plain_text("".join([live.inference or "", *live.inference_providers]))
+    return live if plain and all(_storable_count(value) for value in live.counters) else None
+
+
+def _plain_text(text: str) -> bool:
+    """Whether ``text`` is stored as it is: ASCII without NULs (the common case, one test for many values)."""
+    return text.isascii() and "\x00" not in text
+
+
+def _storable_count(value: Any) -> bool:
+    """Whether a counter is stored as it is: absent, or a 64-bit integer."""
+    return value is None or int64_or_none(value) is not None
 
 
 def read_json(text: bytes) -> Any:
@@ -228,7 +235,7 @@ def storable_row(row: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     """
     texts = [(col, value) for col in _TEXT_COLUMNS if isinstance(value := row.get(col), str)]
     joined = "".join(value for _, value in texts)
-    if not joined.isascii() or "\x00" in joined:  # the common case, one test for every column: nothing to clean
+    if not _plain_text(joined):
         for col, value in texts:
             if clean_text(value) != value:
                 row[col] = clean_text(value)
@@ -236,7 +243,7 @@ def storable_row(row: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     for col in _LIST_COLUMNS:
         values = row.get(col) or []
         joined = "".join(values)
-        if joined.isascii() and "\x00" not in joined:  # the common case: nothing to clean, one test for the list
+        if _plain_text(joined):
             continue
         cleaned = [clean_text(v) for v in values]
         if cleaned != values:
@@ -244,7 +251,7 @@ def storable_row(row: dict[str, Any], notes: list[str]) -> dict[str, Any]:
             notes.append(f"{col}: NULs or invalid text removed")
     for col in _COUNTERS:
         value = row.get(col)
-        if value is not None and int64_or_none(value) is None:
+        if not _storable_count(value):
             row[col] = None
             notes.append(f"{col} {str(value)[:40]} is not a 64-bit integer: stored as NULL")
     limit = datetime.now(UTC).replace(tzinfo=None) + FUTURE_TOLERANCE
