@@ -90,8 +90,8 @@ class PageWriter:
               commit: bool, body: bytes | None = None) -> PageResult:
         """Write one page (:func:`crawler.ingest.write_parsed_page`) with ``counters`` plus the page's own counts,
         committed before the answer if ``commit``; raises :class:`PageWriteError` when it is not stored, or when
-        pages answered before it could not be committed. ``body``: ``records`` as the hub's JSON text, handed over
-        as it is (not encoded again)."""
+        pages answered before it could not be committed. ``body``: the records as the hub's JSON text (``records``
+        unread), handed over as it is (not encoded again)."""
         payload = _pack(records) if body is None else b"j" + body
         return self._ask(_PageFrame(hub, payload, run_id, url, checkpoint, counters, count_repeats, commit))
 

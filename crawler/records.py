@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+import msgspec
 import orjson
 
 from crawler.cards import MAX_FRONT_MATTER_BYTES, MAX_FRONT_MATTER_UNITS
@@ -125,6 +126,36 @@ def read_json(text: bytes) -> Any:
             return json.loads(text)
         except ValueError:
             raise exc from None
+
+
+class ListedRecord(msgspec.Struct):
+    """A listed Hugging Face record as the crawl reads it before the page writer parses it: its id (the pagination
+    guard) and its dates (the watermarks)."""
+
+    id: Any = None
+    createdAt: Any = None  # noqa: N815 - the hub's key
+    lastModified: Any = None  # noqa: N815 - the hub's key
+
+
+#: A listing answer: its objects read as ListedRecord (their other keys checked as JSON, not built), other values as is.
+_LISTING = msgspec.json.Decoder(list[ListedRecord | str | int | float | bool | None | list[Any]])
+
+
+def read_listing(body: bytes) -> Any:
+    """A Hugging Face listing answer as the crawl reads it: a list with each object as a :class:`ListedRecord`, at
+    a tenth of the cost of reading the whole records (the page writer reads them); ``ValueError`` when it is not
+    JSON. An answer :func:`read_json` reads differently is read by it (lone surrogate escapes, ``NaN``, a byte order
+    mark, an answer that is not a list), then made the same."""
+    try:
+        rows = _LISTING.decode(body)
+        body.decode()  # the text msgspec skips is not checked as UTF-8
+        return rows
+    except (msgspec.DecodeError, UnicodeDecodeError):
+        data = read_json(body)
+    if not isinstance(data, list):
+        return data
+    return [ListedRecord(r.get("id"), r.get("createdAt"), r.get("lastModified")) if isinstance(r, dict) else r
+            for r in data]
 
 
 def utc_naive(value: datetime | None) -> datetime | None:

@@ -299,7 +299,9 @@ def test_a_page_the_store_refuses_stops_the_listing_with_no_page_written_past_it
     """The store refuses one page as a whole (a trigger added mid-crawl fails its checkpoint): the listing stops on
     it, says why and exits partial, and no later page is committed past it (its checkpoint would skip the refused
     page). The next crawl resumes the run to every record."""
-    with running_sim(SAMPLE_WORLD, latency_ms=20) as sim:
+    # pages 100 ms apart: the writer commits while it waits on the hub, and this test's transaction finds the store
+    # free between two pages (pages that came back to back would keep it busy to the listing's end)
+    with running_sim(SAMPLE_WORLD, latency_ms=100) as sim:
         db = tmp_path / "refusing.db"
         crawl = _crawl_stored_midway(sim.url, db)
         conn = sqlite3.connect(db, timeout=30, isolation_level=None)

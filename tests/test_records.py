@@ -9,7 +9,8 @@ from huggingface_hub import ModelInfo
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.lineage import declared_edges, normalise_base
-from crawler.records import RecordError, parse_hf, utc_naive
+from crawler.records import ListedRecord, RecordError, parse_hf, read_json, read_listing, utc_naive
+from tests.support.sample import sample_records
 from tests.support.sim import REAL_DATA
 
 API = REAL_DATA / "hf_api_stalnaker_2024-07"
@@ -123,3 +124,40 @@ def test_real_yinanwu_cards_all_parse():
     assert all(fm.error is None for fm in parsed)  # PROFILE.md: all 129 parse with PyYAML
     with_base = sum(1 for fm in parsed if fm.data.get("base_model"))
     assert with_base > 0
+
+
+def _listed(rows: object) -> object:
+    """What the crawl reads of a listing's rows: each object's id and dates, other values as they are."""
+    if not isinstance(rows, list):
+        return rows
+    return [(r.id, r.createdAt, r.lastModified) if isinstance(r, ListedRecord) else
+            (r.get("id"), r.get("createdAt"), r.get("lastModified")) if isinstance(r, dict) else r for r in rows]
+
+
+HOSTILE_LISTINGS = {
+    "lone surrogate escape": b'[{"id": "org/a\\ud800", "createdAt": "2024-07-01T00:00:00.000Z"}]',
+    "surrogate bytes": b'[{"id": "org/a", "cardData": {"x": "\xed\xa0\x80"}}]',
+    "NaN": b'[{"id": "org/a", "downloads": NaN}]',
+    "byte order mark": b'\xef\xbb\xbf[{"id": "org/a"}]',
+    "not a list": b'{"error": "Invalid cursor"}',
+    "rows of every kind": b'[1, "a", null, true, 1.5, [1, {"id": "x"}], {"id": 5}, {"modelId": "m"}, {}]',
+    "counter beyond 64 bits": b'[{"id": "org/a", "downloads": 123456789012345678901234567890, "likes": 1e999}]',
+}
+
+
+@pytest.mark.parametrize("body", [
+    (API / "list_pages_raw" / "models_page1_07-11-2024.json").read_bytes(),
+    b"[" + b",".join(line.strip() for line in (API / "qwen_related_models_list_2024-07-11.jsonl").open("rb")) + b"]",
+    json.dumps(sample_records()[:1000]).encode(),
+    *HOSTILE_LISTINGS.values()], ids=["real page", "real listing", "sample page", *HOSTILE_LISTINGS])
+def test_a_listing_is_read_for_its_ids_and_dates_as_from_its_whole_records(body):
+    assert _listed(read_listing(body)) == _listed(read_json(body))
+
+
+@pytest.mark.parametrize("body", [b'[{"id": "org/a", "cardData": {"x": "\xff"}}]', b'[{"id": "org/a"},]',
+                                  b'[{"id": "org/a"}] x', b'[{"id": "org/a", "x": "cut', b""])
+def test_a_listing_that_is_not_json_is_refused_as_the_page_writer_refuses_it(body):
+    with pytest.raises(ValueError):
+        read_json(body)
+    with pytest.raises(ValueError):
+        read_listing(body)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import scrapy
@@ -85,13 +85,14 @@ class HubSpider(scrapy.Spider):
         self.state.totals["errors"] += 1
         self.logger.warning("follow-up request failed after retries: %s", failure_reason(failure))
 
-    def decode_json(self, response: Response) -> tuple[Any, Request | None, str | None]:
-        """``(data, retry, error)``: parsed JSON (:func:`crawler.records.read_json`), or a retry of a truncated/invalid
-        body, or the final error."""
+    def decode_json(self, response: Response, reader: Callable[[bytes], Any] = read_json) -> tuple[
+            Any, Request | None, str | None]:
+        """``(data, retry, error)``: the JSON body as ``reader`` reads it (:func:`crawler.records.read_json`), or a
+        retry of a truncated/invalid body, or the final error."""
         from scrapy.downloadermiddlewares.retry import get_retry_request
 
         try:
-            return read_json(response.body), None, None
+            return reader(response.body), None, None
         except ValueError as exc:
             retry = get_retry_request(response.request, spider=self, reason="invalid JSON body")
             return None, retry, None if retry else f"invalid JSON body after retries ({exc})"

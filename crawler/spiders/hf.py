@@ -20,7 +20,7 @@ from scrapy.http import Response
 from crawler.config import max_listing_models
 from crawler.hubs import hf
 from crawler.items import FetchedCard, ListingPage
-from crawler.records import utc_naive
+from crawler.records import ListedRecord, read_listing, utc_naive
 from crawler.spiders.base import HubSpider
 from crawler.store.crawl import cards_due
 
@@ -100,7 +100,7 @@ class HFSpider(HubSpider):
                 self._unread = seq
                 yield follow
                 await asyncio.sleep(SEND_FIRST_S)  # the reactor sends it before the page is read
-        data, retry, error = self.decode_json(response)
+        data, retry, error = self.decode_json(response, read_listing)  # the page writer reads the records
         if retry is not None:
             yield retry
             return
@@ -123,7 +123,7 @@ class HFSpider(HubSpider):
                     follow = self._page_request(self._guard(phase).check_url(next_url), phase)
             except hf.PaginationError as exc:
                 self.listing_stopped(str(exc))
-                yield ListingPage(self.hub, response.url, data, checkpoint, seq=seq, last=False, body=response.body)
+                yield ListingPage(self.hub, response.url, [], checkpoint, seq=seq, last=False, body=response.body)
                 return
         else:
             nxt = self._next_phase(phase)
@@ -135,7 +135,7 @@ class HFSpider(HubSpider):
         # made is yielded first.
         if follow is not None and not early:
             yield follow
-        yield ListingPage(self.hub, response.url, data, checkpoint, seq=seq, last=next_url is None and follow is None,
+        yield ListingPage(self.hub, response.url, [], checkpoint, seq=seq, last=next_url is None and follow is None,
                           body=response.body)
 
     def _guard(self, phase: str) -> hf.LinkGuard:
@@ -154,7 +154,7 @@ class HFSpider(HubSpider):
         if mark is None:
             return False
         for raw in records:
-            value = raw.get(field) if isinstance(raw, dict) else None
+            value = getattr(raw, field) if isinstance(raw, ListedRecord) else None
             if isinstance(value, str):
                 try:
                     if utc_naive(datetime.fromisoformat(value.replace("Z", "+00:00"))) < mark:
@@ -185,4 +185,4 @@ class HFSpider(HubSpider):
 
 def _ids(records: list[Any]) -> list[str]:
     """The ids of a page's records, in order (what the pagination guard compares between pages)."""
-    return [str(r.get("id")) for r in records if isinstance(r, dict)]
+    return [str(r.id) for r in records if isinstance(r, ListedRecord)]
