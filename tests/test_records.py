@@ -147,7 +147,7 @@ HOSTILE_LISTINGS = {
 
 @pytest.mark.parametrize("body", [
     (API / "list_pages_raw" / "models_page1_07-11-2024.json").read_bytes(),
-    b"[" + b",".join(line.strip() for line in (API / "qwen_related_models_list_2024-07-11.jsonl").open("rb")) + b"]",
+    b"[" + b",".join((API / "qwen_related_models_list_2024-07-11.jsonl").read_bytes().splitlines()) + b"]",
     json.dumps(sample_records()[:1000]).encode(),
     *HOSTILE_LISTINGS.values()], ids=["real page", "real listing", "sample page", *HOSTILE_LISTINGS])
 def test_a_listing_is_read_for_its_ids_and_dates_as_from_its_whole_records(body):
