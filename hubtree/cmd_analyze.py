@@ -13,7 +13,13 @@ from hubtree.errors import friendly_errors
 from hubtree.options import DbOption, FamiliesFileOption, FamilyOption, JsonOption, checked
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from pathlib import Path
+
     import polars as pl
+
+    from crawler.families import Family
+    from crawler.store.db import Store
 
 app = typer.Typer(no_args_is_help=True)
 
@@ -54,14 +60,10 @@ def _caveats(caveats: list[str]) -> None:
         typer.echo(f"  - {c}")
 
 
-@app.command("licenses")
-@friendly_errors
-def licenses(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: SinceOption = None,
-             as_json: JsonOption = False, limit: LimitOption = 15, families_file: FamiliesFileOption = None) -> None:
-    """Licence mix and drift along the family tree: every edge classified, findings with reasons."""
-    import polars as pl
-
-    from analysis.family_analyses import licences as analyse
+def _family_analysis(analyse: Callable[[Store, Family, str | None], Any], db: str | None, family: str,
+                     since: str | None, families_file: Path | None, as_json: bool) -> tuple[Family, Any] | None:
+    """``analyse`` (one of :mod:`analysis.family_analyses`) of ``family`` in the store at ``db``: printed as JSON
+    with ``as_json`` (None returned), else the family and its report, for the command's text output."""
     from analysis.months import check_month
     from crawler.families import get_family
     from crawler.store import open_existing_store
@@ -71,7 +73,22 @@ def licenses(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: 
     report = analyse(open_existing_store(db), fam, since)
     if as_json:
         _emit({"family": fam.name, "since": since, **report.to_json()})
+        return None
+    return fam, report
+
+
+@app.command("licenses")
+@friendly_errors
+def licenses(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: SinceOption = None,
+             as_json: JsonOption = False, limit: LimitOption = 15, families_file: FamiliesFileOption = None) -> None:
+    """Licence mix and drift along the family tree: every edge classified, findings with reasons."""
+    import polars as pl
+
+    from analysis.family_analyses import licences as analyse
+
+    if (shown := _family_analysis(analyse, db, family, since, families_file, as_json)) is None:
         return
+    fam, report = shown
     s = report.summary()
     typer.echo(f"Family {fam.label}: {s['models']} models, {s['edges']} declared edges; flagged models "
                f"{s['flagged_models']} ({(s['flagged_share'] or 0):.1%}); merge conflicts {s['merge_conflicts']}")
@@ -93,16 +110,10 @@ def growth(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since: Si
     import polars as pl
 
     from analysis.family_analyses import growth as analyse
-    from analysis.months import check_month
-    from crawler.families import get_family
-    from crawler.store import open_existing_store
 
-    since = checked("--since", check_month, since)
-    fam = get_family(family, families_file)
-    report = analyse(open_existing_store(db), fam, since)
-    if as_json:
-        _emit({"family": fam.name, "since": since, **report.to_json()})
+    if (shown := _family_analysis(analyse, db, family, since, families_file, as_json)) is None:
         return
+    fam, report = shown
     months = report.to_json()["months"]
     table = pl.DataFrame([{"month": m["month"], "new": m["new"], "cumulative": m["cumulative"],
                            "mom_growth": m["mom_growth"], "family_share": m["family_share"],
@@ -123,16 +134,10 @@ def deployment(db: DbOption = None, family: FamilyOption = DEFAULT_FAMILY, since
     import polars as pl
 
     from analysis.family_analyses import deployment as analyse
-    from analysis.months import check_month
-    from crawler.families import get_family
-    from crawler.store import open_existing_store
 
-    since = checked("--since", check_month, since)
-    fam = get_family(family, families_file)
-    report = analyse(open_existing_store(db), fam, since)
-    if as_json:
-        _emit({"family": fam.name, "since": since, **report.to_json()})
+    if (shown := _family_analysis(analyse, db, family, since, families_file, as_json)) is None:
         return
+    fam, report = shown
     summary = report.to_json()["summary"]
     typer.echo(f"Family {fam.label}: {summary['models']} models, {summary['with_any_signal']} with a deployment signal")
     _table("Shares overall and by role", report.shares.filter(pl.col("scope").is_in(["all", "role"])), limit)

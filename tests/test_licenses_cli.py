@@ -34,6 +34,11 @@ def test_text_output_and_errors(sample_store: Store) -> None:
     db = ["--db", sample_store.url]
     out = run("licenses", *db, "--limit", "3")
     assert out.exit_code == 0 and "Drift matrix" in out.stdout and "Caveats" in out.stdout
+    growth = run("growth", *db, "--since", "2024-01")
+    assert growth.exit_code == 0 and "Family Qwen: new derivatives per month" in growth.stdout
+    assert "\n  2024-01 " in growth.stdout and "Survivor bias" in growth.stdout
+    dep = run("deployment", *db)
+    assert dep.exit_code == 0 and "Shares overall and by role" in dep.stdout and "Signals by source" in dep.stdout
     bad = run("growth", *db, "--since", "2024-13")
     assert bad.exit_code == 2 and "YYYY-MM" in bad.stderr
     none = run("deployment", *db, "--family", "no-such-org")
