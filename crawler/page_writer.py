@@ -40,11 +40,9 @@ from crawler.store.db import Store, StoreError, driver_error, open_store
 #: How each hub's records are read.
 READERS = {"hf": HF_RECORDS, "modelscope": MODELSCOPE_RECORDS}
 #: At most this many pages in one transaction: each commit writes the index pages its inserts touched, and pages
-#: written together touch many of the same (a first sweep of 1M records in the writer alone: 10 pages 78–79 µs a
-#: record, 40 pages 71–75, 100 pages 74; the open transaction's pages are held to be written again if one is refused).
-#: One where the writer cannot wait on its input with a timeout (``select`` on pipes is POSIX): there each page is
-#: committed before its answer.
-BATCH_PAGES = 40 if os.name == "posix" else 1
+#: written together touch many of the same. One where the writer cannot wait on its input with a timeout (``select``
+#: on pipes is POSIX): there each page is committed before its answer.
+BATCH_PAGES = 10 if os.name == "posix" else 1
 #: A transaction is committed once no page has come for this long (the writer is waiting on the hub).
 IDLE_COMMIT_S = 0.05
 #: The frame asking the writer to commit what it has written.
