@@ -26,6 +26,7 @@ from crawler.run_state import RunState
 from crawler.runs import CrawlResult
 from crawler.store.crawl import quarantined_in_run
 from crawler.store.db import Store
+from crawler.store.indexes import defer_indexes, ensure_indexes
 from crawler.store.schema import CrawlRun, Model
 
 RESUMABLE = ("running", "partial")
@@ -109,6 +110,8 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
     family_def = {"families": tuple(kwargs.get("families") or (default_family(),))}
     with RunLock(store, "crawl"), PageWriter(store.url) as page_writer:  # the writer starts while Scrapy does
         run, resumed = _open_run(store, hub, mode)
+        if not resumed:
+            defer_indexes(store)  # a new store's: built once its listing is stored
         notes: list[str] = list(run.notes or [])
         if resumed:
             notes.append(f"resumed at phase {(run.checkpoint or {}).get('phase', '?')}")
@@ -118,6 +121,7 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
 
         def listing_stored(page: ListingPage | None = None) -> None:
             checkpoint = page.checkpoint if page is not None else run.checkpoint or {}
+            ensure_indexes(store)
             out = after_listing.listing_stored(store, hub, run.run_id, sweep_complete=bool(
                 checkpoint.get("sweep_complete")), **family_def)
             state.totals["deleted"] += out.deleted
@@ -148,6 +152,7 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
             if not any(str(exc) in note for note in notes):  # the pipeline stopped on the same reason
                 notes.append(pages_lost)
             state.page_not_stored()
+        ensure_indexes(store)  # a listing that stopped early
         close_reason = getattr(crawler.stats, "get_value", lambda *_: None)("finish_reason")
         finished = (state.listing_complete and not spider.listing_failed and not pages_lost
                     and close_reason == "finished")

@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import select
 
 from crawler.store import Card, CrawlRun, Edge, Model, open_store
+from crawler.store.indexes import DEFERRED, defer_indexes
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world
 from tests.support.store import children_by_base, crawl_killed_midway, descendants, dump_store, hubtree
 
@@ -256,6 +257,11 @@ def _stored_records(db: Path) -> int:
             return 0
 
 
+def _indexes(db: Path) -> set[str]:
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        return {name for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+
+
 def _crawl_stored_midway(sim_url: str, db: Path, records: int = 1000) -> subprocess.Popen:
     """A crawl into ``db`` (``MIDWAY_ARGS``) started, and waited for until it has committed ``records`` records."""
     crawl = subprocess.Popen([sys.executable, "-m", "hubtree.cli", "crawl", "hf", "--endpoint", sim_url, "--db",
@@ -286,6 +292,7 @@ def test_a_page_writer_killed_mid_listing_stops_the_crawl_resumably(tmp_path):
         assert 1000 <= stored < len(world_records(SAMPLE_WORLD))
         with sqlite3.connect(db) as conn:  # the page in hand when the writer died counted if and only if stored
             assert conn.execute("SELECT count(*) FROM model").fetchone()[0] == stored
+        assert set(DEFERRED) <= _indexes(db)  # built when the listing stopped
         resumed = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", *MIDWAY_ARGS)
         assert resumed.code == 3, resumed.stderr  # the same run, which keeps the count of its stop (errors: 1)
         assert resumed.summary["run_id"] == 1 and resumed.summary["errors"] == 1
@@ -293,6 +300,35 @@ def test_a_page_writer_killed_mid_listing_stops_the_crawl_resumably(tmp_path):
         killed, reference = dump_store(f"sqlite:///{db}"), dump_store(reference_db)
         for table in ("model", "edge", "quarantine", "metric_history"):
             assert killed[table] == reference[table], table
+
+
+def test_a_new_stores_first_crawl_builds_the_deferred_indexes_after_its_listing(tmp_path):
+    """A new store's listing is written without the indexes no write reads; they are built once it is stored, or
+    by the next crawl when this one is killed, to the store of an uninterrupted run. A store that holds models
+    keeps them."""
+    with running_sim(SAMPLE_WORLD, latency_ms=20) as sim:
+        reference = tmp_path / "reference.db"
+        assert hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{reference}", *MIDWAY_ARGS).code == 0
+        built = _indexes(reference)
+        assert set(DEFERRED) <= built
+        with sqlite3.connect(reference) as conn:  # built before the planner's statistics were refreshed
+            assert set(DEFERRED) <= {index for (index,) in conn.execute("SELECT idx FROM sqlite_stat1")}
+        db = tmp_path / "killed.db"
+        crawl = _crawl_stored_midway(sim.url, db)
+        assert not set(DEFERRED) & _indexes(db)
+        crawl.kill()
+        crawl.communicate(timeout=60)
+        assert not set(DEFERRED) & _indexes(db)
+        resumed = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{db}", *MIDWAY_ARGS)
+        assert resumed.code == 0, resumed.stderr
+        assert _indexes(db) == built
+        killed, uninterrupted = dump_store(f"sqlite:///{db}"), dump_store(f"sqlite:///{reference}")
+        for table in ("model", "edge", "quarantine", "metric_history"):
+            assert killed[table] == uninterrupted[table], table
+    store = open_store(f"sqlite:///{reference}")
+    assert not defer_indexes(store)
+    store.engine.dispose()
+    assert _indexes(reference) == built
 
 
 def test_a_page_the_store_refuses_stops_the_listing_with_no_page_written_past_it(tmp_path):
