@@ -3,8 +3,8 @@
 A first sweep inserts every model. An index whose keys come in random order (a model's author, the parent of a
 lineage edge) takes each insert on a page of its own; every commit writes the pages it dirtied to SQLite's WAL and
 a checkpoint copies them into the store again. Built from the stored rows in one sorted pass, the same indexes cost
-a small part of that (docs/PERFORMANCE.md, "Secondary indexes built after a first sweep"). The indexes that
-writing needs stay: the primary keys (upserts) and ``Model.key``'s (the next key).
+a small part of that (docs/PERFORMANCE.md, "Secondary indexes built after a new store's first sweep"). The
+indexes that writing needs stay: the primary keys (upserts) and ``Model.key``'s (the next key).
 
 The crawl builds them once its listing is stored, or stopped (:func:`ensure_indexes`). A crawl that dies in
 between leaves them out, and the next crawl builds them at the same point of its own. A reader meanwhile gets the
