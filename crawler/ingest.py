@@ -292,14 +292,12 @@ def mark_unseen_deleted(store: Store, hub: str, run_id: int) -> int:
     """After a complete full sweep: models the sweep did not see are marked deleted (kept, with the date), and the
     run's metric snapshot says they were gone (a ``deleted`` row: :class:`MetricSnapshot`). They are found in one
     scan of the models (a few in a thousand a week, none on a first sweep), then marked by id."""
-    tbl, snap = Model.__table__, MetricSnapshot.__table__  # type: ignore[attr-defined]
+    tbl = Model.__table__  # type: ignore[attr-defined]
     unseen = and_(tbl.c.hub == hub, tbl.c.deleted_at.is_(None),
                   (tbl.c.last_seen_run.is_(None)) | (tbl.c.last_seen_run != run_id))
     now = now_utc()
     with store.transaction() as conn:
         gone = conn.execute(select(tbl.c.id, tbl.c.key).where(unseen)).all()
-        for start in range(0, len(gone), 5_000):
-            chunk = gone[start : start + 5_000]
-            conn.execute(snap.insert(), [{"run_id": run_id, "hub": hub, "key": key, "deleted": True} for _, key in chunk])
-            conn.execute(update(tbl).where(tbl.c.hub == hub, tbl.c.id.in_([i for i, _ in chunk])).values(deleted_at=now))
+        store.upsert(conn, MetricSnapshot, [{"run_id": run_id, "hub": hub, "key": key, "deleted": True} for _, key in gone])
+        store.update_by_key(conn, Model, [{"hub": hub, "id": i, "deleted_at": now} for i, _ in gone])
     return len(gone)

@@ -152,7 +152,8 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
             if not any(str(exc) in note for note in notes):  # the pipeline stopped on the same reason
                 notes.append(pages_lost)
             state.page_not_stored()
-        ensure_indexes(store)  # a listing that stopped early
+        if not state.listing_complete:
+            ensure_indexes(store)  # a listing that stopped early (a stored one has them: ``listing_stored``)
         close_reason = getattr(crawler.stats, "get_value", lambda *_: None)("finish_reason")
         finished = (state.listing_complete and not spider.listing_failed and not pages_lost
                     and close_reason == "finished")
