@@ -66,8 +66,10 @@ class StorePipeline:
             self._pending[item.seq] = item
             written = None
             while self._next_seq in self._pending:  # commit strictly in listing order
-                written = self._store_page(self._pending.pop(self._next_seq))
+                page = self._pending.pop(self._next_seq)
                 self._next_seq += 1
+                if self.crawler.spider.stores_page(page.seq):  # type: ignore[union-attr]  # else after a stop
+                    written = self._store_page(page)
             if written is not None:
                 return written.addCallback(lambda _: item)
         elif isinstance(item, FetchedCard):

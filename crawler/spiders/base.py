@@ -43,6 +43,7 @@ class HubSpider(scrapy.Spider):
         self.endpoint_host = urlsplit(endpoint).netloc
         self.auth_token = auth_token  # memory only: never logged, never stored
         self.listing_failed: str | None = None
+        self._stored_before: int | None = None  # once the listing stopped: the first page (seq) not stored
         self.follow_ups: deque[Request] = deque()
         self.follow_ups_started = False
         self.notes: list[str] = []
@@ -68,18 +69,31 @@ class HubSpider(scrapy.Spider):
         return self._seq
 
     # -- failures -------------------------------------------------------------------------------------------
-    def page_failed(self, failure: Any) -> None:
-        """A listing page that failed after all retries: the run stops here, resumable from its checkpoint."""
-        reason = failure_reason(failure)
-        self.state.totals["errors"] += 1
-        self.listing_failed = f"listing page failed after retries: {reason}"
-        self.logger.error("%s", self.listing_failed)
+    def page_failed(self, failure: Any, seq: int | None = None) -> None:
+        """A listing page (``seq``, if it was numbered) that failed after all retries: the run stops here, resumable
+        from its checkpoint."""
+        self._stop_listing(f"listing page failed after retries: {failure_reason(failure)}", seq)
 
-    def listing_stopped(self, reason: str) -> None:
-        """The hub answered in a way the crawl must not follow (a pagination guard): stop, resumable."""
+    def listing_stopped(self, reason: str, seq: int | None = None) -> None:
+        """The hub answered in a way the crawl must not follow (a pagination guard) on page ``seq``, which is still
+        stored: stop, resumable."""
+        self._stop_listing(f"listing stopped: {reason}", None if seq is None else seq + 1)
+
+    def _stop_listing(self, message: str, first_unstored: int | None) -> None:
+        """Stop the listing: pages from ``first_unstored`` on (None: every page not numbered yet) are not stored,
+        the pages before it still are. A later page can stop the listing before an earlier one is read (a page
+        fetched again is read after the pages asked for before it); the earliest stop holds."""
         self.state.totals["errors"] += 1
-        self.listing_failed = f"listing stopped: {reason}"
-        self.logger.error("%s", self.listing_failed)
+        at = self._seq + 1 if first_unstored is None else first_unstored
+        if self._stored_before is None or at < self._stored_before:
+            self.listing_failed, self._stored_before = message, at
+        self.logger.error("%s", message)
+
+    def stores_page(self, seq: int | None) -> bool:
+        """Whether listing page ``seq`` is still stored (None: a page not numbered yet, after every numbered one)."""
+        if self.listing_failed is None:
+            return True
+        return seq is not None and self._stored_before is not None and seq < self._stored_before
 
     def follow_up_failed(self, failure: Any) -> None:
         self.state.totals["errors"] += 1

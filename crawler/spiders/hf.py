@@ -48,6 +48,7 @@ class HFSpider(HubSpider):
         self.phases = PHASES[self.mode]
         self._guards: dict[str, hf.LinkGuard] = {}
         self._unread: int | None = None  # the page whose next page was asked for before its rows were checked
+        self._read = asyncio.Event()  # set once that page is read
 
     def bucket_of(self, url: str) -> str:
         return hf.bucket_of(url)
@@ -77,18 +78,23 @@ class HFSpider(HubSpider):
     async def parse_listing(self, response: Response) -> AsyncIterator[Any]:
         """Store a listing page and follow its ``Link``. The next page is asked for before this one is read (a sweep
         is a chain of requests: the reading would otherwise add to every page's latency), except where a watermark
-        may end the phase on this page. The page keeps its place in the commit order (``seq``) if it must be asked
-        for again, and a page asked for before the listing stopped is not stored. One page at a time is asked for
-        early: a page that comes while the one before it is still unread is read first (a hostile chain is stopped
-        by the first page's rows, not followed further)."""
-        if self.listing_failed:
-            return
-        phase = response.meta["phase"]
+        may end the phase on this page. Pages are still read in order: a page that comes while the one before it is
+        unread waits for it (its rows are checked first, so a hostile chain is stopped where it starts). A page keeps
+        its place in the commit order (``seq``) if it must be asked for again; it is then read when it comes again.
+        Once the listing stopped, the pages after the one that stopped it are not stored, the pages before it still
+        are (:meth:`stores_page`)."""
         seq = response.meta.get("seq")  # kept by a retry of this page (a copy of its meta)
+        if not self.stores_page(seq):
+            return
         if seq is None:
             seq = response.meta["seq"] = self.next_seq()
+        while self._unread not in (None, seq):
+            await self._read.wait()
+        if not self.stores_page(seq):  # the page before stopped the listing
+            return
+        phase = response.meta["phase"]
         next_url = hf.next_page_url(response.headers.get("Link"))
-        early = next_url is not None and self._watermark(phase)[1] is None and self._unread in (None, seq)
+        early = next_url is not None and self._watermark(phase)[1] is None
         follow = None
         if early and "next_refused" not in response.meta:  # not yet asked for (a retry of this page finds it was)
             try:
@@ -96,20 +102,24 @@ class HFSpider(HubSpider):
                 response.meta["next_refused"] = None
             except hf.PaginationError as exc:
                 response.meta["next_refused"] = str(exc)
+        try:
             if follow is not None:
                 self._unread = seq
+                self._read.clear()
                 yield follow
                 await asyncio.sleep(SEND_FIRST_S)  # the reactor sends it before the page is read
-        data, retry, error = self.decode_json(response, read_listing)  # the page writer reads the records
+            data, retry, error = self.decode_json(response, read_listing)  # the page writer reads the records
+        finally:  # the pages after it run on at the next await: its rows are checked by then
+            if self._unread == seq:
+                self._unread = None
+                self._read.set()
         if retry is not None:
             yield retry
             return
-        if self._unread == seq:  # nothing else runs until this page's next yield: its rows are checked by then
-            self._unread = None
-        if self.listing_failed:  # stopped while this page was read: not stored
+        if not self.stores_page(seq):  # stopped by an earlier page while this one was read
             return
         if error is not None or not isinstance(data, list):
-            self.page_failed(error or f"listing answer is a {type(data).__name__}, not a list")
+            self.page_failed(error or f"listing answer is a {type(data).__name__}, not a list", seq)
             return
         if next_url and not early and self._reached_watermark(phase, data):
             next_url = None
@@ -122,7 +132,7 @@ class HFSpider(HubSpider):
                 if not early:
                     follow = self._page_request(self._guard(phase).check_url(next_url), phase)
             except hf.PaginationError as exc:
-                self.listing_stopped(str(exc))
+                self.listing_stopped(str(exc), seq)
                 yield ListingPage(self.hub, response.url, [], checkpoint, seq=seq, last=False, body=response.body)
                 return
         else:
