@@ -68,7 +68,7 @@ class StorePipeline:
             while self._next_seq in self._pending:  # commit strictly in listing order
                 page = self._pending.pop(self._next_seq)
                 self._next_seq += 1
-                if self.crawler.spider.stores_page(page.seq):  # type: ignore[union-attr]  # else after a stop
+                if self.crawler.spider.stores_page(page.seq):  # type: ignore[union-attr]  # else after the stop
                     written = self._store_page(page)
             if written is not None:
                 return written.addCallback(lambda _: item)

@@ -89,7 +89,7 @@ class _FakeHandler(BaseHTTPRequestHandler):
         page = int(query.get("cursor", ["0"])[0])
         here = f"{hub.url}{urlsplit(self.path).path}"
         rows = [{"id": f"org/m{2 * page + i}", "createdAt": "2024-01-01T00:00:00.000Z", "tags": []} for i in range(2)]
-        behaviour = hub.behaviour.removesuffix("-first-invalid")  # ...: the first page's first answer is not JSON
+        behaviour = hub.behaviour.removesuffix("-first-invalid")  # with it: the first page's first answer not JSON
         link = {"loop": f"{here}?{urlsplit(self.path).query}",
                 "same-rows": f"{here}?cursor={page + 1}&sort=createdAt",
                 "endless": f"{here}?cursor={page + 1}&sort=createdAt",

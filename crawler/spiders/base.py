@@ -82,7 +82,7 @@ class HubSpider(scrapy.Spider):
     def _stop_listing(self, message: str, first_unstored: int | None) -> None:
         """Stop the listing: pages from ``first_unstored`` on (None: every page not numbered yet) are not stored,
         the pages before it still are. A later page can stop the listing before an earlier one is read (a page
-        fetched again is read after the pages asked for before it); the earliest stop holds."""
+        fetched again is read after the pages that follow it); the earliest stop holds."""
         self.state.totals["errors"] += 1
         at = self._seq + 1 if first_unstored is None else first_unstored
         if self._stored_before is None or at < self._stored_before:
