@@ -18,7 +18,7 @@ from sqlalchemy import and_, select, update
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.config import MAX_QUARANTINE_BYTES
-from crawler.records import HF_RECORDS, Glance, Live, ParsedModel, RecordError, RecordReader
+from crawler.records import HF_RECORDS, Glance, Live, ParsedModel, RecordError, RecordReader, now_utc
 from crawler.safe_values import clean_text
 from crawler.store.db import Store, StoredModel
 from crawler.store.schema import CrawlRun, Edge, MetricSnapshot, Model, Quarantine
@@ -38,13 +38,6 @@ class PageResult:
     def counts(self) -> dict[str, int]:
         """What the page adds to the run's counters (a model this run had already listed is not counted again)."""
         return {"records": self.records - self.repeats, "changed": self.changed, "quarantined": self.quarantined}
-
-
-def now_utc() -> datetime:
-    """The current time as naive UTC (the store's convention)."""
-    from datetime import UTC
-
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def quarantine_row(hub: str, key: str, reason: str, raw: Any, *, kind: str = "record", run_id: int | None = None,

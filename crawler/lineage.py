@@ -19,6 +19,7 @@ _RELATION_ALIASES = {"quantization": "quantized", "quantize": "quantized", "merg
 
 _HUB_URL = re.compile(r"^https?://(?:www\.)?(?:huggingface\.co|hf\.co|modelscope\.cn/models)/", re.IGNORECASE)
 _REPO_ID = re.compile(r"^[\w][\w.\-]*(?:/[\w][\w.\-]*)?$", re.UNICODE)
+_DRIVE = re.compile(r"^[A-Za-z]:")  # a Windows path's drive
 
 
 @dataclass(slots=True)
@@ -98,7 +99,7 @@ def normalise_base(raw: str, child_id: str) -> tuple[str | None, str | None]:
     value = value.rstrip("/")
     if not value:
         return None, "empty base_model"
-    if value.startswith(("/", "./", "../", "~")) or "\\" in value or re.match(r"^[A-Za-z]:", value) or value.count("/") > 1:
+    if value.startswith(("/", "./", "../", "~")) or "\\" in value or _DRIVE.match(value) or value.count("/") > 1:
         return None, "local path, not a hub id"
     if not _REPO_ID.match(value):
         return None, "not a valid repo id"
@@ -146,9 +147,7 @@ def declared_edges(model_id: str, tags: Sequence[str], card_data: dict[str, Any]
     if not raw_parents:
         return []
     card_relation = normalise_relation(card.get("base_model_relation"))
-    sig = Signals(frozenset(tags), (library_name or "").lower() or None, tuple(files), model_id)
-    n = len(raw_parents)
-    default_rel, default_rule = next((rel, name) for name, rel, pred in RELATION_RULES if pred(sig, n))
+    by_rules: tuple[str, str] | None = None  # (relation, rule) of the parents neither a tag nor the card types
     edges = []
     seen: set[str] = set()
     for raw in raw_parents:
@@ -160,9 +159,17 @@ def declared_edges(model_id: str, tags: Sequence[str], card_data: dict[str, Any]
         elif card_relation:
             relation, rule = card_relation, "card:base_model_relation"
         else:
-            relation, rule = default_rel, default_rule
+            by_rules = by_rules or _relation_by_rules(model_id, tags, library_name, files, len(raw_parents))
+            relation, rule = by_rules
         status = "resolved" if parent is not None else "unresolved"
         edges.append(DeclaredEdge(model_id, raw, parent, relation, rule, status, reason))
         if parent is not None:
             seen.add(parent.lower())
     return edges
+
+
+def _relation_by_rules(model_id: str, tags: Sequence[str], library_name: str | None, files: Iterable[str],
+                       parents: int) -> tuple[str, str]:
+    """``(relation, rule)`` of the first of :data:`RELATION_RULES` that applies to a model with ``parents``."""
+    sig = Signals(frozenset(tags), (library_name or "").lower() or None, tuple(files), model_id)
+    return next((rel, name) for name, rel, pred in RELATION_RULES if pred(sig, parents))

@@ -169,7 +169,9 @@ def utc_naive(value: datetime | None) -> datetime | None:
 
 def record_hash(raw: dict[str, Any]) -> str:
     """A stable digest of a record without its volatile counters."""
-    stable = {k: v for k, v in raw.items() if k not in VOLATILE_KEYS}
+    stable = raw.copy()
+    for key in VOLATILE_KEYS.intersection(raw):
+        del stable[key]
     try:
         text = orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)
     except orjson.JSONEncodeError:  # lone surrogates or integers orjson cannot write: the slower exact path
@@ -264,34 +266,45 @@ def storable_row(row: dict[str, Any], notes: list[str]) -> dict[str, Any]:
     Text loses NULs and invalid UTF-8; counters beyond 64 bits become NULL; dates more than a day in the
     future (a hub's error) become NULL, so they never move a crawl's watermark.
     """
-    texts = [(col, value) for col in _TEXT_COLUMNS if isinstance(value := row.get(col), str)]
-    joined = "".join(value for _, value in texts)
-    if not _plain_text(joined):
-        for col, value in texts:
-            if clean_text(value) != value:
-                row[col] = clean_text(value)
-                notes.append(f"{col}: NULs or invalid text removed")
+    texts = [value for col in _TEXT_COLUMNS if isinstance(value := row.get(col), str)]
     for col in _LIST_COLUMNS:
-        values = row.get(col) or []
-        joined = "".join(values)
-        if _plain_text(joined):
-            continue
-        cleaned = [clean_text(v) for v in values]
-        if cleaned != values:
-            row[col] = cleaned
-            notes.append(f"{col}: NULs or invalid text removed")
+        texts.extend(row.get(col) or ())
+    if not _plain_text("".join(texts)):  # one test for every text of the common record
+        _clean_texts(row, notes)
     for col in _COUNTERS:
         value = row.get(col)
         if not _storable_count(value):
             row[col] = None
             notes.append(f"{col} {str(value)[:40]} is not a 64-bit integer: stored as NULL")
-    limit = datetime.now(UTC).replace(tzinfo=None) + FUTURE_TOLERANCE
     for col in ("created_at", "last_modified"):
         value = row.get(col)
-        if value is not None and value > limit:
+        if value is not None and value > _STARTED and value > now_utc() + FUTURE_TOLERANCE:
             row[col] = None
             notes.append(f"{col} {value.isoformat()} is in the future: stored as NULL")
     return row
+
+
+def _clean_texts(row: dict[str, Any], notes: list[str]) -> None:
+    """The text and list columns of ``row`` without NULs and invalid UTF-8, each repair noted."""
+    for col in _TEXT_COLUMNS:
+        if isinstance(value := row.get(col), str) and clean_text(value) != value:
+            row[col] = clean_text(value)
+            notes.append(f"{col}: NULs or invalid text removed")
+    for col in _LIST_COLUMNS:
+        values = row.get(col) or []
+        cleaned = [clean_text(v) for v in values]
+        if cleaned != values:
+            row[col] = cleaned
+            notes.append(f"{col}: NULs or invalid text removed")
+
+
+def now_utc() -> datetime:
+    """The current time as naive UTC (the store's convention)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+#: When this module was imported: no date before it is in the future (the common case, tested without the clock).
+_STARTED = now_utc()
 
 
 def parse_datetime(value: Any) -> datetime | None:
@@ -318,8 +331,7 @@ def parse_hf(raw: Any) -> ParsedModel:
         tags = [t for t in raw.get("tags") or () if isinstance(t, str)]
         card = bounded_card(raw.get("cardData") if isinstance(raw.get("cardData"), dict) else None, notes)
         siblings = raw.get("siblings") if isinstance(raw.get("siblings"), list) else ()
-        files = [s["rfilename"] for s in siblings[:MAX_FILES] if isinstance(s, dict) and isinstance(
-            s.get("rfilename"), str)]
+        files = [name for s in siblings[:MAX_FILES] if isinstance(s, dict) and isinstance(name := s.get("rfilename"), str)]
         gguf = raw.get("gguf") if isinstance(raw.get("gguf"), dict) else None
         config = raw.get("config") if isinstance(raw.get("config"), dict) else None
         created_at = parse_datetime(raw.get("createdAt", raw.get("created_at")))
