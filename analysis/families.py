@@ -35,7 +35,7 @@ from analysis.lineage_queries import traverse
 from analysis.months import month_end, month_of, month_range
 from crawler.config import HUBS
 from crawler.families import Family, FamilyError, get_family, select_families
-from crawler.gc_policy import rare_full_collections
+from crawler.gc_policy import rare_collections
 from crawler.lineage import normalise_base
 from crawler.store.db import Store
 from crawler.store.schema import Model
@@ -86,7 +86,7 @@ class StoreView:
         return mask
 
 
-@rare_full_collections()
+@rare_collections()
 def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequence[Family] = (),
               threshold: float | None = None, as_of: datetime | None = None, metrics: bool = True,
               edges: pl.DataFrame | None = None) -> StoreView:

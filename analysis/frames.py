@@ -33,7 +33,7 @@ from sqlalchemy import (
 )
 
 from analysis.months import month_of, month_start, next_month_start
-from crawler.gc_policy import rare_full_collections
+from crawler.gc_policy import rare_collections
 from crawler.licenses import link_repo
 from crawler.store.db import Store
 from crawler.store.schema import Card, CrawlRun, Edge, MetricSnapshot, Mirror, Model, Quarantine
@@ -532,7 +532,7 @@ class FamilyFrames:
     snapshots: pl.DataFrame | None = None
 
 
-@rare_full_collections()
+@rare_collections()
 def family_frames(store: Store, members: pl.DataFrame, *, with_cards: bool = True,
                   with_snapshots: bool = False, model_columns: Sequence[str] | None = None,
                   store_edges: pl.DataFrame | None = None, store_models: pl.DataFrame | None = None) -> FamilyFrames:

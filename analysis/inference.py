@@ -51,7 +51,7 @@ from analysis.lineage_graph import _NO_DATE, LineageGraph
 from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.families import load_families
-from crawler.gc_policy import rare_full_collections
+from crawler.gc_policy import rare_collections
 from crawler.lineage import RELATION_RULES, Signals, normalise_base
 from crawler.store.db import Store
 from crawler.store.schema import RELATIONS, Card, Model
@@ -759,7 +759,7 @@ def likely_candidates(store: Store, graph: LineageGraph,
     return nodes[_hints(graph, nodes, fam, words) | card_hit[nodes]].tolist()
 
 
-@rare_full_collections()
+@rare_collections()
 def all_inferences(store: Store, graph: LineageGraph, *, root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
                    family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> list[Inference]:
     """Every inference for the graph's likely candidates (:func:`likely_candidates`), whatever its confidence: the

@@ -19,7 +19,7 @@ from sqlalchemy import and_
 
 from analysis import frames
 from analysis.lineage_graph import _NO_DATE, HUB_BITS, BuildReport, IdList, Labels, LineageGraph
-from crawler.gc_policy import rare_full_collections
+from crawler.gc_policy import rare_collections
 from crawler.store.db import Store
 from crawler.store.schema import RELATIONS, Edge, Model
 
@@ -257,7 +257,7 @@ def load_edges(store: Store, *, hub: str | None = None) -> pl.DataFrame:
                         where=e.c.hub == hub if hub else None)
 
 
-@rare_full_collections()
+@rare_collections()
 def build_graph(store: Store, *, hub: str | None = None, include_deleted: bool = False,
                 models: pl.DataFrame | None = None, edges: pl.DataFrame | None = None) -> LineageGraph:
     """The declared lineage graph of the store (one hub, or both with mirrors merged). ``models`` and ``edges``:

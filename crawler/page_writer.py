@@ -31,7 +31,7 @@ from typing import IO, Any, NamedTuple
 
 import orjson
 
-from crawler.gc_policy import rare_full_collections
+from crawler.gc_policy import rare_collections
 from crawler.ingest import PageResult, read_page, write_page, write_parsed_page
 from crawler.records import HF_RECORDS, read_json
 from crawler.records_modelscope import MODELSCOPE_RECORDS
@@ -210,7 +210,7 @@ def serve() -> None:
         refused = ""
     except StoreError as exc:  # every page is answered with the reason: the crawl stops on the first one
         batch, refused = None, str(exc)
-    with rare_full_collections():
+    with rare_collections():
         while True:
             if batch is not None and batch.open and not _waiting(frames_in, IDLE_COMMIT_S):
                 batch.commit()  # the crawl is waiting on the hub: what is written is committed meanwhile

@@ -14,7 +14,7 @@ from sqlalchemy import func, select, update
 
 from crawler import after_listing
 from crawler.families import default_family
-from crawler.gc_policy import rare_full_collections
+from crawler.gc_policy import rare_collections
 from crawler.ingest import now_utc
 from crawler.items import ListingPage
 from crawler.lock import RunLock
@@ -136,7 +136,7 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
         process.crawl(crawler, state=state, mode=mode, checkpoint=run.checkpoint, endpoint=endpoint,
                       auth_token=token, **kwargs)
         try:
-            with rare_full_collections():  # each page's objects would set off full collections every few pages
+            with rare_collections():  # each page's objects would set off full collections every few pages
                 process.start()
         finally:
             prog.close()

@@ -16,7 +16,7 @@ from analysis.months import check_month, current_month, previous_calendar_month
 from analysis.report.build import ReportError, build_report, latest_month
 from analysis.report.render import write_report
 from crawler.families import Family, get_family
-from crawler.gc_policy import rare_full_collections
+from crawler.gc_policy import rare_collections
 from crawler.lock import RunLock
 from crawler.store.db import Store
 
@@ -38,7 +38,7 @@ def resolve_month(store: Store, month: str, members: pl.DataFrame, family: Famil
     return month
 
 
-@rare_full_collections()
+@rare_collections()
 def make_report(store: Store, month: str, out: Path | Callable[[str], Path] | None, family: Family | str | None = None,
                 figure_format: str = "svg") -> dict[str, Any]:
     """Build and write the report while holding the report lock and the crawl lock (a consistent store).
