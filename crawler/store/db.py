@@ -173,13 +173,11 @@ class Store:
 
     def stored_models(self, conn: Connection, hub: str, ids: Sequence[str]) -> dict[str, StoredModel]:
         """What the store holds of the given ids of one hub (:class:`StoredModel`), by id."""
-        out: dict[str, StoredModel] = {}
+        if not ids:
+            return {}
         tbl = Model.__table__  # type: ignore[attr-defined]
-        for start in range(0, len(ids), 5_000):
-            chunk = list(ids[start : start + 5_000])
-            q = select(*(tbl.c[c] for c in ("id", *StoredModel._fields))).where(tbl.c.hub == hub, tbl.c.id.in_(chunk))
-            out.update({r[0]: StoredModel(*r[1:]) for r in conn.execute(q)})
-        return out
+        q = select(*(tbl.c[c] for c in ("id", *StoredModel._fields))).where(tbl.c.hub == hub, self.among(tbl.c.id, ids))
+        return {r[0]: StoredModel(*r[1:]) for r in conn.execute(q)}
 
     def next_model_key(self, conn: Connection, hub: str) -> int:
         """The first ``Model.key`` of ``hub`` not given yet (keys are never reused: deleted models keep theirs)."""
