@@ -1,0 +1,115 @@
+"""The page writer's work alone: a world's records written as a first sweep's page writer writes them.
+
+    python bench/writer_bench.py --scale 200k [--records 50000] [--code DIR --name N]
+    valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \\
+        python bench/writer_bench.py --scale 200k --records 10000 --callgrind       # instructions, not seconds
+
+Pages of 1,000 records (the listing's JSON text, as the crawl hands it over) are decoded, read against the store and
+written ten to a transaction, as ``crawler.page_writer`` does, into a new store without the deferred indexes, under
+the bulk job's collector schedule: decoding, parsing, hashing, SQLite and the commits, without the crawl process or
+the network. Prints the CPU a record and the collector's young collections. With ``--callgrind`` (run under callgrind
+with its instrumentation off) only this part is counted. The machine's speed moves by tens of percent within
+minutes: compare two checkouts run at the same time (``--code``), or their instruction counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import gc
+import os
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+from common import add_code_argument, add_scale_argument, db_path, iter_world, loadavg, save, world_dir
+
+PAGE = 1000
+PAGES_A_TRANSACTION = 10
+
+
+def page_texts(world: Path, records: int) -> list[bytes]:
+    """The first ``records`` records of ``world`` as listing pages' JSON text (the card text a listing never
+    carries dropped)."""
+    texts, page = [], []
+    for n, record in enumerate(iter_world(world)):
+        if n >= records:
+            break
+        record.pop("readme", None)
+        page.append(record)
+        if len(page) == PAGE:
+            texts.append(orjson.dumps(page))
+            page = []
+    if page:
+        texts.append(orjson.dumps(page))
+    return texts
+
+
+def write_all(store: Any, run_id: int, texts: list[bytes]) -> None:
+    """Every page written as the page writer writes it (pages sharing a transaction)."""
+    from crawler.ingest import read_page, write_parsed_page
+    from crawler.records import read_json
+
+    for start in range(0, len(texts), PAGES_A_TRANSACTION):
+        with store.transaction() as conn:
+            for text in texts[start : start + PAGES_A_TRANSACTION]:
+                page = read_page(store, conn, "hf", read_json(text), run_id=run_id, url="bench")
+                write_parsed_page(store, conn, page, checkpoint={"next_url": "bench"},
+                                  run_updates=lambda result: {"records": result.records})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_scale_argument(ap)
+    add_code_argument(ap)
+    ap.add_argument("--records", type=int, default=50_000)
+    ap.add_argument("--name", default="writer")
+    ap.add_argument("--callgrind", action="store_true", help="Count only the writing (run under callgrind).")
+    args = ap.parse_args()
+    texts = page_texts(world_dir(args.scale), args.records)
+    if args.code:  # after bench/common.py put this checkout first
+        sys.path.insert(0, str(Path(args.code).resolve()))
+    from sqlalchemy import insert
+
+    try:
+        from crawler.gc_policy import rare_collections
+    except ImportError:  # a checkout before 15d40d4
+        from crawler.gc_policy import rare_full_collections as rare_collections
+    from crawler.ingest import now_utc
+    from crawler.store import open_store
+    from crawler.store.indexes import defer_indexes
+    from crawler.store.schema import CrawlRun
+
+    db = db_path(f"{args.name}-{args.scale}")
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(f"{db}{suffix}")
+    store = open_store(f"sqlite:///{db}", create=True)
+    defer_indexes(store)
+    with store.transaction() as conn:
+        run_id = int(conn.execute(insert(CrawlRun.__table__).values(
+            hub="hf", mode="full", started_at=now_utc())).inserted_primary_key[0])
+    young = [0]
+    gc.callbacks.append(lambda phase, info: young.__setitem__(0, young[0] + (phase == "start" and info["generation"] == 0)))
+    if args.callgrind:
+        subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, capture_output=True)
+    load, before, started = loadavg(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
+    with rare_collections():
+        write_all(store, run_id, texts)
+    wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF)
+    if args.callgrind:
+        subprocess.run(["callgrind_control", "--instr=off", str(os.getpid())], check=True, capture_output=True)
+    records = min(args.records, len(texts) * PAGE)
+    user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
+    figures = {"code": args.code, "records": records, "wall_s": round(wall, 2), "user_s": round(user, 2),
+               "sys_s": round(system, 2), "cpu_us_per_record": round(1e6 * (user + system) / records, 1),
+               "young_collections": young[0], "load_before": load, "load_after": loadavg()}
+    save(args.name, args.scale, figures)
+
+
+if __name__ == "__main__":
+    main()
