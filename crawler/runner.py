@@ -136,7 +136,7 @@ def run_crawl(store: Store, spider_cls: type, *, hub: str, mode: str, endpoint: 
         process.crawl(crawler, state=state, mode=mode, checkpoint=run.checkpoint, endpoint=endpoint,
                       auth_token=token, **kwargs)
         try:
-            with rare_collections():  # each page's objects would set off full collections every few pages
+            with rare_collections():  # each page's objects would set off young collections, and full ones every few pages
                 process.start()
         finally:
             prog.close()

@@ -234,6 +234,7 @@ def _sqlite_datetime(value: datetime | None) -> str | None:
 
 
 def _null(value: None) -> None:
+    """None as the driver binds it (NULL)."""
     return value
 
 
