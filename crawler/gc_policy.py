@@ -4,11 +4,10 @@ A sweep decodes a page of a thousand records (16K dicts and lists, as many again
 is written. CPython's default schedule (``gc.get_threshold()`` is ``(700, 10, 10)``) collects the young generation
 every 700 objects allocated and not yet freed, so each page's objects are traversed by a young collection or two
 while they live: 10 % of the page writer's CPU (docs/PERFORMANCE.md, "The page writer's young collections; …").
-They then age into
-the old generation and set off a full collection every few pages, each one traversing every tracked object of the
-process: on a sweep of 200K records, a quarter of the crawler's CPU. An analysis reading the whole store (a Python
-tuple per row before polars takes the columns) is a bulk job of the same kind: 8.9 s of a 1M report's 116 s went to
-the collector, 6.5 s of it in 13 full collections.
+They then age into the old generation and set off a full collection every few pages, each one traversing every
+tracked object of the process: on a sweep of 200K records, a quarter of the crawler's CPU. An analysis reading the
+whole store (a Python tuple per row before polars takes the columns) is a bulk job of the same kind: 8.9 s of a 1M
+report's 116 s went to the collector, 6.5 s of it in 13 full collections.
 
 Inside a bulk job the young generation is collected once :data:`YOUNG_COLLECTION_AFTER` objects are allocated and
 not freed, which a page never reaches (its objects are freed by their reference counts when it is written), and a
