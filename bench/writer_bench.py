@@ -93,8 +93,13 @@ def main() -> None:
     with store.transaction() as conn:
         run_id = int(conn.execute(insert(CrawlRun.__table__).values(
             hub="hf", mode="full", started_at=now_utc())).inserted_primary_key[0])
-    young = [0]
-    gc.callbacks.append(lambda phase, info: young.__setitem__(0, young[0] + (phase == "start" and info["generation"] == 0)))
+    young: list[int] = []  # one entry a young collection
+
+    def count_young(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start" and info["generation"] == 0:
+            young.append(1)
+
+    gc.callbacks.append(count_young)
     if args.callgrind:
         subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, capture_output=True)
     load, before, started = loadavg(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
@@ -107,7 +112,7 @@ def main() -> None:
     user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
     figures = {"code": args.code, "records": records, "wall_s": round(wall, 2), "user_s": round(user, 2),
                "sys_s": round(system, 2), "cpu_us_per_record": round(1e6 * (user + system) / records, 1),
-               "young_collections": young[0], "load_before": load, "load_after": loadavg()}
+               "young_collections": len(young), "load_before": load, "load_after": loadavg()}
     save(args.name, args.scale, figures)
 
 
