@@ -69,6 +69,38 @@ def iter_world(world: Path) -> Iterator[dict[str, Any]]:
                 yield orjson.loads(line)
 
 
+#: Records in a listing page, as the hub serves them.
+PAGE = 1000
+
+
+def pages(world: Path, limit: int | None) -> Iterator[list[dict[str, Any]]]:
+    """The world's first ``limit`` records (all when None) in listing pages, without the card text a listing never
+    carries."""
+    page: list[dict[str, Any]] = []
+    for n, record in enumerate(iter_world(world)):
+        if limit is not None and n >= limit:
+            break
+        record.pop("readme", None)
+        page.append(record)
+        if len(page) == PAGE:
+            yield page
+            page = []
+    if page:
+        yield page
+
+
+def new_run(store: Any) -> int:
+    """A new full-sweep run record of the HF hub in ``store``: its id."""
+    from sqlalchemy import insert
+
+    from crawler.ingest import now_utc
+    from crawler.store.schema import CrawlRun
+
+    with store.transaction() as conn:
+        result = conn.execute(insert(CrawlRun.__table__).values(hub="hf", mode="full", started_at=now_utc()))
+        return int(result.inserted_primary_key[0])
+
+
 def db_path(name: str) -> Path:
     """A fresh SQLite file for a benchmark store (any previous one is removed)."""
     path = WORK / f"bench-{name}.db"

@@ -15,38 +15,10 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from common import add_scale_argument, db_path, iter_world, loadavg, now, save, world_dir
-
-PAGE = 1000
-
-
-def pages(world: Path, limit: int | None) -> Iterator[list[dict[str, Any]]]:
-    page: list[dict[str, Any]] = []
-    for n, record in enumerate(iter_world(world)):
-        if limit is not None and n >= limit:
-            break
-        record.pop("readme", None)
-        page.append(record)
-        if len(page) == PAGE:
-            yield page
-            page = []
-    if page:
-        yield page
-
-
-def new_run(store: Any) -> int:
-    from sqlalchemy import insert
-
-    from crawler.ingest import now_utc
-    from crawler.store.schema import CrawlRun
-
-    with store.transaction() as conn:
-        result = conn.execute(insert(CrawlRun.__table__).values(hub="hf", mode="full", started_at=now_utc()))
-        return int(result.inserted_primary_key[0])
+from common import PAGE, add_scale_argument, db_path, loadavg, new_run, now, pages, save, world_dir
 
 
 def one_pass(store: Any, world: Path, limit: int | None) -> dict[str, Any]:

@@ -15,7 +15,6 @@ minutes: compare two checkouts run at the same time (``--code``), or their instr
 from __future__ import annotations
 
 import argparse
-import contextlib
 import gc
 import os
 import resource
@@ -26,27 +25,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from common import add_code_argument, add_scale_argument, db_path, iter_world, loadavg, save, world_dir
+from common import (
+    PAGE,
+    add_code_argument,
+    add_scale_argument,
+    db_path,
+    loadavg,
+    new_run,
+    pages,
+    save,
+    world_dir,
+)
 
-PAGE = 1000
 PAGES_A_TRANSACTION = 10
-
-
-def page_texts(world: Path, records: int) -> list[bytes]:
-    """The first ``records`` records of ``world`` as listing pages' JSON text (the card text a listing never
-    carries dropped)."""
-    texts, page = [], []
-    for n, record in enumerate(iter_world(world)):
-        if n >= records:
-            break
-        record.pop("readme", None)
-        page.append(record)
-        if len(page) == PAGE:
-            texts.append(orjson.dumps(page))
-            page = []
-    if page:
-        texts.append(orjson.dumps(page))
-    return texts
 
 
 def write_all(store: Any, run_id: int, texts: list[bytes]) -> None:
@@ -70,29 +61,19 @@ def main() -> None:
     ap.add_argument("--name", default="writer")
     ap.add_argument("--callgrind", action="store_true", help="Count only the writing (run under callgrind).")
     args = ap.parse_args()
-    texts = page_texts(world_dir(args.scale), args.records)
+    texts = [orjson.dumps(page) for page in pages(world_dir(args.scale), args.records)]  # as the crawl hands them over
     if args.code:  # after bench/common.py put this checkout first
         sys.path.insert(0, str(Path(args.code).resolve()))
-    from sqlalchemy import insert
-
     try:
         from crawler.gc_policy import rare_collections
     except ImportError:  # a checkout before 15d40d4
         from crawler.gc_policy import rare_full_collections as rare_collections
-    from crawler.ingest import now_utc
     from crawler.store import open_store
     from crawler.store.indexes import defer_indexes
-    from crawler.store.schema import CrawlRun
 
-    db = db_path(f"{args.name}-{args.scale}")
-    for suffix in ("", "-wal", "-shm"):
-        with contextlib.suppress(FileNotFoundError):
-            os.remove(f"{db}{suffix}")
-    store = open_store(f"sqlite:///{db}", create=True)
+    store = open_store(f"sqlite:///{db_path(f'{args.name}-{args.scale}')}", create=True)
     defer_indexes(store)
-    with store.transaction() as conn:
-        run_id = int(conn.execute(insert(CrawlRun.__table__).values(
-            hub="hf", mode="full", started_at=now_utc())).inserted_primary_key[0])
+    run_id = new_run(store)
     young: list[int] = []  # one entry a young collection
 
     def count_young(phase: str, info: dict[str, Any]) -> None:
