@@ -5,11 +5,12 @@
         python bench/writer_bench.py --scale 200k --records 10000 --callgrind       # instructions, not seconds
 
 Pages of 1,000 records (the listing's JSON text, as the crawl hands it over) are decoded, read against the store and
-written ten to a transaction, as ``crawler.page_writer`` does, into a new store without the deferred indexes, under
-the bulk job's collector schedule: decoding, parsing, hashing, SQLite and the commits, without the crawl process or
-the network. Prints the CPU a record and the collector's young collections. With ``--callgrind`` (run under callgrind
-with its instrumentation off) only this part is counted. The machine's speed moves by tens of percent within
-minutes: compare two checkouts run at the same time (``--code``), or their instruction counts.
+written into a new store without the deferred indexes, as many to a transaction and with the page cache that
+``crawler.page_writer`` has, under the bulk job's collector schedule: decoding, parsing, hashing, SQLite and the
+commits, without the crawl process or the network. Prints the CPU a record and the collector's young collections.
+With ``--callgrind`` (run under callgrind with its instrumentation off) only this part is counted. The machine's speed
+moves by tens of percent within minutes: compare two checkouts run at the same time (``--code``), or their
+instruction counts.
 """
 
 from __future__ import annotations
@@ -37,17 +38,16 @@ from common import (
     world_dir,
 )
 
-PAGES_A_TRANSACTION = 10
-
 
 def write_all(store: Any, run_id: int, texts: list[bytes]) -> None:
     """Every page written as the page writer writes it (pages sharing a transaction)."""
     from crawler.ingest import read_page, write_parsed_page
+    from crawler.page_writer import BATCH_PAGES
     from crawler.records import read_json
 
-    for start in range(0, len(texts), PAGES_A_TRANSACTION):
+    for start in range(0, len(texts), BATCH_PAGES):
         with store.transaction() as conn:
-            for text in texts[start : start + PAGES_A_TRANSACTION]:
+            for text in texts[start : start + BATCH_PAGES]:
                 page = read_page(store, conn, "hf", read_json(text), run_id=run_id, url="bench")
                 write_parsed_page(store, conn, page, checkpoint={"next_url": "bench"},
                                   run_updates=lambda result: {"records": result.records})
@@ -68,10 +68,15 @@ def main() -> None:
         from crawler.gc_policy import rare_collections
     except ImportError:  # a checkout before 15d40d4
         from crawler.gc_policy import rare_full_collections as rare_collections
+    from crawler import page_writer
     from crawler.store import open_store
     from crawler.store.indexes import defer_indexes
 
-    store = open_store(f"sqlite:///{db_path(f'{args.name}-{args.scale}')}", create=True)
+    url = f"sqlite:///{db_path(f'{args.name}-{args.scale}')}"
+    if hasattr(page_writer, "PAGE_CACHE_MB"):
+        store = open_store(url, create=True, page_cache_mb=page_writer.PAGE_CACHE_MB)
+    else:  # a checkout before the writer's page cache
+        store = open_store(url, create=True)
     defer_indexes(store)
     run_id = new_run(store)
     young: list[int] = []  # one entry a young collection

@@ -42,7 +42,13 @@ READERS = {"hf": HF_RECORDS, "modelscope": MODELSCOPE_RECORDS}
 #: At most this many pages in one transaction: each commit writes the index pages its inserts touched, and pages
 #: written together touch many of the same. One where the writer cannot wait on its input with a timeout (``select``
 #: on pipes is POSIX): there each page is committed before its answer.
-BATCH_PAGES = 10 if os.name == "posix" else 1
+BATCH_PAGES = 40 if os.name == "posix" else 1
+#: SQLite's page cache of the writer's connection (SQLite's default is 2 MB). A sweep lists models by date, so their
+#: ids reach the primary key's index in random order. Once that index outgrows the cache, nearly every insert reads a
+#: page back from the operating system, and the transaction's pages are written out before its commit: three reads
+#: and three writes a record at 200,000 models (docs/PERFORMANCE.md). The cache holds the pages of a batch's
+#: transaction; it grows only as pages are read.
+PAGE_CACHE_MB = 128
 #: A transaction is committed once no page has come for this long (the writer is waiting on the hub).
 IDLE_COMMIT_S = 0.05
 #: The frame asking the writer to commit what it has written.
@@ -206,7 +212,7 @@ def serve() -> None:
     logging.getLogger().addHandler(collected)
     logging.getLogger().setLevel(logging.WARNING)
     try:
-        batch: _Batch | None = _Batch(open_store(_receive(frames_in), create=False))
+        batch: _Batch | None = _Batch(open_store(_receive(frames_in), create=False, page_cache_mb=PAGE_CACHE_MB))
         refused = ""
     except StoreError as exc:  # every page is answered with the reason: the crawl stops on the first one
         batch, refused = None, str(exc)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from crawler.ingest import now_utc
-from crawler.page_writer import PageWriteError, PageWriter
+from crawler.page_writer import PAGE_CACHE_MB, PageWriteError, PageWriter
 from crawler.run_state import RunState
 from crawler.store import CrawlRun, open_store
 from tests.support.sim import SAMPLE_WORLD, world_records
@@ -129,3 +129,18 @@ def test_a_page_handed_over_as_the_hubs_text_is_read_as_the_crawl_read_it(tmp_pa
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT pipeline_tag, downloads FROM model WHERE id = ?", (records[3]["id"],)).fetchone() \
             == ("text?generation", None)
+
+
+def test_every_connection_of_the_writers_store_keeps_its_page_cache(tmp_path):
+    """The writer opens the store with a larger page cache than SQLite's default (a first sweep's primary-key index
+    outgrows the default); each of its connections has it, and a store opened without it keeps the default."""
+    url = f"sqlite:///{tmp_path / 'store.db'}"
+    writers, others = open_store(url, page_cache_mb=PAGE_CACHE_MB), open_store(url)
+    try:
+        with writers.engine.connect() as one, writers.engine.connect() as two, others.engine.connect() as other:
+            sizes = [conn.exec_driver_sql("PRAGMA cache_size").scalar_one() for conn in (one, two, other)]
+    finally:
+        writers.engine.dispose()
+        others.engine.dispose()
+    assert sizes[:2] == [-PAGE_CACHE_MB * 1024] * 2
+    assert sizes[2] != sizes[0]

@@ -244,17 +244,21 @@ def _null(value: None) -> None:
 sqlite3.register_adapter(type(None), _null)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, page_cache_mb: int | None = None) -> None:
     cur = dbapi_conn.cursor()
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute("PRAGMA wal_autocheckpoint=10000")  # ~40 MB of WAL between checkpoints (fewer copies per sweep)
     cur.execute("PRAGMA busy_timeout=30000")
+    if page_cache_mb is not None:
+        cur.execute(f"PRAGMA cache_size=-{int(page_cache_mb) * 1024}")  # in KiB when negative; an int, not input
     cur.close()
 
 
-def open_store(url: str | None = None, *, create: bool = True) -> Store:
-    """Open (and by default create) the store at ``url`` (see :func:`crawler.config.db_url`)."""
+def open_store(url: str | None = None, *, create: bool = True, page_cache_mb: int | None = None) -> Store:
+    """Open (and by default create) the store at ``url`` (see :func:`crawler.config.db_url`). ``page_cache_mb``: on
+    SQLite, the most memory each connection keeps of the store's pages (SQLite's default is 2 MB), for a writer whose
+    indexes outgrow that."""
     url = config.db_url(url)
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
@@ -265,7 +269,7 @@ def open_store(url: str | None = None, *, create: bool = True) -> Store:
         engine = create_engine(url, pool_pre_ping=True, json_serializer=_json_dumps, json_deserializer=orjson.loads,
                                connect_args=connect_args)
         if engine.dialect.name == "sqlite":
-            event.listen(engine, "connect", _sqlite_pragmas)
+            event.listen(engine, "connect", functools.partial(_sqlite_pragmas, page_cache_mb=page_cache_mb))
         elif engine.dialect.name == "postgresql":
             _check_encoding(engine, url)
         if create:
