@@ -45,9 +45,9 @@ READERS = {"hf": HF_RECORDS, "modelscope": MODELSCOPE_RECORDS}
 BATCH_PAGES = 40 if os.name == "posix" else 1
 #: SQLite's page cache of the writer's connection (SQLite's default is 2 MB). A sweep lists models by date, so their
 #: ids reach the primary key's index in random order. Once that index outgrows the cache, nearly every insert reads a
-#: page back from the operating system, and the transaction's pages are written out before its commit: three reads
-#: and three writes a record at 200,000 models (docs/PERFORMANCE.md). The cache holds the pages of a batch's
-#: transaction; it grows only as pages are read.
+#: page back from the operating system, and a transaction's pages spill to the WAL before its commit, to be written
+#: again when they change again: three reads and three writes a record at 200,000 models (docs/PERFORMANCE.md). The
+#: cache holds the pages of a batch's transaction; it grows only as pages are read.
 PAGE_CACHE_MB = 128
 #: A transaction is committed once no page has come for this long (the writer is waiting on the hub).
 IDLE_COMMIT_S = 0.05
