@@ -239,9 +239,11 @@ def _null(value: None) -> None:
 
 
 # Python's sqlite3 (before 3.12) binds an int, float or str as it is and looks up an adapter for any other
-# parameter. For None (several in a model row) the lookup ends in a formatted AttributeError: 280 ns a value against
-# 65 ns for an int. An adapter registered for None answers with None (NULL, as before) in half that time.
+# parameter. For None (several in a model row) and a bool (an edge's ``declared``) the lookup ends in a formatted
+# AttributeError: 280 ns a value against 65 ns for an int. An adapter registered for each answers with what the driver
+# bound before (NULL; 0 or 1) in half that time.
 sqlite3.register_adapter(type(None), _null)
+sqlite3.register_adapter(bool, int)
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any, *, page_cache_mb: int | None = None) -> None:
