@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import operator
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -63,6 +64,9 @@ class Live(NamedTuple):
         return self.downloads, self.downloads_all_time, self.likes
 
 
+_LIVE_VALUES = operator.itemgetter(*Live._fields)  # a model row's live values, in Live's order
+
+
 @dataclass(slots=True)
 class ParsedModel:
     """One parsed record: the ``model`` row, its declared edges, and notes on values repaired to store it."""
@@ -77,7 +81,7 @@ class ParsedModel:
 
     @property
     def live(self) -> Live:
-        return Live(*(self.row[column] for column in Live._fields))
+        return Live._make(_LIVE_VALUES(self.row))
 
 
 class Glance(NamedTuple):
@@ -243,7 +247,7 @@ def bounded_card(card: dict[str, Any] | None, notes: list[str]) -> dict[str, Any
         return None
     try:
         dumped = orjson.dumps(card)
-        if len(dumped) <= MAX_FRONT_MATTER_BYTES and b"\\u0000" not in dumped:
+        if len(dumped) <= MAX_FRONT_MATTER_BYTES and dumped.find(b"\\u0000") < 0:  # `in` costs a TypeError first
             return card
     except orjson.JSONEncodeError:
         pass
@@ -338,7 +342,7 @@ def parse_hf(raw: Any) -> ParsedModel:
         last_modified = parse_datetime(raw.get("lastModified", raw.get("last_modified")))
     except RecordError as exc:
         raise RecordError(exc.reason, model_id) from exc
-    license_tag = next((t[len("license:") :] for t in tags if t.startswith("license:")), None)
+    license_tag = _license_tag(tags)
     card_license = card.get("license") if card else None
     license_value = license_tag or (card_license if isinstance(card_license, str) else None)
     author = _str_or_none(raw.get("author")) or (model_id.split("/", 1)[0] if "/" in model_id else None)
@@ -373,6 +377,14 @@ def parse_hf(raw: Any) -> ParsedModel:
     storable_row(row, notes)
     edges = declared_edges(model_id, row["tags"], card, row["library_name"], row["files"])
     return ParsedModel(row, edges, notes)
+
+
+def _license_tag(tags: list[str]) -> str | None:
+    """The licence a ``license:`` tag names (the first), or None."""
+    for tag in tags:  # a loop, not next() on a generator: one left unfinished costs as much again to close
+        if tag.startswith("license:"):
+            return tag[len("license:") :]
+    return None
 
 
 def _hf_counters(raw: dict[str, Any]) -> tuple[Any, Any, Any]:

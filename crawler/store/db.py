@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import operator
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -86,13 +87,11 @@ class Store:
         if not rows:
             return
         sql, values, converted, defaults = self._upsert_plan(table, tuple(rows[0].keys()))
-        params = []
-        for row in rows:
-            value = list(values(row))
-            for pos, convert in converted:
-                value[pos] = convert(value[pos])
-            params.append((*value, *defaults))
-        conn.exec_driver_sql(sql, params)
+        columns: list[Iterable[Any]] = list(zip(*map(values, rows), strict=True))  # converted a column at a time
+        for pos, convert in converted:
+            columns[pos] = map(convert, columns[pos])
+        columns.extend(itertools.repeat(default, len(rows)) for default in defaults)
+        conn.exec_driver_sql(sql, list(zip(*columns, strict=True)))
 
     @functools.cache  # noqa: B019 - one plan per (table, columns); Store objects live as long as the process
     def _upsert_plan(self, table: type[SQLModel], cols: tuple[str, ...]) -> tuple[
