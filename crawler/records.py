@@ -332,10 +332,10 @@ def parse_hf(raw: Any) -> ParsedModel:
     model_id = _check_shape(raw)
     notes: list[str] = []
     try:
-        tags = [t for t in raw.get("tags") or () if isinstance(t, str)]
+        tags = _strings(raw.get("tags") or [])
         card = bounded_card(raw.get("cardData") if isinstance(raw.get("cardData"), dict) else None, notes)
         siblings = raw.get("siblings") if isinstance(raw.get("siblings"), list) else ()
-        files = [name for s in siblings[:MAX_FILES] if isinstance(s, dict) and isinstance(name := s.get("rfilename"), str)]
+        files = _file_names(siblings[:MAX_FILES])
         gguf = raw.get("gguf") if isinstance(raw.get("gguf"), dict) else None
         config = raw.get("config") if isinstance(raw.get("config"), dict) else None
         created_at = parse_datetime(raw.get("createdAt", raw.get("created_at")))
@@ -377,6 +377,27 @@ def parse_hf(raw: Any) -> ParsedModel:
     storable_row(row, notes)
     edges = declared_edges(model_id, row["tags"], card, row["library_name"], row["files"])
     return ParsedModel(row, edges, notes)
+
+
+def _strings(values: list[Any]) -> list[str]:
+    """The strings of ``values``, in order: a copy of the list when it holds nothing else (the common case, tested at
+    once by joining them)."""
+    try:
+        "".join(values)
+    except TypeError:
+        return [value for value in values if isinstance(value, str)]
+    return list(values)
+
+
+def _file_names(siblings: list[Any]) -> list[str]:
+    """The ``rfilename`` of each of ``siblings`` that is an object with a string one, in order (read at once when
+    every sibling has one)."""
+    try:
+        names = [sibling["rfilename"] for sibling in siblings]
+        "".join(names)
+    except (TypeError, KeyError):
+        return [name for s in siblings if isinstance(s, dict) and isinstance(name := s.get("rfilename"), str)]
+    return names
 
 
 def _license_tag(tags: list[str]) -> str | None:

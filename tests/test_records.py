@@ -61,6 +61,17 @@ def test_malformed_records_raise_with_a_reason():
             parse_hf(raw)
 
 
+def test_tags_and_files_keep_their_strings_in_order_whatever_else_the_lists_hold():
+    real = next(r for r in real_records() if len(r.get("siblings") or []) > 2 and len(r.get("tags") or []) > 2)
+    tags, siblings = real["tags"], real["siblings"]
+    raw = {**real, "tags": [7, tags[0], None, tags[1], ["x"], *tags[2:]],
+           "siblings": [siblings[0], "README.md", {"size": 3}, {"rfilename": 5}, None, *siblings[1:]]}
+    row = parse_hf(raw).row
+    assert row["tags"] == tags
+    assert row["files"] == [s["rfilename"] for s in siblings]
+    assert parse_hf(real).row["tags"] is not real["tags"]  # a copy: a repair of the row leaves the record as served
+
+
 @pytest.mark.parametrize(("raw", "expected"), [
     ("Qwen/Qwen2-7B", ("Qwen/Qwen2-7B", None)),
     (" https://huggingface.co/Qwen/Qwen2-7B/ ", ("Qwen/Qwen2-7B", "hub URL stripped")),
