@@ -69,7 +69,7 @@ def test_tags_and_files_keep_their_strings_in_order_whatever_else_the_lists_hold
     row = parse_hf(raw).row
     assert row["tags"] == tags
     assert row["files"] == [s["rfilename"] for s in siblings]
-    assert parse_hf(real).row["tags"] is not real["tags"]  # a copy: a repair of the row leaves the record as served
+    assert parse_hf(real).row["tags"] is not real["tags"]  # the row holds its own list, not the record's
 
 
 @pytest.mark.parametrize(("raw", "expected"), [
