@@ -52,7 +52,7 @@ from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.families import load_families
 from crawler.gc_policy import rare_collections
-from crawler.lineage import RELATION_RULES, Signals, normalise_base
+from crawler.lineage import normalise_base, relation_by_rules
 from crawler.store.db import Store
 from crawler.store.schema import RELATIONS, Card, Model
 
@@ -449,9 +449,7 @@ def _lookup(graph: LineageGraph, ids: dict[str, int], raw: str, child: int) -> i
 
 
 def _relation(graph: LineageGraph, child: int, feats: Features, n_parents: int) -> str:
-    sig = Signals(frozenset(feats.tags), (feats.library_name or "").lower() or None, tuple(feats.files),
-                  graph.ids[child])
-    return next(rel for _, rel, pred in RELATION_RULES if pred(sig, n_parents))
+    return relation_by_rules(graph.ids[child], feats.tags, feats.library_name, feats.files, n_parents)[0]
 
 
 def _hint(model_id: str, architecture: str | None, family_arch: set[str], words: frozenset[str]) -> bool:

@@ -33,7 +33,7 @@ class Signals:
 
 
 def _has_any(sig: Signals, tags: Iterable[str]) -> bool:
-    return any(t in sig.tags for t in tags)
+    return not sig.tags.isdisjoint(tags)
 
 
 _QUANT_TAGS = ("gguf", "awq", "gptq", "exl2", "mlx", "4-bit", "8-bit", "bitsandbytes", "quantized", "fp8", "int4", "int8")
@@ -159,7 +159,7 @@ def declared_edges(model_id: str, tags: Sequence[str], card_data: dict[str, Any]
         elif card_relation:
             relation, rule = card_relation, "card:base_model_relation"
         else:
-            by_rules = by_rules or _relation_by_rules(model_id, tags, library_name, files, len(raw_parents))
+            by_rules = by_rules or relation_by_rules(model_id, tags, library_name, files, len(raw_parents))
             relation, rule = by_rules
         status = "resolved" if parent is not None else "unresolved"
         edges.append(DeclaredEdge(model_id, raw, parent, relation, rule, status, reason))
@@ -168,8 +168,11 @@ def declared_edges(model_id: str, tags: Sequence[str], card_data: dict[str, Any]
     return edges
 
 
-def _relation_by_rules(model_id: str, tags: Sequence[str], library_name: str | None, files: Iterable[str],
-                       parents: int) -> tuple[str, str]:
+def relation_by_rules(model_id: str, tags: Iterable[str], library_name: str | None, files: Iterable[str],
+                      parents: int) -> tuple[str, str]:
     """``(relation, rule)`` of the first of :data:`RELATION_RULES` that applies to a model with ``parents``."""
     sig = Signals(frozenset(tags), (library_name or "").lower() or None, tuple(files), model_id)
-    return next((rel, name) for name, rel, pred in RELATION_RULES if pred(sig, parents))
+    for rule, relation, applies in RELATION_RULES:  # a loop: next() on a generator left unfinished costs a close
+        if applies(sig, parents):
+            return relation, rule
+    raise AssertionError("rule:default applies to every model")

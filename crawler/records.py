@@ -74,10 +74,10 @@ class ParsedModel:
     row: dict[str, Any]
     edges: list[DeclaredEdge] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    id: str = field(init=False)  # the row's, kept at hand: the page's steps read it often
 
-    @property
-    def id(self) -> str:
-        return self.row["id"]
+    def __post_init__(self) -> None:
+        self.id = self.row["id"]
 
     @property
     def live(self) -> Live:
