@@ -51,16 +51,20 @@ BATCH_PAGES = 40 if os.name == "posix" else 1
 PAGE_CACHE_MB = 128
 #: A transaction is committed once no page has come for this long (the writer is waiting on the hub).
 IDLE_COMMIT_S = 0.05
+#: What the pipe that carries pages to the writer holds, where the system lets it be set (Linux). A page's records are
+#: about a megabyte: through the default 64 KB the crawl's process waits on the writer some twenty times a page.
+PIPE_BYTES = 1 << 20
 #: The frame asking the writer to commit what it has written.
 FLUSH = "flush"
-_HEADER = struct.Struct("!Q")  # a frame's length
+_HEADER = struct.Struct("!QQ")  # a frame's lengths: its pickled value, then the page's records sent after it
 
 
 class _PageFrame(NamedTuple):
     """One page as the crawl hands it to the writer."""
 
     hub: str
-    payload: bytes  # the records (:func:`_pack`)
+    payload: bytes  # the records: JSON, or a pickle (:func:`_pack`); sent after the frame's pickle, not copied into it
+    pickled: bool  # whether ``payload`` is a pickle
     run_id: int | None
     url: str | None
     checkpoint: dict[str, Any] | None
@@ -88,6 +92,7 @@ class PageWriter:
         self._process = subprocess.Popen(
             [sys.executable, "-P", "-c", "from crawler.page_writer import serve; serve()", str(os.getpid())],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env)
+        _enlarge(self._process.stdin)  # type: ignore[arg-type]
         with contextlib.suppress(OSError):  # the child is gone already: the first page says so, with its exit status
             self._send(store_url)
 
@@ -98,8 +103,8 @@ class PageWriter:
         committed before the answer if ``commit``; raises :class:`PageWriteError` when it is not stored, or when
         pages answered before it could not be committed. ``body``: the records as the hub's JSON text (``records``
         unread), handed over as it is (not encoded again)."""
-        payload = _pack(records) if body is None else b"j" + body
-        return self._ask(_PageFrame(hub, payload, run_id, url, checkpoint, counters, count_repeats, commit))
+        pickled, payload = _pack(records) if body is None else (False, body)
+        return self._ask(_PageFrame(hub, payload, pickled, run_id, url, checkpoint, counters, count_repeats, commit))
 
     def flush(self) -> None:
         """Commit the pages written so far; :class:`PageWriteError` if they could not be (they are not stored)."""
@@ -139,40 +144,62 @@ class PageWriter:
         _send_frame(self._process.stdin, value)  # type: ignore[arg-type]
 
 
-def _pack(records: list[Any]) -> bytes:
-    """A page's records as bytes: JSON (cheap both ways), else a pickle (values JSON cannot carry)."""
+def _pack(records: list[Any]) -> tuple[bool, bytes]:
+    """``(pickled, payload)``: a page's records as JSON (cheap both ways), else as a pickle (values JSON cannot
+    carry)."""
     try:
-        return b"j" + orjson.dumps(records)
+        return False, orjson.dumps(records)
     except orjson.JSONEncodeError:  # lone surrogates, integers beyond 64 bits
-        return b"p" + pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
+        return True, pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _unpack(data: bytes) -> list[Any]:
-    """The records of a payload: JSON read as the crawl read it (:func:`crawler.records.read_json`), or a pickle."""
-    return read_json(data[1:]) if data[:1] == b"j" else pickle.loads(data[1:])  # noqa: S301 - from our parent
+def _unpack(frame: _PageFrame) -> list[Any]:
+    """The records of a page frame: JSON read as the crawl read it (:func:`crawler.records.read_json`), or a
+    pickle."""
+    return pickle.loads(frame.payload) if frame.pickled else read_json(frame.payload)  # noqa: S301 - from our parent
 
 
 def _send_frame(stream: IO[bytes], value: Any) -> None:
+    """``value`` pickled; a page frame's records (a megabyte) are sent after it as they are: each copy of them costs
+    more than pickling the rest."""
+    payload = b""
+    if isinstance(value, _PageFrame):
+        value, payload = value._replace(payload=b""), value.payload
     data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-    stream.write(_HEADER.pack(len(data)) + data)
+    stream.write(_HEADER.pack(len(data), len(payload)))
+    stream.write(data)
+    stream.write(payload)
     stream.flush()
 
 
 def _receive(stream: IO[bytes] | None) -> Any:
     """The next frame of ``stream``; EOFError at its end."""
     assert stream is not None
-    size = _HEADER.unpack(_read_exactly(stream, _HEADER.size))[0]
-    return pickle.loads(_read_exactly(stream, size))  # noqa: S301 - frames come from our own parent or child process
+    size, payload_size = _HEADER.unpack(_read_exactly(stream, _HEADER.size))
+    value = pickle.loads(_read_exactly(stream, size))  # noqa: S301 - frames come from our own parent or child process
+    payload = _read_exactly(stream, payload_size)
+    return value._replace(payload=payload) if isinstance(value, _PageFrame) else value
 
 
 def _read_exactly(stream: IO[bytes], size: int) -> bytearray:
-    """``size`` bytes of ``stream`` (an unbuffered one returns what the pipe holds); EOFError at its end."""
-    data = bytearray()
-    while len(data) < size:
-        if not (part := stream.read(size - len(data))):
-            raise EOFError
-        data += part
+    """``size`` bytes of ``stream``, read into one buffer (an unbuffered stream returns what the pipe holds);
+    EOFError at its end."""
+    data = bytearray(size)
+    done = 0
+    with memoryview(data) as view:
+        while done < size:
+            if not (read := stream.readinto(view[done:])):  # type: ignore[attr-defined]
+                raise EOFError
+            done += read
     return data
+
+
+def _enlarge(pipe: IO[bytes]) -> None:
+    """Let ``pipe`` hold :data:`PIPE_BYTES` where the system allows it; else it stays as it is."""
+    with contextlib.suppress(ImportError, AttributeError, OSError):  # fcntl is POSIX, F_SETPIPE_SZ Linux's
+        import fcntl
+
+        fcntl.fcntl(pipe.fileno(), fcntl.F_SETPIPE_SZ, PIPE_BYTES)
 
 
 def _waiting(stream: IO[bytes], timeout: float) -> bool:
@@ -309,7 +336,7 @@ class _Batch:
 
 def _write_frame(store: Store, conn: Any, frame: _PageFrame) -> PageResult:
     """Write one page frame with ``conn`` in its open transaction."""
-    page = read_page(store, conn, frame.hub, _unpack(frame.payload), run_id=frame.run_id, url=frame.url,
+    page = read_page(store, conn, frame.hub, _unpack(frame), run_id=frame.run_id, url=frame.url,
                      reader=READERS[frame.hub])
     return write_parsed_page(store, conn, page, checkpoint=frame.checkpoint, count_repeats=frame.count_repeats,
                              run_updates=frame.run_values)
@@ -318,7 +345,7 @@ def _write_frame(store: Store, conn: Any, frame: _PageFrame) -> PageResult:
 def _write_alone(store: Store, frame: _PageFrame) -> tuple[bool, Any]:
     """Write one page frame in a transaction of its own: ``(True, PageResult)``, or ``(False, why not stored)``."""
     try:
-        return True, write_page(store, frame.hub, _unpack(frame.payload), run_id=frame.run_id, url=frame.url,
+        return True, write_page(store, frame.hub, _unpack(frame), run_id=frame.run_id, url=frame.url,
                                 checkpoint=frame.checkpoint, reader=READERS[frame.hub],
                                 count_repeats=frame.count_repeats, run_updates=frame.run_values)
     except Exception as exc:  # noqa: BLE001 - the crawl stops on it, resumable, with this reason
