@@ -131,6 +131,22 @@ def test_a_page_handed_over_as_the_hubs_text_is_read_as_the_crawl_read_it(tmp_pa
             == ("text?generation", None)
 
 
+def test_a_page_of_values_json_cannot_carry_reaches_the_writer_and_is_stored_repaired(tmp_path):
+    """A page the crawl has only as values (no hub text) that JSON cannot carry, a lone surrogate and a count beyond
+    64 bits, travels to the writer another way and is stored as the parse repairs it."""
+    records = world_records(SAMPLE_WORLD)[:PAGE]
+    records[5] = {**records[5], "pipeline_tag": "text\ud800generation", "likes": 2**70}
+    db = tmp_path / "store.db"
+    with _writer(db) as (writer, state):
+        result = writer.write("hf", records, run_id=state.run_id, url="/api/models?p=1", checkpoint={"page": 1},
+                              counters=state.counter_values(None), count_repeats=False, commit=True)
+    assert result.records == PAGE and result.quarantined == 0
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT pipeline_tag, likes FROM model WHERE id = ?", (records[5]["id"],)).fetchone() \
+            == ("text?generation", None)
+        assert conn.execute("SELECT count(*) FROM model").fetchone()[0] == PAGE
+
+
 def test_every_connection_of_the_writers_store_keeps_its_page_cache(tmp_path):
     """The writer opens the store with a larger page cache than SQLite's default (a first sweep's primary-key index
     outgrows the default); each of its connections has it, and a store opened without it keeps the default."""
