@@ -8,7 +8,9 @@ Pages of 1,000 records (the listing's JSON text, as the crawl hands it over) are
 written into a new store without the deferred indexes, as many to a transaction and with the page cache that
 ``crawler.page_writer`` has, under the bulk job's collector schedule: decoding, parsing, hashing, SQLite and the
 commits, without the crawl process or the network. Prints the CPU a record and the collector's young collections.
-With ``--callgrind`` (run under callgrind with its instrumentation off) only this part is counted. The machine's speed
+With ``--callgrind`` (run under callgrind with its instrumentation off) only this part is counted. With ``--floor`` the
+pages are only decoded and their model and metric rows inserted, each value taken from the record as it is (nothing
+parsed, checked, hashed or followed to a parent): what this design of the writer cannot go below. The machine's speed
 moves by tens of percent within minutes: compare two checkouts run at the same time (``--code``), or their
 instruction counts.
 """
@@ -53,6 +55,38 @@ def write_all(store: Any, run_id: int, texts: list[bytes]) -> None:
                                   run_updates=lambda result: {"records": result.records})
 
 
+#: The model columns the floor fills (the others take their defaults).
+FLOOR_COLUMNS = ("hub", "id", "author", "created_at", "last_modified", "sha", "library_name", "pipeline_tag", "tags",
+                 "card_data", "files", "inference", "downloads", "downloads_all_time", "likes", "first_seen_run",
+                 "last_seen_run", "key")
+HISTORY_COLUMNS = ("run_id", "hub", "key", "downloads", "downloads_all_time", "likes")
+
+
+def write_floor(store: Any, run_id: int, texts: list[bytes]) -> None:
+    """Every page decoded and its rows inserted with the writer's statements and transactions, nothing else: the
+    model rows carry the record's own values (dates as the hub's text, lists and the card as JSON text)."""
+    from crawler.page_writer import BATCH_PAGES
+    from crawler.store.schema import MetricSnapshot, Model
+
+    model_sql, _, _, defaults = store._upsert_plan(Model, FLOOR_COLUMNS)  # defaults: of the columns not named
+    history_sql = store._upsert_plan(MetricSnapshot, HISTORY_COLUMNS)[0]
+    dumps, key = orjson.dumps, 0
+    for start in range(0, len(texts), BATCH_PAGES):
+        with store.transaction() as conn:
+            for text in texts[start : start + BATCH_PAGES]:
+                rows = []
+                for r in orjson.loads(text):
+                    key += 1
+                    files = [s["rfilename"] for s in r.get("siblings", ())]
+                    rows.append(("hf", r["id"], r.get("author"), r.get("createdAt"), r.get("lastModified"),
+                                 r.get("sha"), r.get("library_name"), r.get("pipeline_tag"), dumps(r.get("tags")).decode(),
+                                 dumps(r.get("cardData")).decode(), dumps(files).decode(), r.get("inference"),
+                                 r.get("downloads"), r.get("downloadsAllTime"), r.get("likes"), run_id, run_id, key,
+                                 *defaults))
+                conn.exec_driver_sql(model_sql, rows)
+                conn.exec_driver_sql(history_sql, [(run_id, "hf", r[17], r[12], r[13], r[14]) for r in rows])
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_scale_argument(ap)
@@ -60,6 +94,7 @@ def main() -> None:
     ap.add_argument("--records", type=int, default=50_000)
     ap.add_argument("--name", default="writer")
     ap.add_argument("--callgrind", action="store_true", help="Count only the writing (run under callgrind).")
+    ap.add_argument("--floor", action="store_true", help="Only decode the pages and insert their rows (see above).")
     args = ap.parse_args()
     texts = [orjson.dumps(page) for page in pages(world_dir(args.scale), args.records)]  # as the crawl hands them over
     if args.code:  # after bench/common.py put this checkout first
@@ -90,13 +125,13 @@ def main() -> None:
         subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, capture_output=True)
     load, before, started = loadavg(), resource.getrusage(resource.RUSAGE_SELF), time.perf_counter()
     with rare_collections():
-        write_all(store, run_id, texts)
+        (write_floor if args.floor else write_all)(store, run_id, texts)
     wall, after = time.perf_counter() - started, resource.getrusage(resource.RUSAGE_SELF)
     if args.callgrind:
         subprocess.run(["callgrind_control", "--instr=off", str(os.getpid())], check=True, capture_output=True)
     records = min(args.records, len(texts) * PAGE)
     user, system = after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
-    figures = {"code": args.code, "records": records, "wall_s": round(wall, 2), "user_s": round(user, 2),
+    figures = {"code": args.code, "floor": args.floor, "records": records, "wall_s": round(wall, 2), "user_s": round(user, 2),
                "sys_s": round(system, 2), "cpu_us_per_record": round(1e6 * (user + system) / records, 1),
                "young_collections": len(young), "load_before": load, "load_after": loadavg()}
     save(args.name, args.scale, figures)
