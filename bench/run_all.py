@@ -21,10 +21,11 @@ import time
 from common import ROOT, SCALES, WORK, world_dir
 
 BENCH = ROOT / "bench"
-ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "writer", "handover", "after-listing", "graph", "cli", "analysis", "snapshots",
+ORDER = ("crawl", "profile", "faults", "bfs", "ingest", "writer", "parse", "handover", "after-listing", "graph", "cli", "analysis", "snapshots",
          "history", "serve", "postgres")
 SCRIPTS = {"crawl": "crawl_bench.py", "profile": "profile_crawl.py", "faults": "faults_bench.py", "bfs": "bfs_bench.py",
-           "ingest": "ingest_bench.py", "writer": "writer_bench.py", "handover": "handover_bench.py",
+           "ingest": "ingest_bench.py", "writer": "writer_bench.py", "parse": "parse_bench.py",
+           "handover": "handover_bench.py",
            "after-listing": "after_listing_bench.py", "graph": "graph_results.py",
            "cli": "cli_bench.py",
            "analysis": "analysis_bench.py", "snapshots": "snapshots_bench.py", "history": "snapshots_bench.py",
