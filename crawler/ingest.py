@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, select, update
+from sqlalchemy import and_, func, select, update
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.config import MAX_QUARANTINE_BYTES
@@ -31,7 +31,7 @@ class PageResult:
     """What writing one page did."""
 
     records: int = 0
-    repeats: int = 0  # of ``records``, how many this run had already listed (only counted when asked)
+    repeats: int = 0  # of ``records``, how many this run had already listed (a run's pages may overlap)
     changed: int = 0
     quarantined: int = 0
 
@@ -119,16 +119,14 @@ def read_page(store: Store, conn: Any, hub: str, raw_records: Sequence[Any], *, 
 
 def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: int | None, url: str | None = None,
                checkpoint: dict[str, Any] | None = None, reader: RecordReader = HF_RECORDS,
-               run_updates: Callable[[PageResult], dict[str, Any]] | None = None,
-               count_repeats: bool = False) -> PageResult:
+               run_updates: Callable[[PageResult], dict[str, Any]] | None = None) -> PageResult:
     """Read and store one page of raw records (and the run's checkpoint) in a single transaction.
 
     ``run_updates`` is called with the page's result inside the transaction and returns run-record values to
-    commit with it (the crawl's counters), so counters and data never disagree after a kill. ``count_repeats``
-    fills ``result.repeats`` (models of the page this run had already listed). Records the store refuses are
-    quarantined with its reason and the rest stored.
+    commit with it (the crawl's counters), so counters and data never disagree after a kill. Records the store
+    refuses are quarantined with its reason and the rest stored.
     """
-    write = dict(checkpoint=checkpoint, run_updates=run_updates, count_repeats=count_repeats)
+    write = dict(checkpoint=checkpoint, run_updates=run_updates)
     page: ParsedPage | None = None
     try:
         with store.transaction() as conn:
@@ -221,8 +219,7 @@ def _write_snapshots(store: Store, conn: Any, hub: str, listed: dict[str, Live],
 
 
 def write_parsed_page(store: Store, conn: Any, page: ParsedPage, *, checkpoint: dict[str, Any] | None = None,
-                      run_updates: Callable[[PageResult], dict[str, Any]] | None = None,
-                      count_repeats: bool = False) -> PageResult:
+                      run_updates: Callable[[PageResult], dict[str, Any]] | None = None) -> PageResult:
     """Store a page read with ``conn`` (:func:`read_page`), in the caller's transaction (see :func:`write_page`);
     raises what the store refuses, leaving the transaction to be rolled back."""
     hub, run_id, known = page.hub, page.run_id, page.known
@@ -230,7 +227,7 @@ def write_parsed_page(store: Store, conn: Any, page: ParsedPage, *, checkpoint: 
     result = PageResult()
     result.records = len(listed)
     result.quarantined = len(page.bad)
-    if count_repeats and run_id is not None:
+    if run_id is not None:
         result.repeats = sum(1 for i in listed if (stored := known.get(i)) and stored.last_seen_run == run_id)
     keys = _model_keys(store, conn, hub, list(listed), known)
     changed = [m for m in page.models.values() if (stored := known.get(m.id)) is None
@@ -284,13 +281,31 @@ def card_row(hub: str, model_id: str, sha: str | None, text: str | None, *, erro
 def mark_unseen_deleted(store: Store, hub: str, run_id: int) -> int:
     """After a complete full sweep: models the sweep did not see are marked deleted (kept, with the date), and the
     run's metric snapshot says they were gone (a ``deleted`` row: :class:`MetricSnapshot`). They are found in one
-    scan of the models (a few in a thousand a week, none on a first sweep), then marked by id."""
+    scan of the models (a few in a thousand a week), then marked by id; the scan is skipped when the run listed as
+    many models as the store holds live (:func:`_none_unseen`), as on a first sweep."""
     tbl = Model.__table__  # type: ignore[attr-defined]
     unseen = and_(tbl.c.hub == hub, tbl.c.deleted_at.is_(None),
                   (tbl.c.last_seen_run.is_(None)) | (tbl.c.last_seen_run != run_id))
-    now = now_utc()
     with store.transaction() as conn:
+        if _none_unseen(conn, hub, run_id):
+            return 0
         gone = conn.execute(select(tbl.c.id, tbl.c.key).where(unseen)).all()
+        now = now_utc()
         store.upsert(conn, MetricSnapshot, [{"run_id": run_id, "hub": hub, "key": key, "deleted": True} for _, key in gone])
         store.update_by_key(conn, Model, [{"hub": hub, "id": i, "deleted_at": now} for i, _ in gone])
     return len(gone)
+
+
+def _none_unseen(conn: Any, hub: str, run_id: int) -> bool:
+    """Whether the run ``run_id`` saw every live model of ``hub``: its ``records`` (each model it listed, once:
+    :meth:`PageResult.counts`, committed with the pages) equal the hub's live models, counted in two of the models'
+    indexes (the hub's, and the deleted ones'), not in the table."""
+    run = CrawlRun.__table__  # type: ignore[attr-defined]
+    listed = conn.execute(select(run.c.records).where(run.c.run_id == run_id, run.c.hub == hub)).scalar()
+    if listed is None:
+        return False
+    tbl = Model.__table__  # type: ignore[attr-defined]
+    stored = conn.execute(select(func.count()).select_from(tbl).where(tbl.c.hub == hub)).scalar_one()
+    deleted = conn.execute(select(func.count()).select_from(tbl).where(
+        tbl.c.hub == hub, tbl.c.deleted_at.is_not(None))).scalar_one()
+    return int(listed) == stored - deleted

@@ -22,7 +22,6 @@ class ListingPage:
     checkpoint: dict[str, Any]
     seq: int = 0  # position in the listing: pages are committed strictly in this order
     last: bool = False  # the listing ends with this page
-    distinct: bool = False  # queries overlap: ``records`` counts only models not listed earlier in this run
     body: bytes | None = None  # the records as the hub's JSON text, when the answer is their list: passed on as is
 
 

@@ -69,7 +69,6 @@ class _PageFrame(NamedTuple):
     url: str | None
     checkpoint: dict[str, Any] | None
     counters: dict[str, int]  # the run's counters before this page
-    count_repeats: bool
     commit: bool  # committed before the answer
 
     def run_values(self, result: PageResult) -> dict[str, int]:
@@ -97,14 +96,14 @@ class PageWriter:
             self._send(store_url)
 
     def write(self, hub: str, records: list[Any], *, run_id: int | None, url: str | None,
-              checkpoint: dict[str, Any] | None, counters: dict[str, int], count_repeats: bool,
-              commit: bool, body: bytes | None = None) -> PageResult:
+              checkpoint: dict[str, Any] | None, counters: dict[str, int], commit: bool,
+              body: bytes | None = None) -> PageResult:
         """Write one page (:func:`crawler.ingest.write_parsed_page`) with ``counters`` plus the page's own counts,
         committed before the answer if ``commit``; raises :class:`PageWriteError` when it is not stored, or when
         pages answered before it could not be committed. ``body``: the records as the hub's JSON text (``records``
         unread), handed over as it is (not encoded again)."""
         pickled, payload = _pack(records) if body is None else (False, body)
-        return self._ask(_PageFrame(hub, payload, pickled, run_id, url, checkpoint, counters, count_repeats, commit))
+        return self._ask(_PageFrame(hub, payload, pickled, run_id, url, checkpoint, counters, commit))
 
     def flush(self) -> None:
         """Commit the pages written so far; :class:`PageWriteError` if they could not be (they are not stored)."""
@@ -338,8 +337,7 @@ def _write_frame(store: Store, conn: Any, frame: _PageFrame) -> PageResult:
     """Write one page frame with ``conn`` in its open transaction."""
     page = read_page(store, conn, frame.hub, _unpack(frame), run_id=frame.run_id, url=frame.url,
                      reader=READERS[frame.hub])
-    return write_parsed_page(store, conn, page, checkpoint=frame.checkpoint, count_repeats=frame.count_repeats,
-                             run_updates=frame.run_values)
+    return write_parsed_page(store, conn, page, checkpoint=frame.checkpoint, run_updates=frame.run_values)
 
 
 def _write_alone(store: Store, frame: _PageFrame) -> tuple[bool, Any]:
@@ -347,7 +345,7 @@ def _write_alone(store: Store, frame: _PageFrame) -> tuple[bool, Any]:
     try:
         return True, write_page(store, frame.hub, _unpack(frame), run_id=frame.run_id, url=frame.url,
                                 checkpoint=frame.checkpoint, reader=READERS[frame.hub],
-                                count_repeats=frame.count_repeats, run_updates=frame.run_values)
+                                run_updates=frame.run_values)
     except Exception as exc:  # noqa: BLE001 - the crawl stops on it, resumable, with this reason
         return False, driver_error(exc)[:500]
 

@@ -92,7 +92,7 @@ class StorePipeline:
                 return
             result = state.page_writer.write(page.hub, page.records, body=page.body, run_id=state.run_id, url=page.url,
                                              checkpoint=page.checkpoint, counters=state.counter_values(stats),
-                                             count_repeats=page.distinct, commit=page.last)
+                                             commit=page.last)
             state.add_page(result)  # here, before the next page's counters are read
 
         def written(_: Any) -> None:

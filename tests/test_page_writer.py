@@ -10,11 +10,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
-from crawler.ingest import now_utc
+from crawler.ingest import mark_unseen_deleted, now_utc
 from crawler.page_writer import PAGE_CACHE_MB, PageWriteError, PageWriter
 from crawler.run_state import RunState
-from crawler.store import CrawlRun, open_store
+from crawler.store import CrawlRun, Model, open_store
 from tests.support.sim import SAMPLE_WORLD, world_records
 
 PAGE = 100
@@ -50,10 +51,11 @@ def _stored(db: Path) -> tuple[int, int, dict | None]:
     return models, records, json.loads(checkpoint)
 
 
-def _write(writer: PageWriter, state: RunState, n: int, *, commit: bool = False) -> None:
-    records = world_records(SAMPLE_WORLD)[n * PAGE : (n + 1) * PAGE]
+def _write(writer: PageWriter, state: RunState, n: int, *, commit: bool = False, records: list | None = None) -> None:
+    """Page ``n`` of the sample world (or ``records``), checkpointed with the next page's number."""
+    records = world_records(SAMPLE_WORLD)[n * PAGE : (n + 1) * PAGE] if records is None else records
     result = writer.write("hf", records, run_id=state.run_id, url=f"/api/models?p={n}", checkpoint={"page": n + 1},
-                          counters=state.counter_values(None), count_repeats=False, commit=commit)
+                          counters=state.counter_values(None), commit=commit)
     state.add_page(result)
 
 
@@ -83,6 +85,33 @@ def test_a_refused_record_and_a_refused_page_lose_none_of_the_pages_written_befo
             (refused_id, "cannot be stored: refused model")]
 
 
+def test_a_sweep_that_lists_a_model_twice_still_finds_the_model_it_missed(tmp_path):
+    """A run counts each model it lists once, however often it is listed: a second full sweep that lists one model
+    twice and misses another counts one model fewer than the store holds live, so the one it missed is marked
+    deleted (the first sweep's count equals them all: nothing to look for)."""
+    db = tmp_path / "store.db"
+    records = world_records(SAMPLE_WORLD)[: 3 * PAGE]
+    missed = records[-1]["id"]
+    runs = []
+    for pages in ([records[:PAGE], records[PAGE : 2 * PAGE], records[2 * PAGE :]],
+                  [records[:PAGE], records[PAGE : 2 * PAGE], [*records[2 * PAGE : -1], records[0]]]):
+        with _writer(db) as (writer, state):
+            for n, page in enumerate(pages):
+                _write(writer, state, n, records=page)
+            writer.flush()
+        runs.append(state.run_id)
+    store = open_store(f"sqlite:///{db}")
+    try:
+        with store.engine.connect() as conn:
+            assert conn.execute(select(CrawlRun.records).order_by(CrawlRun.run_id)).scalars().all() == [
+                3 * PAGE, 3 * PAGE - 1]
+        assert [mark_unseen_deleted(store, "hf", run_id) for run_id in runs] == [0, 1]
+        with store.engine.connect() as conn:
+            assert conn.execute(select(Model.id).where(Model.deleted_at.is_not(None))).scalars().all() == [missed]
+    finally:
+        store.engine.dispose()
+
+
 def test_pages_written_are_committed_once_the_writer_waits_and_on_flush(tmp_path):
     """A page not asked to be committed is committed as soon as no page follows it (the crawl waits on the hub);
     ``flush`` commits at once; a page asked to be committed is before its answer."""
@@ -107,8 +136,7 @@ def test_a_page_committed_whose_answer_was_lost_is_counted_from_the_store(tmp_pa
     db = tmp_path / "store.db"
     with _writer(db) as (writer, state):
         writer.write("hf", world_records(SAMPLE_WORLD)[:PAGE], run_id=state.run_id, url="/api/models?p=1",
-                     checkpoint={"page": 1}, counters=state.counter_values(None), count_repeats=False,
-                     commit=True)  # its answer not given to the state
+                     checkpoint={"page": 1}, counters=state.counter_values(None), commit=True)  # answer not given
         assert state.totals["records"] == 0
         state.page_not_stored()
     assert state.totals["records"] == PAGE == _stored(db)[1]
@@ -123,8 +151,7 @@ def test_a_page_handed_over_as_the_hubs_text_is_read_as_the_crawl_read_it(tmp_pa
     db = tmp_path / "store.db"
     with _writer(db) as (writer, state):
         result = writer.write("hf", json.loads(body), body=body, run_id=state.run_id, url="/api/models?p=1",
-                              checkpoint={"page": 1}, counters=state.counter_values(None), count_repeats=False,
-                              commit=True)
+                              checkpoint={"page": 1}, counters=state.counter_values(None), commit=True)
     assert result.records == PAGE and result.quarantined == 0
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT pipeline_tag, downloads FROM model WHERE id = ?", (records[3]["id"],)).fetchone() \
@@ -139,7 +166,7 @@ def test_a_page_of_values_json_cannot_carry_reaches_the_writer_and_is_stored_rep
     db = tmp_path / "store.db"
     with _writer(db) as (writer, state):
         result = writer.write("hf", records, run_id=state.run_id, url="/api/models?p=1", checkpoint={"page": 1},
-                              counters=state.counter_values(None), count_repeats=False, commit=True)
+                              counters=state.counter_values(None), commit=True)
     assert result.records == PAGE and result.quarantined == 0
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT pipeline_tag, likes FROM model WHERE id = ?", (records[5]["id"],)).fetchone() \

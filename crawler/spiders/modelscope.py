@@ -109,8 +109,7 @@ class ModelScopeSpider(ModelScopeFollowUps):
             self.checkpoint = self._listing_end(listed)
         # The page, then the next page's request: the pipeline commits pages in listing order. Seeds overlap, so
         # the page counts only models not listed earlier in this run.
-        yield ListingPage(self.hub, response.url, models, self.checkpoint, seq=self.next_seq(), last=follow is None,
-                          distinct=True)
+        yield ListingPage(self.hub, response.url, models, self.checkpoint, seq=self.next_seq(), last=follow is None)
         if follow is not None:
             yield follow
 
