@@ -32,7 +32,7 @@ from analysis.lineage_build import (
 )
 from analysis.lineage_graph import _NO_DATE, HUB_BITS, Labels, LineageGraph
 from analysis.lineage_queries import traverse
-from analysis.months import month_end, month_of, month_range
+from analysis.months import month_end, month_name, month_of, month_range
 from crawler.config import HUBS
 from crawler.families import Family, FamilyError, get_family, select_families
 from crawler.gc_policy import rare_collections
@@ -386,22 +386,24 @@ def _months(view: StoreView, members: list[Membership], counted: np.ndarray, dat
     totals from the first month, and the month-over-month change (never from or to a partial month)."""
     created = view.graph.created
     dated = created != _NO_DATE
-    node_month = created.astype("datetime64[s]").astype("datetime64[M]").astype(str)
+    node_month = np.zeros(created.shape, np.int32)  # months since 1970-01, named once per month (3M names took 3.7 s)
+    node_month[dated] = created[dated].astype("datetime64[s]").astype("datetime64[M]").astype(np.int64)
     parts = []
     for mem in members:
         sel = mem.derivatives & counted & dated
         parts.append(pl.DataFrame({"family": mem.family.name, "month": node_month[sel]},
-                                  schema={"family": pl.String, "month": pl.String}))
-    rows = pl.concat(parts)
+                                  schema={"family": pl.String, "month": pl.Int32}))
+    counts = pl.concat(parts).group_by("month", "family").agg(pl.len().cast(pl.Int64).alias("new"))
     schema = {"month": pl.String, "family": pl.String, "new": pl.Int64, "share": pl.Float64, "cumulative": pl.Int64,
               "change": pl.Float64, "partial": pl.Boolean}
-    if rows.is_empty():
+    if counts.is_empty():
         return pl.DataFrame(schema=schema)
-    last = month_of(data_end) if data_end is not None else rows["month"].max()
-    grid = pl.DataFrame({"month": month_range(rows["month"].min(), max(last, rows["month"].max()))}).join(
+    names = {n: month_name(n) for n in counts["month"].unique().to_list()}
+    counts = counts.with_columns(pl.col("month").replace_strict(names, return_dtype=pl.String))
+    last = month_of(data_end) if data_end is not None else counts["month"].max()
+    grid = pl.DataFrame({"month": month_range(counts["month"].min(), max(last, counts["month"].max()))}).join(
         pl.DataFrame({"family": [m.family.name for m in members]}), how="cross")
     partial = partial_month(data_end)
-    counts = rows.group_by("month", "family").agg(pl.len().cast(pl.Int64).alias("new"))
     out = (grid.join(counts, on=["month", "family"], how="left").with_columns(pl.col("new").fill_null(0))
            .sort(["family", "month"])
            .with_columns(pl.col("new").cum_sum().over("family").alias("cumulative"),

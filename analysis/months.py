@@ -63,3 +63,9 @@ def month_range(first: str, last: str) -> list[str]:
         out.append(f"{y:04d}-{m:02d}")
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
     return out
+
+
+def month_name(number: int) -> str:
+    """The ``YYYY-MM`` that is ``number`` months after 1970-01 (numpy's ``datetime64[M]`` as an integer)."""
+    y, m = divmod(number, 12)
+    return f"{1970 + y:04d}-{m + 1:02d}"
