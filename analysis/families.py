@@ -21,14 +21,13 @@ import polars as pl
 
 from analysis import frames
 from analysis.growth import model_relations
-from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage, node_owners
+from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage, owner_labels
 from analysis.lineage_build import (
     build_graph,
     build_graph_rows,
     load_models,
     node_frame,
     primary_frame,
-    to_labels,
 )
 from analysis.lineage_graph import _NO_DATE, HUB_BITS, Labels, LineageGraph
 from analysis.lineage_queries import traverse
@@ -144,7 +143,7 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     data_end = min(ends) if ends else None  # a hub crawled earlier bounds what the store can say
     del models, all_edges  # not held through the inference pass
     architectures = graph.architecture.mapped(lambda a: (a or "").lower())
-    view = StoreView(graph, owners_of(graph), architectures, declares, relation, downloads, outside, data_end)
+    view = StoreView(graph, owner_labels(graph), architectures, declares, relation, downloads, outside, data_end)
     if threshold is not None:
         view = with_inferences(store, view, families, threshold)
     return view_as_of(view, as_of) if as_of is not None else view
@@ -210,7 +209,8 @@ def with_inferences(store: Store, view: StoreView, families: Sequence[Family], t
     inferences = inferred_lineage(store, view.graph, threshold=threshold,
                                   root_authors=tuple(dict.fromkeys(o for f in families for o in f.orgs)),
                                   family_architectures=tuple(dict.fromkeys(a for f in families
-                                                                           for a in f.architectures)))
+                                                                           for a in f.architectures)),
+                                  owners=view.owners)
     if view.alive is not None:
         inferences = [i for i in inferences if view.alive[i.child]]
     return replace(view, inferences=inferences, threshold=threshold)
@@ -246,14 +246,9 @@ class Membership:
         return self.roots | self.derivatives
 
 
-def owners_of(graph: LineageGraph) -> Labels:
-    """The lower-case owner of every node: its author, else the owner part of its id."""
-    return to_labels(node_owners(graph))
-
-
 def root_mask(graph: LineageGraph, family: Family, owners: Labels | None = None) -> np.ndarray:
     """The family's roots (:meth:`Family.is_root`, vectorised): models of its organisations matching its pattern."""
-    mask = (owners if owners is not None else owners_of(graph)).isin(family.org_set)
+    mask = (owners if owners is not None else owner_labels(graph)).isin(family.org_set)
     if family.pattern is not None:
         for node in np.flatnonzero(mask).tolist():
             mask[node] = family.name_matches(graph.ids[node])

@@ -46,8 +46,8 @@ import yaml
 from sqlalchemy import String, cast, select
 
 from analysis import frames
-from analysis.lineage_build import primary_frame, set_edges
-from analysis.lineage_graph import _NO_DATE, LineageGraph
+from analysis.lineage_build import primary_frame, set_edges, to_labels
+from analysis.lineage_graph import _NO_DATE, Labels, LineageGraph
 from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.families import load_families
@@ -208,29 +208,36 @@ def strip_declared(tags: Iterable[str], card_data: dict[str, Any] | None, card_t
     return Features(clean_tags, None, [], card, text)
 
 
-def _owner(graph: LineageGraph, node: int) -> str:
-    return (graph.authors[node] or graph.ids[node].split("/", 1)[0]).lower()
+def owner_labels(graph: LineageGraph) -> Labels:
+    """The lower-case owner of every node (its author, else the owner part of its id: :func:`node_owners`) as
+    :class:`Labels`, a code per node."""
+    return to_labels(node_owners(graph))
 
 
 class NameIndex:
     """Stored models by normalised name and by normalised full id, and the ranking among namesakes."""
 
     def __init__(self, graph: LineageGraph, root_authors: tuple[str, ...], candidates: Iterable[int] | None = None,
-                 chunk: int = 500_000, official: np.ndarray | None = None):
+                 chunk: int = 500_000, owners: Labels | None = None):
         """``candidates``: the only models whose names will be matched (the index then holds only the names and
         full ids their names can spell: :func:`_asked_names`, :func:`_embedded_ids`), else every model. Ids are
-        normalised ``chunk`` at a time, so a whole hub's names are never all held twice. ``official``:
-        :meth:`official_mask` when the caller has it."""
+        normalised ``chunk`` at a time, so a whole hub's names are never all held twice. ``owners``:
+        :func:`owner_labels` when the caller has them."""
         self.graph = graph
+        self.owners = owners if owners is not None else owner_labels(graph)
+        self.official = official_mask(self.owners, root_authors)
+        # per node, indexed as Python ints (NumPy makes a scalar object): the owner's code and the creation date
+        self._owner_code = memoryview(self.owners.codes)
+        self._created = memoryview(np.ascontiguousarray(graph.created, np.int64))
         ids, nodes = _all_ids(graph)
         owners = _norm_names(pl.select(pl.when(ids.str.contains("/", literal=True))
                                        .then(ids.str.replace(r"(?s)/[^/]*$", "")).otherwise(pl.lit(""))).to_series())
-        self.owners = set(owners.unique().to_list())  # every normalised owner of the ids
+        self.id_owners = set(owners.unique().to_list())  # every normalised owner of the ids
         asked_names = asked_keys = None
         if candidates is not None:
             candidates = list(candidates)
             asked_names = _asked_names(graph, candidates).implode()
-            asked = {k for c in candidates for k in _embedded_ids(_name_tokens(graph.ids[c]), self.owners)}
+            asked = {k for c in candidates for k in _embedded_ids(_name_tokens(graph.ids[c]), self.id_owners)}
             asked_keys = pl.Series(list(asked), dtype=pl.String).implode()
         named, keyed = [], []
         for start in range(0, max(len(ids), 1), chunk):  # one chunk at least: the columns' types
@@ -251,7 +258,6 @@ class NameIndex:
         self.by_id: dict[str, int] = dict(zip(first["key"].to_list(), first["node"].to_list(), strict=True))
         declared = ~graph.inferred
         self.children = np.bincount(graph.parent[declared], minlength=graph.n_nodes)
-        self.official = official if official is not None else self.official_mask(graph, root_authors)
 
     def has_name(self, name: str) -> bool:
         return name in self._name_at
@@ -261,14 +267,9 @@ class NameIndex:
         k = self._name_at.get(name)
         return [] if k is None else self._name_nodes[self._name_ptr[k]:self._name_ptr[k + 1]].tolist()
 
-    @staticmethod
-    def official_mask(graph: LineageGraph, root_authors: tuple[str, ...]) -> np.ndarray:
-        roots = {a.lower() for a in root_authors}
-        return node_owners(graph).is_in(list(roots)).to_numpy()
-
     def older(self, child: int, node: int) -> bool:
         """Whether ``node`` may be ``child``'s parent by date (not younger; unknown dates allow it)."""
-        born, other = self.graph.created[child], self.graph.created[node]
+        born, other = self._created[child], self._created[node]
         return node != child and (born == _NO_DATE or other == _NO_DATE or other <= born)
 
     def pick(self, child: int, names: list[int]) -> tuple[int, str] | None:
@@ -277,14 +278,20 @@ class NameIndex:
         ok = list(dict.fromkeys(n for n in names if self.older(child, n)))
         if not ok:
             return None
-        owner = _owner(g, child)
-        mine = [n for n in ok if _owner(g, n) == owner]
+        codes = self._owner_code
+        owner = codes[child]
+        mine = [n for n in ok if codes[n] == owner]
         if mine:
             return min(mine, key=lambda n: (int(g.created[n]), g.ids[n])), "same-author"
         if len(ok) == 1:
             return ok[0], "unique"
         return min(ok, key=lambda n: (not self.official[n], -int(self.children[n]), int(g.created[n]),
                                       g.ids[n])), "ranked"
+
+
+def official_mask(owners: Labels, root_authors: Iterable[str]) -> np.ndarray:
+    """Whether each node's owner (:func:`owner_labels`) is one of ``root_authors`` (any case)."""
+    return owners.isin({a.lower() for a in root_authors})
 
 
 def _asked_names(graph: LineageGraph, candidates: Sequence[int], chunk: int = 100_000) -> pl.Series:
@@ -342,7 +349,7 @@ def _quant_stem_end(tokens: Sequence[str]) -> int:
 def match_owner_embedded(index: NameIndex, child: int) -> int | None:
     """The stored model whose full id the child's name spells, owner included (``A_-_B-gguf`` → ``A/B``); spans
     without the trailing quantization tokens first, so ``Qwen_-_X-gguf`` is ``Qwen/X``, not ``Qwen/X-GGUF``."""
-    for key in _embedded_ids(_name_tokens(index.graph.ids[child]), index.owners):
+    for key in _embedded_ids(_name_tokens(index.graph.ids[child]), index.id_owners):
         node = index.by_id.get(key)
         if node is not None and index.older(child, node):
             return node
@@ -624,18 +631,18 @@ def id_index(graph: LineageGraph, wanted: Iterable[str]) -> dict[str, int]:
 def infer(graph: LineageGraph, features: dict[int, Features], *, candidates: Iterable[int] | None = None,
           root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
           family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
-          params: np.ndarray | None = None, official: np.ndarray | None = None) -> list[Inference]:
+          params: np.ndarray | None = None, owners: Labels | None = None) -> list[Inference]:
     """Inferences for ``candidates`` (default: every model with no declared parent that is not an official root),
     whatever their confidence (filter with :func:`confident`): per model, at most one with parents and at most one
     membership claim without (:func:`membership_claim`). ``params``: exact parameter count per node, 0 when
-    unknown (:func:`load_params`); ``official``: :meth:`NameIndex.official_mask` when the caller has it."""
+    unknown (:func:`load_params`); ``owners``: :func:`owner_labels` when the caller has them."""
     candidates = list(candidates) if candidates is not None else None
-    index = NameIndex(graph, root_authors, candidates, official=official)
+    index = NameIndex(graph, root_authors, candidates, owners=owners)
     family_arch = {a.lower() for a in family_architectures}
     shapes = model_shapes(graph, params)
     owns = {f.name: f for f in load_families().values()}
     official = {s for node, s in enumerate(shapes) if s is not None and index.official[node]
-                and owns[s[0]].owns(_owner(graph, node))}  # DeepSeek's or 01-ai's llama-architecture models: no
+                and owns[s[0]].owns(index.owners[node])}  # DeepSeek's or 01-ai's llama-architecture models: no
     words = family_words(family_arch)
     if candidates is None:
         has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
@@ -733,14 +740,14 @@ def load_params(store: Store, graph: LineageGraph) -> np.ndarray:
 def likely_candidates(store: Store, graph: LineageGraph,
                       family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
                       root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
-                      official: np.ndarray | None = None) -> list[int]:
+                      owners: Labels | None = None) -> list[int]:
     """Models :func:`infer` would consider, found without loading every model's tags and card (for big stores).
 
     Same test as :func:`infer`'s: the name/architecture part on the graph (:func:`_hints`), the card part
     (:func:`_card_hint`) in SQL.
-    ``official``: :meth:`NameIndex.official_mask` when the caller has it.
+    ``owners``: :func:`owner_labels` when the caller has them.
     """
-    index_official = official if official is not None else NameIndex.official_mask(graph, root_authors)
+    index_official = official_mask(owners if owners is not None else owner_labels(graph), root_authors)
     has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
     fam = {a.lower() for a in family_architectures}
     words = family_words(fam)
@@ -759,22 +766,25 @@ def likely_candidates(store: Store, graph: LineageGraph,
 
 @rare_collections()
 def all_inferences(store: Store, graph: LineageGraph, *, root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
-                   family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> list[Inference]:
+                   family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
+                   owners: Labels | None = None) -> list[Inference]:
     """Every inference for the graph's likely candidates (:func:`likely_candidates`), whatever its confidence: the
-    store's pass of :func:`infer` (the official-organisation mask computed once for both)."""
-    official = NameIndex.official_mask(graph, root_authors)
-    candidates = likely_candidates(store, graph, family_architectures, root_authors, official=official)
+    store's pass of :func:`infer` (the owners, :func:`owner_labels`, found once for both, or given)."""
+    owners = owners if owners is not None else owner_labels(graph)
+    candidates = likely_candidates(store, graph, family_architectures, root_authors, owners=owners)
     return infer(graph, load_features(store, graph, candidates), candidates=candidates, root_authors=root_authors,
-                 family_architectures=family_architectures, params=load_params(store, graph), official=official)
+                 family_architectures=family_architectures, params=load_params(store, graph), owners=owners)
 
 
 def inferred_lineage(store: Store, graph: LineageGraph, *, threshold: float = DEFAULT_THRESHOLD,
                      root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
-                     family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES) -> list[Inference]:
+                     family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
+                     owners: Labels | None = None) -> list[Inference]:
     """The inferences for the graph's models without a declared parent that count at ``threshold``
-    (:func:`confident`: edges of parent confidence ≥ threshold, else membership claims of family confidence ≥ it)."""
+    (:func:`confident`: edges of parent confidence ≥ threshold, else membership claims of family confidence ≥ it).
+    ``owners``: :func:`owner_labels` when the caller has them."""
     return confident(all_inferences(store, graph, root_authors=root_authors,
-                                    family_architectures=family_architectures), threshold)
+                                    family_architectures=family_architectures, owners=owners), threshold)
 
 
 def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: Iterable[int],
