@@ -685,7 +685,7 @@ def _rows_for(store: Store, table: Any, columns: tuple[str, ...], keys: list[tup
     return pl.concat(parts) if parts else frames.table(store, table, columns, where=tbl.c.hub == "none")
 
 
-def _node_keys(graph: LineageGraph, nodes: Sequence[int] | None = None) -> pl.DataFrame:
+def _node_keys(graph: LineageGraph, nodes: Sequence[int] | np.ndarray | None = None) -> pl.DataFrame:
     """``hub, id, node``: every node (or those of ``nodes``) under its primary id (:func:`primary_frame`), and a
     mirror under its ModelScope id too."""
     nodes = np.arange(graph.n_nodes, dtype=np.int64) if nodes is None else np.asarray(nodes, np.int64)
@@ -726,8 +726,8 @@ def load_params(store: Store, graph: LineageGraph) -> np.ndarray:
     if "params" not in frames.column_names(store, "model"):
         return out
     table = architecture_families()
-    shaped = {a for a in set(graph.architecture) if a is not None and a.lower() in table}
-    nodes = [n for n, a in enumerate(graph.architecture) if a in shaped]
+    shaped = {a for a in graph.architecture.values if a is not None and a.lower() in table}
+    nodes = np.flatnonzero(graph.architecture.isin(shaped))
     m = Model.__table__  # type: ignore[attr-defined]
     rows = frames.table(store, Model, ("hub", "id", "params"),
                         where=m.c.params.is_not(None) & ((m.c.hub != "hf") | m.c.architecture.in_(sorted(shaped))))
