@@ -220,7 +220,7 @@ class NameIndex:
     def __init__(self, graph: LineageGraph, root_authors: tuple[str, ...], candidates: Iterable[int] | None = None,
                  chunk: int = 500_000, owners: Labels | None = None):
         """``candidates``: the only models whose names will be matched (the index then holds only the names and
-        full ids their names can spell: :func:`_asked_names`, :func:`_embedded_ids`), else every model. Ids are
+        full ids their names can spell: :func:`_asked`), else every model. Ids are
         normalised ``chunk`` at a time, so a whole hub's names are never all held twice. ``owners``:
         :func:`owner_labels` when the caller has them."""
         self.graph = graph
@@ -230,23 +230,25 @@ class NameIndex:
         self._owner_code = memoryview(self.owners.codes)
         self._created = memoryview(np.ascontiguousarray(graph.created, np.int64))
         ids, nodes = _all_ids(graph)
-        owners = _norm_names(pl.select(pl.when(ids.str.contains("/", literal=True))
-                                       .then(ids.str.replace(r"(?s)/[^/]*$", "")).otherwise(pl.lit(""))).to_series())
-        self.id_owners = set(owners.unique().to_list())  # every normalised owner of the ids
-        asked_names = asked_keys = None
+        # mid.rpartition("/"): no pattern needs the Unicode rules
+        owners = pl.select(pl.when(ids.str.contains("/", literal=True))
+                           .then(ids.str.replace(r"(?s)/[^/]*$", "")).otherwise(pl.lit(""))).to_series()
+        self.id_owners = set(_norm_names(owners.unique()).to_list())  # every normalised owner of the ids
+        asked_names = asked_keys = key_names = None
         if candidates is not None:
-            candidates = list(candidates)
-            asked_names = _asked_names(graph, candidates).implode()
-            asked = {k for c in candidates for k in _embedded_ids(_name_tokens(graph.ids[c]), self.id_owners)}
-            asked_keys = pl.Series(list(asked), dtype=pl.String).implode()
+            names, keys = _asked(graph, candidates, self.id_owners)
+            asked_names, asked_keys = names.implode(), keys.implode()
+            key_names = keys.str.replace(r"(?s)^[^/]*/", "").unique().implode()  # a key's name holds no "/"
         named, keyed = [], []
         for start in range(0, max(len(ids), 1), chunk):  # one chunk at least: the columns' types
             part = pl.DataFrame({"node": nodes[start:start + chunk], "owner": owners.slice(start, chunk),
-                                 # mid.rpartition("/"): no pattern needs the Unicode rules
                                  "name": _norm_names(ids.slice(start, chunk).str.replace(r"(?s)^.*/", ""))})
-            part = part.with_columns((pl.col("owner") + "/" + pl.col("name")).alias("key"))
             named.append(part.select("node", "name") if asked_names is None
                          else part.filter(pl.col("name").is_in(asked_names)).select("node", "name"))
+            if key_names is not None:  # a stored id is an asked key only if its name is the key's name
+                part = part.filter(pl.col("name").is_in(key_names))
+            part = part.with_columns(_norm_names(part["owner"]).alias("owner"))
+            part = part.with_columns((pl.col("owner") + "/" + pl.col("name")).alias("key"))
             keyed.append(part.select("node", "key") if asked_keys is None
                          else part.filter(pl.col("key").is_in(asked_keys)).select("node", "key"))
         del ids, owners
@@ -294,23 +296,27 @@ def official_mask(owners: Labels, root_authors: Iterable[str]) -> np.ndarray:
     return owners.isin({a.lower() for a in root_authors})
 
 
-def _asked_names(graph: LineageGraph, candidates: Sequence[int], chunk: int = 100_000) -> pl.Series:
-    """Every normalised name the name rules may look up for ``candidates``: each name without its trailing
-    quantization tokens (rule 4) and every run of its tokens of at least 6 characters (rule 6 asks only
-    distinctive runs, :func:`_distinctive`). Collected in chunks, so the runs of every candidate are never Python
-    strings at once."""
+def _asked(graph: LineageGraph, candidates: Iterable[int], owners: set[str],
+           chunk: int = 100_000) -> tuple[pl.Series, pl.Series]:
+    """What the name rules may look up for ``candidates``, in one pass over their names: every normalised name (each
+    name without its trailing quantization tokens, rule 4, and every run of its tokens of at least 6 characters:
+    rule 6 asks only distinctive runs, :func:`_distinctive`), and every normalised full id with an owner of
+    ``owners`` (:func:`_embedded_ids`, rule 3). The names are collected in chunks, so the runs of every candidate are
+    never Python strings at once."""
     parts: list[pl.Series] = []
     names: list[str] = []
+    keys: set[str] = set()
     for c in candidates:
         tokens = _name_tokens(graph.ids[c])
         names.append("-".join(tokens[:_quant_stem_end(tokens)]))
         names += [span for i in range(len(tokens)) for j in range(i + 1, len(tokens) + 1)
                   if len(span := "-".join(tokens[i:j])) >= 6]
+        keys.update(_embedded_ids(tokens, owners))
         if len(names) >= chunk:
             parts.append(pl.Series(names, dtype=pl.String).unique())
             names = []
     parts.append(pl.Series(names, dtype=pl.String).unique())
-    return pl.concat(parts).unique()
+    return pl.concat(parts).unique(), pl.Series(list(keys), dtype=pl.String)
 
 
 def _distinctive(name: str, family_words: frozenset[str]) -> bool:
@@ -400,7 +406,7 @@ def match_span(index: NameIndex, child: int, tokens: Sequence[str], words: froze
             span = "-".join(tokens[i:j])
             if best is not None and -len(span) > best[0]:
                 break
-            if not _distinctive(span, words) or not index.has_name(span):
+            if not index.has_name(span) or not _distinctive(span, words):
                 continue
             hit = index.pick(child, index.namesakes(span))
             if hit is not None and (best is None or (-len(span), i) < best[:2]):
