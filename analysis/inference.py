@@ -220,9 +220,8 @@ class NameIndex:
     def __init__(self, graph: LineageGraph, root_authors: tuple[str, ...], candidates: Iterable[int] | None = None,
                  chunk: int = 500_000, owners: Labels | None = None):
         """``candidates``: the only models whose names will be matched (the index then holds only the names and
-        full ids their names can spell: :func:`_asked`), else every model. Ids are
-        normalised ``chunk`` at a time, so a whole hub's names are never all held twice. ``owners``:
-        :func:`owner_labels` when the caller has them."""
+        full ids their names can spell: :func:`_asked`), else every model. Ids are normalised ``chunk`` at a time,
+        so a whole hub's names are never all held twice. ``owners``: :func:`owner_labels` when the caller has them."""
         self.graph = graph
         self.owners = owners if owners is not None else owner_labels(graph)
         self.official = official_mask(self.owners, root_authors)
