@@ -283,10 +283,10 @@ class NameIndex:
         owner = codes[child]
         mine = [n for n in ok if codes[n] == owner]
         if mine:
-            return min(mine, key=lambda n: (int(g.created[n]), g.ids[n])), "same-author"
+            return min(mine, key=lambda n: (self._created[n], g.ids[n])), "same-author"
         if len(ok) == 1:
             return ok[0], "unique"
-        return min(ok, key=lambda n: (not self.official[n], -int(self.children[n]), int(g.created[n]),
+        return min(ok, key=lambda n: (not self.official[n], -int(self.children[n]), self._created[n],
                                       g.ids[n])), "ranked"
 
 
