@@ -109,6 +109,8 @@ CONFIDENCE: dict[str, tuple[float, float]] = {
     "name:quant-suffix:unique": (0.83, 0.99),
 }
 MAX_CARD_SCAN = 64 * 1024  # characters of card body searched for a mergekit config or model ids
+#: The card data's key naming an adapter's base (rule 1).
+ADAPTER_BASE_KEY = "base_model_name_or_path"
 
 _TOKEN_SPLIT = re.compile(r"[-_\s]+")
 _STRONG_QUANT = (r"gguf|ggml|awq|gptq|exl2|mlx|bnb|nf4|int[2348]|fp8|[2345678]-?bits?|\d+(?:\.\d+)?bpw|bpw\d+(?:\.\d+)?"
@@ -154,7 +156,7 @@ class Features:
     tags: list[str]
     library_name: str | None
     files: list[str]
-    card_data: dict[str, Any] | None
+    adapter_base: str | None  # the card data's ``base_model_name_or_path`` (a PEFT adapter config copied to the card)
     card_text: str | None
 
 
@@ -197,15 +199,14 @@ def node_owners(graph: LineageGraph) -> pl.Series:
 
 
 def strip_declared(tags: Iterable[str], card_data: dict[str, Any] | None, card_text: str | None) -> Features:
-    """Remove every declared-lineage signal: ``base_model…`` tags, card keys, and the card's front matter."""
+    """Remove every declared-lineage signal: ``base_model…`` tags, the card data's ``base_model`` keys (of the card
+    data only its adapter base is kept), and the card's front matter."""
     clean_tags = [t for t in tags if "base_model" not in t.lower()]
-    card = card_data or None
-    if card is not None and ("base_model" in card or "base_model_relation" in card):  # else nothing to strip
-        card = {k: v for k, v in card.items() if k not in ("base_model", "base_model_relation")} or None
+    base = (card_data or {}).get(ADAPTER_BASE_KEY)
     text = card_text
     while text and _FRONT_MATTER.match(text):  # stacked front matters too
         text = _FRONT_MATTER.sub("", text, count=1)
-    return Features(clean_tags, None, [], card, text)
+    return Features(clean_tags, None, [], base if isinstance(base, str) else None, text)
 
 
 def owner_labels(graph: LineageGraph) -> Labels:
@@ -497,7 +498,7 @@ def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words:
 
 def _card_hint(feats: Features) -> bool:
     """The card part of the candidate test: an adapter config, a mergekit config or a model link in the card."""
-    if feats.card_data and "base_model_name_or_path" in feats.card_data:
+    if feats.adapter_base is not None:
         return True
     body = (feats.card_text or "")[:MAX_CARD_SCAN]
     return "merge_method" in body or "huggingface.co/" in body
@@ -530,9 +531,7 @@ class CardRefs:
 
     @classmethod
     def of(cls, feats: Features) -> CardRefs:
-        base = (feats.card_data or {}).get("base_model_name_or_path")
-        return cls(base if isinstance(base, str) else None, mergekit_models(feats.card_text),
-                   card_mentions(feats.card_text))
+        return cls(feats.adapter_base, mergekit_models(feats.card_text), card_mentions(feats.card_text))
 
     def raw(self) -> list[str]:
         return [*([self.adapter_base] if self.adapter_base is not None else []), *self.merged, *self.mentions]
@@ -674,22 +673,6 @@ def confident(inferences: Iterable[Inference], threshold: float = DEFAULT_THRESH
     return [i for i in inferences if i.confidence >= threshold or i.family_confidence >= threshold]
 
 
-def _rows_for(store: Store, table: Any, columns: tuple[str, ...], keys: list[tuple[str, str]] | None) -> pl.DataFrame:
-    """Rows of ``table`` for the given ``(hub, id)`` keys (all rows when None), in bounded ``IN`` batches: the
-    candidates' wide rows (tags, files, card data, card texts) a few thousand at a time — read as one array per hub
-    (``frames.table(keys=…)``) the 3M report peaked 37 MB higher."""
-    tbl = table.__table__
-    if keys is None:
-        return frames.table(store, table, columns)
-    parts = []
-    for hub in ("hf", "modelscope"):
-        ids = [i for h, i in keys if h == hub]
-        for start in range(0, len(ids), 5_000):
-            where = (tbl.c.hub == hub) & tbl.c.id.in_(ids[start: start + 5_000])
-            parts.append(frames.table(store, table, columns, where=where))
-    return pl.concat(parts) if parts else frames.table(store, table, columns, where=tbl.c.hub == "none")
-
-
 def _node_keys(graph: LineageGraph, nodes: Sequence[int] | np.ndarray | None = None) -> pl.DataFrame:
     """``hub, id, node``: every node (or those of ``nodes``) under its primary id (:func:`primary_frame`), and a
     mirror under its ModelScope id too."""
@@ -702,25 +685,34 @@ def _node_keys(graph: LineageGraph, nodes: Sequence[int] | np.ndarray | None = N
 
 
 def load_features(store: Store, graph: LineageGraph, nodes: Iterable[int] | None = None) -> dict[int, Features]:
-    """Child-side signals of the graph's models (or of ``nodes``), declared lineage stripped (:func:`strip_declared`)."""
+    """Child-side signals of the graph's models (or of ``nodes``), declared lineage stripped (:func:`strip_declared`).
+    The card data is read only where it names an adapter's base (a text test in the database), its one key used."""
     keys = None
     if nodes is not None:
         node_of = _node_keys(graph, sorted(set(nodes)))
-        keys = list(node_of.select("hub", "id").iter_rows())
+        keys = node_of.select("hub", "id")
     else:
         node_of = _node_keys(graph)
-    models = _rows_for(store, Model, ("hub", "id", "tags", "library_name", "files", "card_data"), keys)
-    cards = _rows_for(store, Card, ("hub", "id", "text"), keys)
+    models = frames.table(store, Model, ("hub", "id", "tags", "library_name", "files"), keys=keys)
+    adapters = frames.table(store, Model, ("hub", "id", "card_data"), where=_names_adapter_base(), keys=keys)
+    cards = frames.table(store, Card, ("hub", "id", "text"), keys=keys)
+    data = {(h, i): d for h, i, d in adapters.iter_rows() if isinstance(d, dict)}
     text = {(h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows()} if cards.height else {}
     out: dict[int, Features] = {}
     rows = models.join(node_of, on=["hub", "id"], how="inner", maintain_order="left")
-    for hub, mid, tags, lib, files, card, node in rows.iter_rows():
+    for hub, mid, tags, lib, files, node in rows.iter_rows():
         if node in out and hub == "modelscope":
             continue
-        f = strip_declared(tags or [], card if isinstance(card, dict) else None, text.get((hub, mid)))
+        f = strip_declared(tags or [], data.get((hub, mid)), text.get((hub, mid)))
         f.library_name, f.files = lib, list(files or [])
         out[node] = f
     return out
+
+
+def _names_adapter_base() -> Any:
+    """The models whose card data may name an adapter's base (its key appears in the card data's text)."""
+    m = Model.__table__  # type: ignore[attr-defined]
+    return cast(m.c.card_data, String).like(f"%{ADAPTER_BASE_KEY}%")
 
 
 def load_params(store: Store, graph: LineageGraph) -> np.ndarray:
@@ -759,7 +751,7 @@ def likely_candidates(store: Store, graph: LineageGraph,
     m, c = Model.__table__, Card.__table__  # type: ignore[attr-defined]
     hits: list[tuple[str, str]] = []
     with store.engine.connect() as conn:
-        for q in (select(m.c.hub, m.c.id).where(cast(m.c.card_data, String).like("%base_model_name_or_path%")),
+        for q in (select(m.c.hub, m.c.id).where(_names_adapter_base()),
                   select(c.c.hub, c.c.id).where(c.c.text.like("%merge_method%") | c.c.text.like("%huggingface.co/%"))):
             hits += [(h, i) for h, i in conn.execute(q)]
     card_hit = np.zeros(graph.n_nodes, bool)

@@ -48,8 +48,10 @@ def test_strip_declared_removes_every_declared_signal() -> None:
     f = strip_declared(["gguf", "base_model:Qwen/Qwen2-7B", "base_model:quantized:Qwen/Qwen2-7B"],
                        {"base_model": "Qwen/Qwen2-7B", "base_model_relation": "quantized", "license": "mit"}, text)
     assert f.tags == ["gguf"]
-    assert f.card_data == {"license": "mit"}
+    assert f.adapter_base is None
     assert f.card_text == "# Card body\n"
+    adapter = strip_declared([], {"base_model": "Qwen/Qwen2-7B", "base_model_name_or_path": "Qwen/Qwen2-7B"}, None)
+    assert adapter.adapter_base == "Qwen/Qwen2-7B"  # a PEFT config's key, not the declared base: kept
 
 
 def test_mergekit_config_in_card_body() -> None:
@@ -71,6 +73,8 @@ def test_name_and_card_rules(tmp_path: Path) -> None:
         hf("a/Qwen2-7B-x", "2024-06-10"), hf("b/Qwen2-7B-y", "2024-06-11"),
         hf("c/Qwen2-7B-merged", "2024-06-12", tags=("mergekit", "merge", "qwen2")),
         hf("d/opaque-name", "2024-06-12", ("Qwen/Qwen2-7B",), tags=("llama",)),
+        {**hf("e/my-lora", "2024-06-13", tags=("peft",), library="peft"),  # a PEFT config copied to the card data
+         "cardData": {"license": "mit", "base_model_name_or_path": "Qwen/Qwen2-7B"}},
     ])
     with store.transaction() as conn:
         store.upsert(conn, Card, [{"hub": "hf", "id": "c/Qwen2-7B-merged", "text": MERGE_CARD}])
@@ -89,6 +93,8 @@ def test_name_and_card_rules(tmp_path: Path) -> None:
     assert claims["early/Qwen2-7B-Instruct-AWQ"] == "arch+name:qwen2"  # … only a membership claim
     assert claims["bartowski/Qwen2-7B-Instruct-GGUF"] == "name-arch:qwen"  # a claim beside the edge
     assert got["c/Qwen2-7B-merged"] == (["a/Qwen2-7B-x", "b/Qwen2-7B-y"], "merge", "card:mergekit")
+    assert got["e/my-lora"] == (["Qwen/Qwen2-7B"], "adapter", "card:adapter-base")  # no hint in its name
+    assert all_inferences(store, g) == inferred  # the store's pass finds the adapter's card data too
     assert "d/opaque-name" not in got  # declared: not a candidate
     assert "Qwen/Qwen2-7B-Instruct" not in got  # official roots are never given a parent
 
@@ -139,7 +145,6 @@ def test_sample_features_carry_no_declared_lineage(tmp_path: Path) -> None:
     assert len(feats) == g.n_nodes
     for f in feats.values():
         assert not any("base_model" in t for t in f.tags)
-        assert "base_model" not in (f.card_data or {})
         assert not (f.card_text or "").lstrip().startswith("---")
 
 
