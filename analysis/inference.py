@@ -46,7 +46,7 @@ import yaml
 from sqlalchemy import String, cast, select
 
 from analysis import frames
-from analysis.lineage_build import primary_frame, set_edges, to_labels
+from analysis.lineage_build import primary_frame, set_edges
 from analysis.lineage_graph import _NO_DATE, Labels, LineageGraph
 from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
@@ -190,14 +190,6 @@ def _all_ids(graph: LineageGraph) -> tuple[pl.Series, np.ndarray]:
     return ids, np.concatenate([np.arange(graph.n_nodes, dtype=np.int64), np.fromiter(ms, np.int64, len(ms))])
 
 
-def node_owners(graph: LineageGraph) -> pl.Series:
-    """The lower-case owner of every node (its author, else the owner part of its id): :func:`_owner`, vectorised."""
-    ids, authors = graph.ids.series(), graph.authors.series("author")
-    raw = pl.select(pl.when(authors.is_null() | (authors == "")).then(ids.str.extract(r"^([^/]*)"))
-                    .otherwise(authors)).to_series()
-    return _exact(raw.str.to_lowercase(), str.lower, raw)
-
-
 def strip_declared(tags: Iterable[str], card_data: dict[str, Any] | None, card_text: str | None) -> Features:
     """Remove every declared-lineage signal: ``base_model…`` tags, the card data's ``base_model`` keys (of the card
     data only its adapter base is kept), and the card's front matter."""
@@ -210,9 +202,20 @@ def strip_declared(tags: Iterable[str], card_data: dict[str, Any] | None, card_t
 
 
 def owner_labels(graph: LineageGraph) -> Labels:
-    """The lower-case owner of every node (its author, else the owner part of its id: :func:`node_owners`) as
-    :class:`Labels`, a code per node."""
-    return to_labels(node_owners(graph))
+    """The lower-case owner of every node as :class:`Labels`, a code per node: its author, else the owner part of its
+    id. Each distinct author is lowered once; only the nodes without one are looked at one by one."""
+    owners = graph.authors.mapped(lambda a: a.lower() if a else None)
+    if None not in owners.values:
+        return owners
+    values = owners.values
+    codes, none = owners.codes.copy(), values.index(None)
+    at = {v: i for i, v in enumerate(values)}
+    for node in np.flatnonzero(codes == none).tolist():
+        owner = graph.ids[node].split("/", 1)[0].lower()
+        codes[node] = at.setdefault(owner, len(at))
+        if codes[node] == len(values):
+            values.append(owner)
+    return Labels(codes, values)
 
 
 class NameIndex:
@@ -301,13 +304,13 @@ def _asked(graph: LineageGraph, candidates: Iterable[int], owners: set[str],
     """What the name rules may look up for ``candidates``, in one pass over their names: every normalised name (each
     name without its trailing quantization tokens, rule 4, and every run of its tokens of at least 6 characters:
     rule 6 asks only distinctive runs, :func:`_distinctive`), and every normalised full id with an owner of
-    ``owners`` (:func:`_embedded_ids`, rule 3). The names are collected in chunks, so the runs of every candidate are
-    never Python strings at once."""
+    ``owners`` (:func:`_embedded_ids`, rule 3). Candidates of the same name (copies of one model by several owners)
+    are looked at once. The names are collected in chunks, so the runs of every candidate are never Python strings
+    at once."""
     parts: list[pl.Series] = []
     names: list[str] = []
     keys: set[str] = set()
-    for c in candidates:
-        tokens = _name_tokens(graph.ids[c])
+    for tokens in {_name_tokens(name) for name in {mid.rsplit("/", 1)[-1] for mid in graph.ids.take(candidates)}}:
         names.append("-".join(tokens[:_quant_stem_end(tokens)]))
         names += [span for i in range(len(tokens)) for j in range(i + 1, len(tokens) + 1)
                   if len(span := "-".join(tokens[i:j])) >= 6]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
+
 from analysis.graph import build_graph, descendants, graph_with_inferred
 from analysis.inference import (
     DEFAULT_THRESHOLD,
@@ -261,3 +263,20 @@ def test_the_vectorised_hints_say_of_each_model_what_its_own_test_says(tmp_path:
             nodes = np.arange(g.n_nodes, dtype=np.int64)
             each = [_hint(g.ids[n], g.architecture[n], family_arch, words) for n in range(g.n_nodes)]
             assert _hints(g, nodes, family_arch, words, chunk=7).tolist() == each and 0 < sum(each) < g.n_nodes
+
+
+def test_owner_labels_take_the_author_else_the_ids_owner(tmp_path: Path) -> None:
+    """Every node's owner in lower case: its author (``Qwen``), else the owner part of its id (a ModelScope record
+    may list no author, or an empty one)."""
+    from analysis.inference import owner_labels
+    from analysis.lineage_graph import Labels
+
+    store = store_with(tmp_path, [hf("Qwen/Qwen2-7B", "2024-06-05"), hf("Alice/Qwen2-7B-sft", "2024-06-06"),
+                                  hf("Bob/Qwen2-7B-dpo", "2024-06-07"), hf("Carol/x", "2024-06-08")])
+    g = build_graph(store)
+    authors = {"Qwen/Qwen2-7B": "QWEN", "Alice/Qwen2-7B-sft": None, "Bob/Qwen2-7B-dpo": "", "Carol/x": "Dave"}
+    g.authors = Labels(np.arange(g.n_nodes), [authors[i] for i in g.ids])
+    owners = owner_labels(g)
+    assert dict(zip(g.ids, owners, strict=True)) == {"Qwen/Qwen2-7B": "qwen", "Alice/Qwen2-7B-sft": "alice",
+                                                    "Bob/Qwen2-7B-dpo": "bob", "Carol/x": "dave"}
+    assert owners.isin({"alice", "qwen"}).tolist() == [i in ("Qwen/Qwen2-7B", "Alice/Qwen2-7B-sft") for i in g.ids]
