@@ -21,7 +21,14 @@ import polars as pl
 
 from analysis import frames
 from analysis.growth import model_relations
-from analysis.inference import DEFAULT_THRESHOLD, Inference, family_counts, inferred_lineage, owner_labels
+from analysis.inference import (
+    DEFAULT_THRESHOLD,
+    Inference,
+    family_counts,
+    inferred_lineage,
+    owner_labels,
+    params_by_node,
+)
 from analysis.lineage_build import (
     build_graph,
     build_graph_rows,
@@ -73,6 +80,7 @@ class StoreView:
     downloads: np.ndarray  # int64 per node (a mirrored model: both hubs' downloads)
     outside: pl.DataFrame  # declared bases that are not a model of the graph: node, base (id), relation
     data_end: datetime | None  # where the data end: the earliest hub's newest createdAt / lastModified
+    params: np.ndarray | None = None  # exact parameter counts (analysis.inference.params_by_node; None: not read)
     inferences: list[Inference] | None = None  # confident inferences (None: not computed)
     threshold: float = DEFAULT_THRESHOLD
     alive: np.ndarray | None = None  # bool per node: created by ``as_of`` (None: every model)
@@ -98,10 +106,12 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     """
     m = Model.__table__  # type: ignore[attr-defined]
     models = None
+    # the inference pass's parameter counts come with the scan (a store may predate the column)
+    sizes = ("params",) if metrics and "params" in frames.column_names(store, "model") else ()
     all_edges = edges if edges is not None else frames.edges(store)  # one scan for the graph and the view
     if graph is None and metrics:  # and one of the models
         models = frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at",
-                                             "downloads", "last_modified"), scan_where=m.c.deleted_at.is_(None))
+                                             "downloads", "last_modified", *sizes), scan_where=m.c.deleted_at.is_(None))
         graph, row_nodes = build_graph_rows(store, models, edges=all_edges)
     else:  # membership only: the graph's narrow model columns
         graph = graph if graph is not None else build_graph(store, edges=all_edges)
@@ -127,10 +137,10 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
              for child, p, raw in out.select("child", "parent", "parent_raw").iter_rows()]
     outside = (out.with_columns(pl.Series("base", bases, dtype=pl.String)).filter(pl.col("base").is_not_null())
                .select("node", "base", "relation"))
-    downloads, ends = np.zeros(n, np.int64), []
+    downloads, ends, params = np.zeros(n, np.int64), [], None
     if metrics:
         if models is None:
-            models = frames.table(store, Model, ("hub", "id", "downloads", "created_at", "last_modified"),
+            models = frames.table(store, Model, ("hub", "id", "downloads", "created_at", "last_modified", *sizes),
                                   scan_where=m.c.deleted_at.is_(None))
         if row_nodes is None:  # the caller's graph: its models' rows found by id
             row_nodes = models.select("hub", "id").join(keys, on=["hub", "id"], how="left",
@@ -140,10 +150,13 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
         newest = models.group_by("hub").agg(pl.max_horizontal(pl.col("created_at").max(),
                                                               pl.col("last_modified").max()))
         ends = [v for v in newest.to_series(1).to_list() if v is not None]
+        if sizes:
+            params = params_by_node(graph, models["params"].fill_null(0).to_numpy(), row_nodes)
     data_end = min(ends) if ends else None  # a hub crawled earlier bounds what the store can say
     del models, all_edges  # not held through the inference pass
     architectures = graph.architecture.mapped(lambda a: (a or "").lower())
-    view = StoreView(graph, owner_labels(graph), architectures, declares, relation, downloads, outside, data_end)
+    view = StoreView(graph, owner_labels(graph), architectures, declares, relation, downloads, outside, data_end,
+                     params)
     if threshold is not None:
         view = with_inferences(store, view, families, threshold)
     return view_as_of(view, as_of) if as_of is not None else view
@@ -210,7 +223,7 @@ def with_inferences(store: Store, view: StoreView, families: Sequence[Family], t
                                   root_authors=tuple(dict.fromkeys(o for f in families for o in f.orgs)),
                                   family_architectures=tuple(dict.fromkeys(a for f in families
                                                                            for a in f.architectures)),
-                                  owners=view.owners)
+                                  owners=view.owners, params=view.params)
     if view.alive is not None:
         inferences = [i for i in inferences if view.alive[i.child]]
     return replace(view, inferences=inferences, threshold=threshold)

@@ -720,22 +720,37 @@ def _names_adapter_base() -> Any:
 
 
 def load_params(store: Store, graph: LineageGraph) -> np.ndarray:
-    """The exact parameter count of every node whose architecture belongs to a family of the table (0 when unknown,
-    for the other nodes, or when the store predates the column): all :func:`model_shapes` looks at. Only those
-    models' rows are read (a ModelScope row is always read: it may be a mirror's twin of another architecture)."""
-    out = np.zeros(graph.n_nodes, np.int64)
+    """:func:`params_by_node` from the store's rows (all 0 when the store predates the column). Only the rows of
+    models whose architecture belongs to a family of the table are read, and every ModelScope row (it may be a
+    mirror's twin of another architecture)."""
     if "params" not in frames.column_names(store, "model"):
-        return out
-    table = architecture_families()
-    shaped = {a for a in graph.architecture.values if a is not None and a.lower() in table}
-    nodes = np.flatnonzero(graph.architecture.isin(shaped))
+        return np.zeros(graph.n_nodes, np.int64)
+    shaped = _shaped_architectures(graph)
     m = Model.__table__  # type: ignore[attr-defined]
     rows = frames.table(store, Model, ("hub", "id", "params"),
                         where=m.c.params.is_not(None) & ((m.c.hub != "hf") | m.c.architecture.in_(sorted(shaped))))
-    known = (rows.join(_node_keys(graph, nodes), on=["hub", "id"], how="inner", maintain_order="left")
-             .filter(pl.col("params") != 0).unique("node", keep="first", maintain_order=True))  # a node's first
-    out[known["node"].to_numpy()] = known["params"].to_numpy()
+    keys = _node_keys(graph, np.flatnonzero(graph.architecture.isin(shaped)))
+    row_nodes = rows.join(keys, on=["hub", "id"], how="left", maintain_order="left")["node"].fill_null(-1)
+    return params_by_node(graph, rows["params"].fill_null(0).to_numpy(), row_nodes.to_numpy())
+
+
+def params_by_node(graph: LineageGraph, params: np.ndarray, row_nodes: np.ndarray) -> np.ndarray:
+    """The exact parameter count of every node whose architecture belongs to a family of the table, all
+    :func:`model_shapes` looks at: the first non-zero of ``params`` (per stored row, 0 when unknown) among the node's
+    rows (row ``i`` is node ``row_nodes[i]``, -1 for none); 0 when none is known, and for the other nodes."""
+    out = np.zeros(graph.n_nodes, np.int64)
+    shaped = graph.architecture.isin(_shaped_architectures(graph))
+    rows = np.flatnonzero((row_nodes >= 0) & (params != 0))
+    rows = rows[shaped[row_nodes[rows]]]
+    nodes, first = np.unique(row_nodes[rows], return_index=True)  # each node's first row
+    out[nodes] = params[rows[first]]
     return out
+
+
+def _shaped_architectures(graph: LineageGraph) -> set[str]:
+    """The graph's architectures (as stored) that belong to a family of the table (:func:`architecture_families`)."""
+    table = architecture_families()
+    return {a for a in graph.architecture.values if a is not None and a.lower() in table}
 
 
 def likely_candidates(store: Store, graph: LineageGraph,
@@ -768,24 +783,26 @@ def likely_candidates(store: Store, graph: LineageGraph,
 @rare_collections()
 def all_inferences(store: Store, graph: LineageGraph, *, root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
                    family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
-                   owners: Labels | None = None) -> list[Inference]:
+                   owners: Labels | None = None, params: np.ndarray | None = None) -> list[Inference]:
     """Every inference for the graph's likely candidates (:func:`likely_candidates`), whatever its confidence: the
-    store's pass of :func:`infer` (the owners, :func:`owner_labels`, found once for both, or given)."""
+    store's pass of :func:`infer`. ``owners`` (:func:`owner_labels`, found once for both) and ``params``
+    (:func:`load_params`) are read here unless the caller has them."""
     owners = owners if owners is not None else owner_labels(graph)
+    params = params if params is not None else load_params(store, graph)
     candidates = likely_candidates(store, graph, family_architectures, root_authors, owners=owners)
     return infer(graph, load_features(store, graph, candidates), candidates=candidates, root_authors=root_authors,
-                 family_architectures=family_architectures, params=load_params(store, graph), owners=owners)
+                 family_architectures=family_architectures, params=params, owners=owners)
 
 
 def inferred_lineage(store: Store, graph: LineageGraph, *, threshold: float = DEFAULT_THRESHOLD,
                      root_authors: tuple[str, ...] = DEFAULT_ROOT_AUTHORS,
                      family_architectures: tuple[str, ...] = DEFAULT_FAMILY_ARCHITECTURES,
-                     owners: Labels | None = None) -> list[Inference]:
+                     owners: Labels | None = None, params: np.ndarray | None = None) -> list[Inference]:
     """The inferences for the graph's models without a declared parent that count at ``threshold``
     (:func:`confident`: edges of parent confidence ≥ threshold, else membership claims of family confidence ≥ it).
-    ``owners``: :func:`owner_labels` when the caller has them."""
-    return confident(all_inferences(store, graph, root_authors=root_authors,
-                                    family_architectures=family_architectures, owners=owners), threshold)
+    ``owners``, ``params``: as :func:`all_inferences` takes them."""
+    return confident(all_inferences(store, graph, root_authors=root_authors, family_architectures=family_architectures,
+                                    owners=owners, params=params), threshold)
 
 
 def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: Iterable[int],

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
+from analysis.families import load_view
 from analysis.graph import build_graph, descendants, graph_with_inferred
 from analysis.inference import (
     DEFAULT_THRESHOLD,
@@ -229,6 +230,10 @@ def test_the_stores_pass_infers_what_inference_over_every_model_does(tmp_path: P
     assert any(not i.isascii() for i in g.ids)
     everything = infer(g, load_features(store, g), params=load_params(store, g))
     assert all_inferences(store, g) == everything
+    view = load_view(store)  # the report's view reads the parameter counts with its scan of the models
+    assert view.params is not None and view.params.any()
+    assert np.array_equal(view.params, load_params(store, view.graph))
+    assert all_inferences(store, view.graph, params=view.params) == all_inferences(store, view.graph)
     rules = {i.rule.split(":")[0] + ":" + i.rule.split(":")[1] for i in everything}
     assert {"card:mergekit", "name:quant-suffix", "name:owner-embedded"} <= rules and len(everything) > 300, rules
 
