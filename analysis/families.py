@@ -23,6 +23,7 @@ from analysis import frames
 from analysis.growth import model_relations
 from analysis.inference import (
     DEFAULT_THRESHOLD,
+    FamilyJoins,
     Inference,
     family_counts,
     inferred_lineage,
@@ -268,9 +269,11 @@ def root_mask(graph: LineageGraph, family: Family, owners: Labels | None = None)
     return mask
 
 
-def membership(view: StoreView, family: Family, *, with_inferred: bool = True) -> Membership:
+def membership(view: StoreView, family: Family, *, with_inferred: bool = True,
+               joins: FamilyJoins | None = None) -> Membership:
     """Roots, declared derivatives (any depth), inferred-only derivatives (when the view has inferences and
-    ``with_inferred``) and undeclared models of ``family``."""
+    ``with_inferred``) and undeclared models of ``family``. ``joins``: the view's inferences laid out for the count
+    (:meth:`FamilyJoins.of`), when the caller counts several families."""
     alive = view.alive if view.alive is not None else np.ones(view.graph.n_nodes, bool)
     roots = root_mask(view.graph, family, view.owners) & alive
     hits = view.outside.filter(pl.col("base").map_elements(lambda b: family.is_root(None, b), return_dtype=pl.Boolean))
@@ -281,8 +284,8 @@ def membership(view: StoreView, family: Family, *, with_inferred: bool = True) -
     derivatives = (view.reach(start) | seeds) & ~roots & alive
     inferred = None
     if view.inferences is not None and with_inferred:
-        inferred = family_counts(view.graph, view.inferences, start.tolist(), family.architectures,
-                                 threshold=view.threshold)
+        joins = joins if joins is not None else FamilyJoins.of(view.inferences, view.threshold)
+        inferred = family_counts(view.graph, joins, start.tolist(), family.architectures)
     arch = view.architectures.isin(family.architecture_set)
     undeclared = arch & ~roots & ~derivatives & ~view.declares & alive
     missing = hits.filter(pl.col("node").is_in(np.flatnonzero(seeds).tolist())).group_by("base").agg(
@@ -458,7 +461,8 @@ def analyse_families(store: Store, families: Sequence[Family] | None = None, *, 
         raise FamilyError("no family to analyse")
     view = view or load_view(store, families=families, threshold=threshold if include_inferred else None, as_of=as_of)
     counted = view.downloads >= min_downloads if min_downloads is not None else np.ones(view.graph.n_nodes, bool)
-    members = [membership(view, f) for f in families]
+    joins = FamilyJoins.of(view.inferences, view.threshold) if view.inferences is not None else None
+    members = [membership(view, f, joins=joins) for f in families]
     any_root = np.logical_or.reduce([m.roots for m in members])
     for m in members:  # another family's root is that family's own model, not an undeclared derivative
         m.undeclared &= ~any_root

@@ -805,15 +805,42 @@ def inferred_lineage(store: Store, graph: LineageGraph, *, threshold: float = DE
                                     owners=owners, params=params), threshold)
 
 
-def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: Iterable[int],
-                  architectures: Iterable[str] = (), *, threshold: float = DEFAULT_THRESHOLD) -> dict[str, Any]:
-    """One family's derivatives, declared and declared + inferred (≥ ``threshold``), side by side.
+@dataclass(slots=True)
+class FamilyJoins:
+    """The inferences :func:`family_counts` follows, laid out once for every family it counts: those of family
+    confidence ≥ ``threshold``, as edges (with parents: their children, and every parent with the edge it belongs
+    to, as arrays) and as membership claims (without parent: the architecture each claims, by the rule's suffix)."""
+
+    threshold: float
+    edges: list[Inference]
+    child: np.ndarray  # per edge
+    parent: np.ndarray  # every edge's parents, edge by edge
+    edge_of: np.ndarray  # per entry of ``parent``: its edge
+    claims: list[Inference]
+    claimed: Labels  # per claim: the architecture (or family word) it claims
+
+    @classmethod
+    def of(cls, inferences: Iterable[Inference], threshold: float = DEFAULT_THRESHOLD) -> FamilyJoins:
+        kept = [i for i in inferences if i.family_confidence >= threshold]
+        edges = [i for i in kept if i.parents]
+        claims = [i for i in kept if not i.parents]
+        counts = np.fromiter((len(i.parents) for i in edges), np.int64, len(edges))
+        code: dict[str, int] = {}
+        claimed = np.fromiter((code.setdefault(i.rule.split(":", 1)[-1], len(code)) for i in claims), np.int32,
+                              len(claims))
+        return cls(threshold, edges, np.fromiter((i.child for i in edges), np.int64, len(edges)),
+                   np.fromiter((p for i in edges for p in i.parents), np.int64, int(counts.sum())),
+                   np.repeat(np.arange(len(edges)), counts), claims, Labels(claimed, list(code)))
+
+
+def family_counts(graph: LineageGraph, joins: FamilyJoins, roots: Iterable[int],
+                  architectures: Iterable[str] = ()) -> dict[str, Any]:
+    """One family's derivatives, declared and declared + inferred (≥ ``joins.threshold``), side by side.
 
     ``declared``: models reachable from ``roots`` by declared edges (roots excluded). ``inferred``: the further
     models reached when the confident inferred edges are followed too, plus membership-only claims whose
     architecture (the rule's suffix) is one of ``architectures``; each model counted once.
     """
-    kept = [i for i in inferences if i.family_confidence >= threshold]
     start = np.fromiter(roots, np.int64)
     declared = traverse(graph, start, "down").nodes if start.size else np.zeros(0, np.int64)
     member = np.zeros(graph.n_nodes, bool)
@@ -822,8 +849,8 @@ def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: I
     archs = {a.lower() for a in architectures}
     archs |= family_words(archs)
     by_rule: Counter[str] = Counter()
-    claims = [i for i in kept if not i.parents and i.rule.split(":", 1)[-1] in archs]
-    edges = _may_join(graph, [i for i in kept if i.parents], member)
+    claims = [joins.claims[k] for k in np.flatnonzero(joins.claimed.isin(archs)).tolist()]
+    edges = _may_join(graph, joins, member)
     changed = True
     while changed:  # inferred edges may hang under other inferred edges: follow until nothing new joins
         changed = False
@@ -836,8 +863,8 @@ def family_counts(graph: LineageGraph, inferences: Iterable[Inference], roots: I
             by_rule[i.rule] += _join(graph, member, i.child)
     n_declared = int(declared.size)
     total = int(member.sum()) - int(np.unique(start).size)
-    return {"declared": n_declared, "inferred": total - n_declared, "with_inferred": total, "threshold": threshold,
-            "inferred_by_rule": dict(by_rule.most_common())}
+    return {"declared": n_declared, "inferred": total - n_declared, "with_inferred": total,
+            "threshold": joins.threshold, "inferred_by_rule": dict(by_rule.most_common())}
 
 
 def _join(graph: LineageGraph, member: np.ndarray, node: int) -> int:
@@ -849,24 +876,19 @@ def _join(graph: LineageGraph, member: np.ndarray, node: int) -> int:
     return 1 + traverse(graph, node, "down", seen=member).nodes.size
 
 
-def _may_join(graph: LineageGraph, edges: list[Inference], member: np.ndarray) -> list[Inference]:
-    """The inferred ``edges`` (in order) that :func:`family_counts` can follow from ``member``: the child is not a
-    member yet and a parent is one once every edge is followed. The others never join anything, whatever the
-    order they are looked at in, so leaving them out changes no count."""
-    if not edges:
-        return edges
-    child = np.fromiter((i.child for i in edges), np.int64, len(edges))
-    counts = np.fromiter((len(i.parents) for i in edges), np.int64, len(edges))
-    parent = np.fromiter((p for i in edges for p in i.parents), np.int64, int(counts.sum()))
-    owner = np.repeat(np.arange(len(edges)), counts)
+def _may_join(graph: LineageGraph, joins: FamilyJoins, member: np.ndarray) -> list[Inference]:
+    """The inferred edges of ``joins`` (in order) that :func:`family_counts` can follow from ``member``: the child
+    is not a member yet and a parent is one once every edge is followed. The others never join anything, whatever
+    the order they are looked at in, so leaving them out changes no count."""
+    child, parent, edge_of = joins.child, joins.parent, joins.edge_of
     reach = member.copy()
-    while (fire := reach[parent] & ~reach[child[owner]]).any():
-        new = np.unique(child[owner[fire]])
+    while (fire := reach[parent] & ~reach[child[edge_of]]).any():
+        new = np.unique(child[edge_of[fire]])
         reach[new] = True
         reach[traverse(graph, new, "down").nodes] = True
-    useful = np.zeros(len(edges), bool)
-    useful[owner[reach[parent]]] = True
-    return [i for i, ok in zip(edges, (useful & ~member[child]).tolist(), strict=True) if ok]
+    useful = np.zeros(len(joins.edges), bool)
+    useful[edge_of[reach[parent]]] = True
+    return [joins.edges[k] for k in np.flatnonzero(useful & ~member[child]).tolist()]
 
 
 def with_inferred(graph: LineageGraph, inferences: list[Inference], threshold: float = DEFAULT_THRESHOLD

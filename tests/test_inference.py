@@ -10,6 +10,7 @@ from analysis.families import load_view
 from analysis.graph import build_graph, descendants, graph_with_inferred
 from analysis.inference import (
     DEFAULT_THRESHOLD,
+    FamilyJoins,
     all_inferences,
     confident,
     family_counts,
@@ -181,10 +182,11 @@ def test_family_counts_declared_and_inferred_side_by_side(tmp_path: Path) -> Non
                      ("y/opaque-qwen", "arch+name:qwen2")}  # z/opaque-too: llama architecture alone is unsure
     assert confident(inf) == inf and all(i.confidence >= DEFAULT_THRESHOLD or i.family_confidence >= DEFAULT_THRESHOLD
                                          for i in inf)
-    counts = family_counts(g, inf, [find(g, "Qwen/Qwen2-7B")], ("qwen2",))
+    joins = FamilyJoins.of(inf)
+    counts = family_counts(g, joins, [find(g, "Qwen/Qwen2-7B")], ("qwen2",))
     assert counts == {"declared": 1, "inferred": 3, "with_inferred": 4, "threshold": DEFAULT_THRESHOLD,
                       "inferred_by_rule": {"name:owner-embedded": 1, "name:base-span:unique": 1, "arch+name:qwen2": 1}}
-    assert family_counts(g, inf, [find(g, "Qwen/Qwen2-7B")], ())["inferred"] == 2  # not its architecture: no claim
+    assert family_counts(g, joins, [find(g, "Qwen/Qwen2-7B")], ())["inferred"] == 2  # not its architecture: no claim
     gi = with_inferred(g, inf)  # only the sure exact parent becomes an edge
     assert [(gi.ids[c], gi.ids[p]) for c, p, x in zip(gi.child, gi.parent, gi.inferred, strict=True) if x] == [
         ("RichardErkhov/a_-_Qwen2-7B-ft-gguf", "a/Qwen2-7B-ft")]
