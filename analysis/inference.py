@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import polars as pl
 import yaml
-from sqlalchemy import String, cast, select
+from sqlalchemy import String, cast
 
 from analysis import frames
 from analysis.lineage_build import primary_frame, set_edges
@@ -116,9 +116,10 @@ _TOKEN_SPLIT = re.compile(r"[-_\s]+")
 _STRONG_QUANT = (r"gguf|ggml|awq|gptq|exl2|mlx|bnb|nf4|int[2348]|fp8|[2345678]-?bits?|\d+(?:\.\d+)?bpw|bpw\d+(?:\.\d+)?"
                  r"|q[2-8](?:\.\d)?|iq[1-4]|q\df\d+|w\d+a\d+|hqq|eetq|aqlm|marlin|mlc|quantized|imatrix|smashed|i1|onnx")
 _STRONG_TOKEN = re.compile(rf"^(?:{_STRONG_QUANT})$")
-#: A name holds a token :data:`_STRONG_TOKEN` matches (polars' regex dialect): inside one token ``-?`` is empty, and
-#: here it must not span two tokens (``3-bits`` is the tokens ``3`` and ``bits``)
-_STRONG_TOKEN_IN_NAME = rf"(?:^|[-_\s])(?:{_STRONG_QUANT.replace('-?', '')})(?:[-_\s]|$)"
+#: An id's name (after its last ``/``) holds a token :data:`_STRONG_TOKEN` matches (polars' regex dialect, on the
+#: whole id: no ``/`` after the token): inside one token ``-?`` is empty, and here it must not span two tokens
+#: (``3-bits`` is the tokens ``3`` and ``bits``)
+_STRONG_TOKEN_IN_NAME = rf"(?:^|[-_\s/])(?:{_STRONG_QUANT.replace('-?', '')})(?:[-_\s][^/]*)?$"
 _QUANT_TOKEN = re.compile(rf"^(?:{_STRONG_QUANT}|fp16|bf16|h\d|k|[msl0-9]|xs|xxs|\d+g|g\d+|gs\d+|act|order"
                           r"|sym|asym|static|dynamic|quant|bit|unsloth)$")
 _FRONT_MATTER = re.compile(r"\A(?:\ufeff)?\s*---\s*\n.*?\n---\s*(?:\n|\Z)", re.DOTALL)
@@ -489,7 +490,7 @@ def _hints(graph: LineageGraph, nodes: np.ndarray, family_arch: set[str], words:
         arch = graph.architecture.series("architecture", part).fill_null("")
         low, arch_low = ids.str.to_lowercase(), arch.str.to_lowercase()
         hint = (arch_low.is_in(list(family_arch)) | low.str.contains("_-_", literal=True)
-                | low.str.replace(r"(?s)^.*/", "").str.contains(_STRONG_TOKEN_IN_NAME))
+                | low.str.contains(_STRONG_TOKEN_IN_NAME))
         if words:
             hint |= low.str.contains_any(sorted(words))
         out[start:start + len(part)] = hint.to_numpy()
@@ -767,14 +768,11 @@ def likely_candidates(store: Store, graph: LineageGraph,
     has_parent = np.bincount(graph.child[~graph.inferred], minlength=graph.n_nodes) > 0
     fam = {a.lower() for a in family_architectures}
     words = family_words(fam)
-    m, c = Model.__table__, Card.__table__  # type: ignore[attr-defined]
-    hits: list[tuple[str, str]] = []
-    with store.engine.connect() as conn:
-        for q in (select(m.c.hub, m.c.id).where(_names_adapter_base()),
-                  select(c.c.hub, c.c.id).where(c.c.text.like("%merge_method%") | c.c.text.like("%huggingface.co/%"))):
-            hits += [(h, i) for h, i in conn.execute(q)]
+    c = Card.__table__  # type: ignore[attr-defined]
+    found = pl.concat([frames.table(store, Model, ("hub", "id"), where=_names_adapter_base()),
+                       frames.table(store, Card, ("hub", "id"), where=c.c.text.like("%merge_method%")
+                                    | c.c.text.like("%huggingface.co/%"))])
     card_hit = np.zeros(graph.n_nodes, bool)
-    found = pl.DataFrame(hits, schema={"hub": pl.String, "id": pl.String}, orient="row")
     card_hit[found.join(_node_keys(graph), on=["hub", "id"], how="inner")["node"].to_numpy()] = True
     nodes = np.flatnonzero(~has_parent & ~index_official)
     return nodes[_hints(graph, nodes, fam, words) | card_hit[nodes]].tolist()

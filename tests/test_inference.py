@@ -243,7 +243,7 @@ def test_the_stores_pass_infers_what_inference_over_every_model_does(tmp_path: P
 def test_the_vectorised_hints_say_of_each_model_what_its_own_test_says(tmp_path: Path) -> None:
     """``_hints`` (polars, a chunk of models at a time) finds the candidates ``_hint`` finds one model at a time: on
     the real sample, and on ids whose quantization token sits at either end, between other separators, inside a
-    word or a dotted name, in upper case or beside non-ASCII letters."""
+    word or a dotted name, in upper case or beside non-ASCII letters, in the owner part, or around a second ``/``."""
     import numpy as np
 
     from analysis.inference import _hint, _hints, family_words
@@ -257,7 +257,8 @@ def test_the_vectorised_hints_say_of_each_model_what_its_own_test_says(tmp_path:
     ids = ["a/GGUF", "a/model-GGUF", "a/gguf-model", "a/modelgguf", "a/model.gguf", "a/Q4_K_M-x", "a/x q4 y",
            "a/xq4", "a/x__-_q8_0", "a/X-_-Y", "a/model-3bit", "a/model-3-bits", "a/m-4.0bpw", "a/m-bpw4.5",
            "a/m-4.0.bpw", "a/Ünï-AWQ", "a/ünïawq", "a/m-i1", "a/m-i12", "q4/name", "a/m\u00a0q4", "a/plain",
-           "a/Qwen-mistral", "a/m-w4a16", "a/m-Int4-x", "a/İnt4"]
+           "a/Qwen-mistral", "a/m-w4a16", "a/m-Int4-x", "a/İnt4", "gguf-org/x", "a-gguf/x", "a/b/x-gguf",
+           "a/gguf/x", "x-gguf", "gguf"]
     arch = [None, "Qwen2", "İ", "LlamaForCausalLM", "mistral"]
     crafted = LineageGraph(
         ids=IdList(ids), present=np.ones(len(ids), np.uint8), ms_ids={}, authors=Labels(np.zeros(len(ids)), [None]),
