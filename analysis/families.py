@@ -114,11 +114,12 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
         models = frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at",
                                              "downloads", "last_modified", *sizes), scan_where=m.c.deleted_at.is_(None))
         graph, row_nodes = build_graph_rows(store, models, edges=all_edges)
+        keys = models.select("hub", "id").with_columns(pl.Series("node", row_nodes))  # node_frame(graph)'s rows
     else:  # membership only: the graph's narrow model columns
         graph = graph if graph is not None else build_graph(store, edges=all_edges)
         row_nodes = None
+        keys = node_frame(graph)
     n = graph.n_nodes
-    keys = node_frame(graph)
     edges = all_edges.join(keys.rename({"id": "child"}), on=["hub", "child"], how="inner")
     declares = np.zeros(n, bool)
     declares[edges["node"].to_numpy()] = True

@@ -8,6 +8,7 @@ import re
 from collections import Counter, defaultdict
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from analysis import frames
@@ -309,6 +310,25 @@ def test_members_from_the_lineage_alone_equal_the_whole_graphs(store_name, reque
         assert got.equals(want), fam.name
         sizes[fam.name] = got.height
     assert sizes["qwen"] > 100 and len(sizes) >= 4, sizes
+
+
+@pytest.mark.parametrize("store_name", ["dirty_world", "mirrored_world"])
+def test_the_views_columns_from_its_own_scan_equal_those_of_a_given_graph(store_name, request) -> None:
+    """``load_view`` finds each node's rows from the scan that builds its graph (ids, downloads, parameter counts);
+    given a graph, it finds them by id: on a dirty world and on both hubs with mirrors, every column is the same."""
+    import numpy as np
+
+    from analysis.graph import build_graph
+
+    fixture = request.getfixturevalue(store_name)
+    store = fixture if not isinstance(fixture, str) else open_store(fixture, create=False)
+    own = load_view(store)
+    given = load_view(store, graph=build_graph(store))
+    assert list(own.graph.ids) == list(given.graph.ids)
+    for column in ("declares", "relation", "downloads", "params"):
+        assert np.array_equal(getattr(own, column), getattr(given, column)), column
+    assert own.outside.sort(pl.all()).equals(given.outside.sort(pl.all()))
+    assert own.data_end == given.data_end and own.downloads.any() and own.declares.any()
 
 
 @pytest.mark.parametrize("store_name", ["dirty_world", "mirrored_world"])
