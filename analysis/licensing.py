@@ -248,8 +248,12 @@ def _follow_licence_links(df: pl.DataFrame) -> pl.DataFrame:
 # --------------------------------------------------------------------------------------------- edges
 
 
-#: Classified edges by everything their classification reads (see :func:`classify_edges`).
-EdgeCache = dict[tuple[Any, ...], dict[str, Any]]
+#: Classified edges by everything their classification reads (see :func:`classify_edges`): a row of
+#: :data:`_CLASSIFIED` values.
+EdgeCache = dict[tuple[Any, ...], tuple[Any, ...]]
+_CLASSIFIED = ("hub", "child", "parent", "parent_raw", "relation", "parent_license", "child_license", "parent_class",
+               "child_class", "notice", "kind", "rule", "reason", "evidence")
+_LICENCE = ("license", "license_class", "license_raw", "license_source")  # a model's licence, as classified
 
 
 def classify_edges(licences: pl.DataFrame, edges: pl.DataFrame, members: pl.DataFrame,
@@ -260,61 +264,69 @@ def classify_edges(licences: pl.DataFrame, edges: pl.DataFrame, members: pl.Data
     Columns: hub, child, parent, parent_raw, relation, parent_license, child_license, parent_class,
     child_class, notice, kind, rule, reason, evidence. ``cache`` (shared by calls on frames of one store at
     different times, e.g. two months' filters) keeps each edge's row by the edge and both ends' licences: the
-    authors and card texts it also reads are those of models that exist in both calls, hence the same.
+    authors and card texts it also reads are those of models that exist in both calls, hence the same. Each edge's
+    licences, authors and card text are joined to it by polars (a model's last row when it has several).
     """
-    lic = {(h, i): (v, c, raw, src) for h, i, raw, v, src, c in licences.select(
-        "hub", "id", "license_raw", "license", "license_source", "license_class").iter_rows()}
-    authors = {(h, i): a for h, i, a in models.select("hub", "id", "author").iter_rows()}
-    card_text = {} if cards is None or "text" not in cards.columns else {
-        (h, i): t for h, i, t in cards.select("hub", "id", "text").iter_rows() if t is not None}
-    member_keys = set(members.select("hub", "id").iter_rows())
+    def by(end: str, frame: pl.DataFrame, columns: tuple[str, ...], prefix: str) -> pl.DataFrame:
+        """``frame``'s ``columns`` keyed by hub and ``end`` (the edge's child or parent), renamed with ``prefix``."""
+        return (frame.unique(["hub", "id"], keep="last", maintain_order=True)
+                .select("hub", pl.col("id").alias(end), *(pl.col(c).alias(prefix + c) for c in columns)))
+
+    known = licences.with_columns(pl.lit(True).alias("known"))
+    texts = (cards.filter(pl.col("text").is_not_null()) if cards is not None and "text" in cards.columns
+             else pl.DataFrame(schema={"hub": pl.String, "id": pl.String, "text": pl.String}))
+    member_keys = members.select("hub", pl.col("id").alias("child")).unique()
+    joined = edges.select("hub", "child", "parent", "parent_raw", "relation").join(
+        member_keys, on=["hub", "child"], how="semi", maintain_order="left")
+    for end, frame, columns, prefix in (("child", known, (*_LICENCE, "known"), "c_"),
+                                        ("parent", known, (*_LICENCE, "known"), "p_"),
+                                        ("child", models, ("author",), "c_"), ("parent", models, ("author",), "p_"),
+                                        ("child", texts, ("text",), "c_")):
+        joined = joined.join(by(end, frame, columns, prefix), on=["hub", end], how="left", maintain_order="left")
     cache = {} if cache is None else cache
     rows = []
-    for e in edges.iter_rows(named=True):
-        hub, child, parent = e["hub"], e["child"], e["parent"]
-        if (hub, child) not in member_keys:
-            continue
-        key = (hub, child, parent, e["parent_raw"], e["relation"], lic.get((hub, child)),
-               None if parent is None else lic.get((hub, parent), ABSENT))
+    n = len(_LICENCE)
+    for r in joined.iter_rows():  # the edge (5 values), the child's licence and known, the parent's, authors, text
+        parent, c_known, p_known = r[2], r[5 + n], r[6 + 2 * n]
+        parent_licence = None if parent is None else r[6 + n: 6 + 2 * n] if p_known else ABSENT
+        key = (*r[:5], r[5: 5 + n] if c_known else None, parent_licence)
         row = cache.get(key)
         if row is None:
-            row = cache[key] = _classify_one(e, lic, authors, card_text)
+            c_author, p_author, text = r[7 + 2 * n:]
+            notice = _notice_status(parent, parent_licence[0] if p_known else "unknown", c_author, p_author, text)
+            row = cache[key] = _classify_one(key, notice)
         rows.append(row)
-    schema = {k: pl.String for k in ("hub", "child", "parent", "parent_raw", "relation", "parent_license",
-                                     "child_license", "parent_class", "child_class", "notice", "kind", "rule",
-                                     "reason", "evidence")}
-    return pl.DataFrame(rows, schema=schema)
+    return pl.DataFrame(rows, schema={k: pl.String for k in _CLASSIFIED}, orient="row")
 
 
-def _classify_one(e: dict[str, Any], lic: dict, authors: dict, card_text: dict) -> dict[str, Any]:
-    hub, child, parent = e["hub"], e["child"], e["parent"]
-    c_lic, c_class, c_raw, c_src = lic.get((hub, child), ("missing", L.MISSING, None, "license"))
+def _classify_one(key: tuple[Any, ...], notice: str | None) -> tuple[Any, ...]:
+    """The row (:data:`_CLASSIFIED`) of an edge by its cache key (:func:`classify_edges`) and its notice status."""
+    hub, child, parent, parent_raw, relation, child_licence, parent_licence = key
+    c_lic, c_class, c_raw, c_src = child_licence if child_licence is not None else ("missing", L.MISSING, None,
+                                                                                    "license")
     if parent is None:
-        p_lic, p_class, p_raw, p_src = "unknown", UNRESOLVED, e["parent_raw"], "edge"
-    elif (hub, parent) not in lic:
+        p_lic, p_class, p_raw, p_src = "unknown", UNRESOLVED, parent_raw, "edge"
+    elif parent_licence == ABSENT:
         p_lic, p_class, p_raw, p_src = "unknown", ABSENT, None, "store"
     else:
-        p_lic, p_class, p_raw, p_src = lic[(hub, parent)]
-    notice = _notice_status(hub, child, parent, p_lic, authors, card_text)
+        p_lic, p_class, p_raw, p_src = parent_licence
     rule = match_rule(p_class, c_class, same=p_lic == c_lic, notice=notice)
     phrase = L.info(p_lic).notice[0] if L.info(p_lic).notice else ""
     reason = rule.reason.format(p=p_lic, c=c_lic, notice=phrase)
-    evidence = (f"{child}: {c_lic} (from {c_src} {c_raw!r}); base {parent or e['parent_raw']}: {p_lic} "
+    evidence = (f"{child}: {c_lic} (from {c_src} {c_raw!r}); base {parent or parent_raw}: {p_lic} "
                 f"(from {p_src} {p_raw!r})" + (f"; notice: {notice}" if notice else ""))
-    return {"hub": hub, "child": child, "parent": parent, "parent_raw": e["parent_raw"], "relation": e["relation"],
-            "parent_license": p_lic, "child_license": c_lic, "parent_class": p_class, "child_class": c_class,
-            "notice": notice, "kind": rule.kind, "rule": rule.id, "reason": reason, "evidence": evidence}
+    return (hub, child, parent, parent_raw, relation, p_lic, c_lic, p_class, c_class, notice, rule.kind, rule.id,
+            reason, evidence)
 
 
-def _notice_status(hub: str, child: str, parent: str | None, parent_licence: str, authors: dict,
-                   card_text: dict) -> str | None:
-    """Whether the child's card shows the notice its base's licence requires (None: none required, or the
-    licensor's own derivative)."""
+def _notice_status(parent: str | None, parent_licence: str, child_author: str | None, parent_author: str | None,
+                   text: str | None) -> str | None:
+    """Whether the child's card (``text``; None when not fetched) shows the notice its base's licence requires
+    (None: none required, or the licensor's own derivative)."""
     if parent is None or not L.info(parent_licence).notice:
         return None
-    if authors.get((hub, child)) and authors.get((hub, child)) == authors.get((hub, parent)):
+    if child_author and child_author == parent_author:
         return None
-    text = card_text.get((hub, child))
     if text is None:
         return NOTICE_UNFETCHED
     return NOTICE_PRESENT if L.has_notice(text, parent_licence) else NOTICE_ABSENT
