@@ -111,8 +111,8 @@ def load_view(store: Store, *, graph: LineageGraph | None = None, families: Sequ
     sizes = ("params",) if metrics and "params" in frames.column_names(store, "model") else ()
     all_edges = edges if edges is not None else frames.edges(store)  # one scan for the graph and the view
     if graph is None and metrics:  # and one of the models
-        models = frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "deleted_at",
-                                             "downloads", "last_modified", *sizes), scan_where=m.c.deleted_at.is_(None))
+        models = frames.table(store, Model, ("hub", "id", "author", "created_at", "architecture", "downloads",
+                                             "last_modified", *sizes), scan_where=m.c.deleted_at.is_(None))
         graph, row_nodes = build_graph_rows(store, models, edges=all_edges)
         keys = models.select("hub", "id").with_columns(pl.Series("node", row_nodes))  # node_frame(graph)'s rows
     else:  # membership only: the graph's narrow model columns
