@@ -288,3 +288,15 @@ def test_owner_labels_take_the_author_else_the_ids_owner(tmp_path: Path) -> None
     assert dict(zip(g.ids, owners, strict=True)) == {"Qwen/Qwen2-7B": "qwen", "Alice/Qwen2-7B-sft": "alice",
                                                     "Bob/Qwen2-7B-dpo": "bob", "Carol/x": "dave"}
     assert owners.isin({"alice", "qwen"}).tolist() == [i in ("Qwen/Qwen2-7B", "Alice/Qwen2-7B-sft") for i in g.ids]
+
+
+def test_the_vectorised_names_are_norm_names() -> None:
+    """``_norm_names`` (polars: ``_`` as a literal, the pattern only where it matters) gives :func:`norm_name` of
+    every name: separators alone, in runs, mixed, at either end, beside whitespace and non-ASCII letters."""
+    import polars as pl
+
+    from analysis.inference import _norm_names, norm_name
+
+    names = ["Qwen2-7B", "Qwen2_7B_Instruct", "a--b", "a_-_b", "_a_", "-a-", "a b", "a\tb", "a\u00a0b", "É_x", "ß-Y",
+             "", "-", "__", "a\nb", "Qwen2.5-7B", "mixed-_ _-case"]
+    assert _norm_names(pl.Series([*names, None], dtype=pl.String)).to_list() == [*map(norm_name, names), None]
