@@ -52,7 +52,13 @@ from analysis.lineage_queries import traverse
 from crawler.config import DEFAULT_FAMILY_ARCHITECTURES, DEFAULT_ROOT_AUTHORS
 from crawler.families import load_families
 from crawler.gc_policy import rare_collections
-from crawler.lineage import normalise_base, relation_by_rules
+from crawler.lineage import (
+    ADAPTER_CONFIG,
+    QUANTIZED_FILE_SUFFIX,
+    RELATION_TAGS,
+    normalise_base,
+    relation_by_rules,
+)
 from crawler.store.db import Store
 from crawler.store.schema import RELATIONS, Card, Model
 
@@ -154,9 +160,9 @@ def confidences(rule: str) -> tuple[float, float]:
 class Features:
     """The child-side signals inference may look at (declared lineage already stripped)."""
 
-    tags: list[str]
+    tags: list[str]  # as read by :func:`load_features`: only those the relation rules read (``RELATION_TAGS``)
     library_name: str | None
-    files: list[str]
+    files: list[str]  # the same: only those the relation rules look for
     adapter_base: str | None  # the card data's ``base_model_name_or_path`` (a PEFT adapter config copied to the card)
     card_text: str | None
 
@@ -699,14 +705,17 @@ def _node_keys(graph: LineageGraph, nodes: Sequence[int] | np.ndarray | None = N
 
 def load_features(store: Store, graph: LineageGraph, nodes: Iterable[int] | None = None) -> dict[int, Features]:
     """Child-side signals of the graph's models (or of ``nodes``), declared lineage stripped (:func:`strip_declared`).
-    The card data is read only where it names an adapter's base (a text test in the database), its one key used."""
+    Of the tags and files, only those the relation rules read are kept; the card data is read only where it names an
+    adapter's base (a text test in the database), its one key used."""
     keys = None
     if nodes is not None:
         node_of = _node_keys(graph, sorted(set(nodes)))
         keys = node_of.select("hub", "id")
     else:
         node_of = _node_keys(graph)
-    models = frames.table(store, Model, ("hub", "id", "tags", "library_name", "files"), keys=keys)
+    models = frames.table(store, Model, ("hub", "id", "tags", "library_name", "files"), keys=keys).with_columns(
+        pl.col("tags").list.filter(pl.element().is_in(sorted(RELATION_TAGS))),  # made Python strings, only those
+        pl.col("files").list.filter(pl.element().str.ends_with(QUANTIZED_FILE_SUFFIX) | (pl.element() == ADAPTER_CONFIG)))
     adapters = frames.table(store, Model, ("hub", "id", "card_data"), where=_names_adapter_base(), keys=keys)
     cards = frames.table(store, Card, ("hub", "id", "text"), keys=keys)
     data = {(h, i): d for h, i, d in adapters.iter_rows() if isinstance(d, dict)}

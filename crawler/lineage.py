@@ -36,18 +36,23 @@ def _has_any(sig: Signals, tags: Iterable[str]) -> bool:
     return not sig.tags.isdisjoint(tags)
 
 
+_MERGE_TAGS = ("mergekit", "merge")
 _QUANT_TAGS = ("gguf", "awq", "gptq", "exl2", "mlx", "4-bit", "8-bit", "bitsandbytes", "quantized", "fp8", "int4", "int8")
 _QUANT_NAME = re.compile(r"(?i)(?:[-_.](?:gguf|awq|gptq|exl2|mlx|bnb|int4|int8|fp8|\d(?:\.\d+)?bpw)\b|\b(?:\d)bit\b|bnb-4bit)")
 _ADAPTER_TAGS = ("peft", "lora", "adapter")
+#: The only tags the relation rules read, and the files they look for (by suffix, by name): a model's other tags
+#: and files cannot change its relation.
+RELATION_TAGS = frozenset((*_MERGE_TAGS, *_QUANT_TAGS, *_ADAPTER_TAGS))
+QUANTIZED_FILE_SUFFIX, ADAPTER_CONFIG = ".gguf", "adapter_config.json"
 
 #: (rule name, relation, predicate). Applied in order when neither a typed tag nor the card names the relation.
 RELATION_RULES: tuple[tuple[str, str, Callable[[Signals, int], bool]], ...] = (
     ("rule:multi-parent", "merge", lambda s, n: n >= 2),
-    ("rule:mergekit", "merge", lambda s, n: _has_any(s, ("mergekit", "merge")) or s.library_name == "mergekit"),
+    ("rule:mergekit", "merge", lambda s, n: _has_any(s, _MERGE_TAGS) or s.library_name == "mergekit"),
     ("rule:quantized-format", "quantized", lambda s, n: _has_any(s, _QUANT_TAGS) or s.library_name in ("gguf", "mlx")
-     or any(f.endswith(".gguf") for f in s.files) or bool(_QUANT_NAME.search(s.model_id))),
+     or any(f.endswith(QUANTIZED_FILE_SUFFIX) for f in s.files) or bool(_QUANT_NAME.search(s.model_id))),
     ("rule:peft-adapter", "adapter", lambda s, n: _has_any(s, _ADAPTER_TAGS) or s.library_name == "peft"
-     or "adapter_config.json" in s.files),
+     or ADAPTER_CONFIG in s.files),
     ("rule:default", "finetune", lambda s, n: True),
 )
 
