@@ -341,7 +341,7 @@ def _distinctive(name: str, family_words: frozenset[str]) -> bool:
     return len(name) >= 6 and (any(c.isdigit() for c in name) or any(w in name for w in family_words))
 
 
-@lru_cache(maxsize=1 << 16)  # name tokens repeat (``instruct``, ``7b``, ``gguf``): asked for each candidate's
+@lru_cache(maxsize=1 << 16)  # asked for every candidate's name tokens, which repeat (``instruct``, ``7b``, ``gguf``)
 def _word(name: str) -> str:
     """The leading letters of an architecture or name token (``qwen2_moe`` → ``qwen``, ``7b`` → ``""``)."""
     m = _ALPHA.match(name.lower())
