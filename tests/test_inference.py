@@ -244,8 +244,6 @@ def test_the_vectorised_hints_say_of_each_model_what_its_own_test_says(tmp_path:
     """``_hints`` (polars, a chunk of models at a time) finds the candidates ``_hint`` finds one model at a time: on
     the real sample, and on ids whose quantization token sits at either end, between other separators, inside a
     word or a dotted name, in upper case or beside non-ASCII letters, in the owner part, or around a second ``/``."""
-    import numpy as np
-
     from analysis.inference import _hint, _hints, family_words
     from analysis.lineage_graph import IdList, Labels, LineageGraph
     from hubsim.eval.world_store import load_world_store
