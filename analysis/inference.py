@@ -222,7 +222,7 @@ def owner_labels(graph: LineageGraph) -> Labels:
     owners = graph.authors.mapped(lambda a: a.lower() if a else None)
     if None not in owners.values:
         return owners
-    values = owners.values
+    values = list(owners.values)
     codes, none = owners.codes.copy(), values.index(None)
     at = {v: i for i, v in enumerate(values)}
     for node in np.flatnonzero(codes == none).tolist():

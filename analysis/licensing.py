@@ -267,22 +267,21 @@ def classify_edges(licences: pl.DataFrame, edges: pl.DataFrame, members: pl.Data
     authors and card texts it also reads are those of models that exist in both calls, hence the same. Each edge's
     licences, authors and card text are joined to it by polars (a model's last row when it has several).
     """
-    def by(end: str, frame: pl.DataFrame, columns: tuple[str, ...], prefix: str) -> pl.DataFrame:
-        """``frame``'s ``columns`` keyed by hub and ``end`` (the edge's child or parent), renamed with ``prefix``."""
-        return (frame.unique(["hub", "id"], keep="last", maintain_order=True)
-                .select("hub", pl.col("id").alias(end), *(pl.col(c).alias(prefix + c) for c in columns)))
+    def keyed(frame: pl.DataFrame, columns: tuple[str, ...]) -> pl.DataFrame:
+        """``frame``'s ``columns`` by hub and id, a model's last row when it has several."""
+        return frame.unique(["hub", "id"], keep="last", maintain_order=True).select("hub", "id", *columns)
 
-    known = licences.with_columns(pl.lit(True).alias("known"))
-    texts = (cards.filter(pl.col("text").is_not_null()) if cards is not None and "text" in cards.columns
-             else pl.DataFrame(schema={"hub": pl.String, "id": pl.String, "text": pl.String}))
+    licence = keyed(licences.with_columns(pl.lit(True).alias("known")), (*_LICENCE, "known"))
+    author = keyed(models, ("author",))
+    text = keyed(cards.filter(pl.col("text").is_not_null()) if cards is not None and "text" in cards.columns
+                 else pl.DataFrame(schema={"hub": pl.String, "id": pl.String, "text": pl.String}), ("text",))
     member_keys = members.select("hub", pl.col("id").alias("child")).unique()
     joined = edges.select("hub", "child", "parent", "parent_raw", "relation").join(
         member_keys, on=["hub", "child"], how="semi", maintain_order="left")
-    for end, frame, columns, prefix in (("child", known, (*_LICENCE, "known"), "c_"),
-                                        ("parent", known, (*_LICENCE, "known"), "p_"),
-                                        ("child", models, ("author",), "c_"), ("parent", models, ("author",), "p_"),
-                                        ("child", texts, ("text",), "c_")):
-        joined = joined.join(by(end, frame, columns, prefix), on=["hub", end], how="left", maintain_order="left")
+    for frame, end, prefix in ((licence, "child", "c_"), (licence, "parent", "p_"), (author, "child", "c_"),
+                               (author, "parent", "p_"), (text, "child", "c_")):  # columns renamed by the edge's end
+        joined = joined.join(frame.rename({"id": end, **{c: prefix + c for c in frame.columns[2:]}}),
+                             on=["hub", end], how="left", maintain_order="left")
     cache = {} if cache is None else cache
     rows = []
     n = len(_LICENCE)
