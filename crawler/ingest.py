@@ -18,7 +18,8 @@ from sqlalchemy import and_, func, select, update
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.config import MAX_QUARANTINE_BYTES
-from crawler.records import HF_RECORDS, Glance, Live, ParsedModel, RecordError, RecordReader, now_utc
+from crawler.records import Glance, Live, ParsedModel, RecordError, RecordReader, now_utc
+from crawler.records_hf import HF_RECORDS
 from crawler.safe_values import clean_text
 from crawler.store.db import Store, StoredModel
 from crawler.store.schema import CrawlRun, Edge, MetricSnapshot, Model, Quarantine
@@ -68,59 +69,68 @@ class _TrialOnly(Exception):
 @dataclass(slots=True)
 class ParsedPage:
     """One page of raw records read against the store: what it holds of them, the records parsed (by id, with their
-    raw records), those whose stored row is current (by id: only their live values may change), and quarantine rows.
-    A repeated id within a page: the last one wins."""
+    places in the page), those whose stored row is current (by id: only their live values may change), and
+    quarantine rows. A repeated id within a page: the last one wins."""
 
     hub: str
     run_id: int | None
     url: str | None
     known: dict[str, StoredModel]
     models: dict[str, ParsedModel]
-    raws: dict[str, Any]
+    positions: dict[str, int]
     current: dict[str, Glance]
     bad: list[dict[str, Any]]  # records that cannot be read, quarantined instead of stored
     repaired: list[dict[str, Any]]  # records stored with repairs, noted in the quarantine
+    served: Callable[[], Sequence[Any]]  # the page's records as the hub sent them (RecordPage.served)
+
+    def served_record(self, model_id: str) -> Any:
+        """A parsed model's record as the hub sent it (what its quarantine row keeps)."""
+        return self.served()[self.positions[model_id]]
 
     def listed(self) -> dict[str, Live]:
         """The live values of every model of the page, by id."""
         return {**{i: m.live for i, m in self.models.items()}, **{i: g.live for i, g in self.current.items()}}
 
 
-def read_page(store: Store, conn: Any, hub: str, raw_records: Sequence[Any], *, run_id: int | None,
-              url: str | None = None, reader: RecordReader = HF_RECORDS) -> ParsedPage:
-    """Read one page of raw records with ``conn``: a record whose stored row is current (the same digest, not
-    deleted) at a glance, the others parsed in full; a record that cannot be read becomes a quarantine row with its
-    reason. Only a parsed record's repairs are noted (a current one was noted when it was stored)."""
-    ids = [reader.id_of(raw) for raw in raw_records]
+def read_page(store: Store, conn: Any, hub: str, raw_records: bytes | bytearray | Sequence[Any], *,
+              run_id: int | None, url: str | None = None, reader: RecordReader = HF_RECORDS) -> ParsedPage:
+    """Read one page of raw records (the hub's JSON text, or its records as JSON values) with ``conn``: a record
+    whose stored row is current (the same digest, not deleted) at a glance, the others parsed in full; a record that
+    cannot be read becomes a quarantine row with its reason. Only a parsed record's repairs are noted (a current one
+    was noted when it was stored). ``ValueError`` when the text is not JSON."""
+    records, served = reader.read(raw_records)
+    ids = [reader.id_of(raw) for raw in records]
     storable = [i for i in ids if i is not None and clean_text(i) == i]  # no store holds an id with a NUL
     known = store.stored_models(conn, hub, storable)
-    page = ParsedPage(hub, run_id, url, known, {}, {}, {}, [], [])
-    for pos, (raw, model_id) in enumerate(zip(raw_records, ids, strict=True)):
+    page = ParsedPage(hub, run_id, url, known, {}, {}, {}, [], [], served)
+    for pos, (raw, model_id) in enumerate(zip(records, ids, strict=True)):
         stored = known.get(model_id) if model_id is not None else None
         if (stored is not None and stored.deleted_at is None and (glance := reader.glance(raw)) is not None
                 and glance.record_hash == stored.record_hash):
             page.models.pop(model_id, None)
-            page.raws.pop(model_id, None)
+            page.positions.pop(model_id, None)
             page.current[model_id] = glance
             continue
         try:
             model = reader.parse(raw)
         except RecordError as exc:
             key = exc.model_id or f"{url or 'page'}#{pos}"
-            page.bad.append(quarantine_row(hub, key, exc.reason, raw, run_id=run_id, url=url))
+            page.bad.append(quarantine_row(hub, key, exc.reason, served()[pos], run_id=run_id, url=url))
             continue
         page.current.pop(model.id, None)
         page.models[model.id] = model
-        page.raws[model.id] = raw
-    page.repaired = [quarantine_row(hub, m.id + REPAIRED_SUFFIX, "; ".join(m.notes), page.raws[m.id], kind="repaired",
-                                    run_id=run_id, url=url) for m in page.models.values() if m.notes]
+        page.positions[model.id] = pos
+    page.repaired = [quarantine_row(hub, m.id + REPAIRED_SUFFIX, "; ".join(m.notes), page.served_record(m.id),
+                                    kind="repaired", run_id=run_id, url=url)
+                     for m in page.models.values() if m.notes]
     return page
 
 
-def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: int | None, url: str | None = None,
-               checkpoint: dict[str, Any] | None = None, reader: RecordReader = HF_RECORDS,
+def write_page(store: Store, hub: str, raw_records: bytes | bytearray | Sequence[Any], *, run_id: int | None,
+               url: str | None = None, checkpoint: dict[str, Any] | None = None, reader: RecordReader = HF_RECORDS,
                run_updates: Callable[[PageResult], dict[str, Any]] | None = None) -> PageResult:
-    """Read and store one page of raw records (and the run's checkpoint) in a single transaction.
+    """Read and store one page of raw records (as :func:`read_page` reads them) and the run's checkpoint in a single
+    transaction.
 
     ``run_updates`` is called with the page's result inside the transaction and returns run-record values to
     commit with it (the crawl's counters), so counters and data never disagree after a kill. Records the store
@@ -140,8 +150,8 @@ def write_page(store: Store, hub: str, raw_records: Sequence[Any], *, run_id: in
             raise  # not a record's fault (the store is down, read-only…): the run stops, resumable
         logger.warning("page %s: %d record(s) the store refuses, quarantined: %s", url, len(unstorable), failure)
         for model_id, reason in unstorable.items():
-            page.bad.append(quarantine_row(hub, model_id, f"cannot be stored: {reason}", page.raws[model_id],
-                                           run_id=run_id, url=url))
+            page.bad.append(quarantine_row(hub, model_id, f"cannot be stored: {reason}",
+                                           page.served_record(model_id), run_id=run_id, url=url))
             del page.models[model_id]
         page.repaired = [r for r in page.repaired if r["key"].removesuffix(REPAIRED_SUFFIX) in page.models]
         with store.transaction() as conn:

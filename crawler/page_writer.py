@@ -33,7 +33,7 @@ import orjson
 
 from crawler.gc_policy import rare_collections
 from crawler.ingest import PageResult, read_page, write_page, write_parsed_page
-from crawler.records import HF_RECORDS, read_json
+from crawler.records_hf import HF_RECORDS
 from crawler.records_modelscope import MODELSCOPE_RECORDS
 from crawler.store.db import Store, StoreError, driver_error, open_store
 
@@ -152,10 +152,10 @@ def _pack(records: list[Any]) -> tuple[bool, bytes]:
         return True, pickle.dumps(records, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _unpack(frame: _PageFrame) -> list[Any]:
-    """The records of a page frame: JSON read as the crawl read it (:func:`crawler.records.read_json`), or a
-    pickle."""
-    return pickle.loads(frame.payload) if frame.pickled else read_json(frame.payload)  # noqa: S301 - from our parent
+def _unpack(frame: _PageFrame) -> bytearray | list[Any]:
+    """The records of a page frame: its JSON text (read by the hub's reader,
+    :attr:`crawler.records.RecordReader.read`), or the records unpickled."""
+    return pickle.loads(frame.payload) if frame.pickled else frame.payload  # noqa: S301 - from our parent
 
 
 def _send_frame(stream: IO[bytes], value: Any) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import json
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,8 @@ from typing import Any
 from sqlalchemy import text, update
 
 from crawler.ingest import PageResult, read_page, write_page
-from crawler.records import HF_RECORDS, RecordReader
+from crawler.records import RecordReader
+from crawler.records_hf import HF_RECORDS
 from crawler.records_modelscope import MODELSCOPE_RECORDS
 from crawler.store import CrawlRun, Model, open_store
 from tests.support.sim import SAMPLE_WORLD, world_records
@@ -51,11 +53,14 @@ def _weeks() -> tuple[list[Any], list[Any], set[str], set[str]]:
     return first, second, changed, changed | {first[51]["id"], first[54]["id"]}
 
 
-def _sweep(db_url: str, reader: RecordReader, records: list[Any], run_id: int) -> list[PageResult]:
+def _sweep(db_url: str, reader: RecordReader, records: list[Any], run_id: int, *, as_text: bool = False
+           ) -> list[PageResult]:
+    """The records written a page at a time, as JSON values or (``as_text``) as the pages' JSON text."""
     store = open_store(db_url)
+    pages = [records[i : i + PAGE] for i in range(0, len(records), PAGE)]
     try:
-        return [write_page(store, "hf", records[i : i + PAGE], run_id=run_id, url=f"page{i}", reader=reader)
-                for i in range(0, len(records), PAGE)]
+        return [write_page(store, "hf", json.dumps(page).encode() if as_text else page, run_id=run_id,
+                           url=f"page{n * PAGE}", reader=reader) for n, page in enumerate(pages)]
     finally:
         store.engine.dispose()
 
@@ -78,30 +83,33 @@ def test_a_sweep_parses_only_what_changed_and_stores_what_a_full_parse_stores(tm
         return model
 
     readers = {"glance": dataclasses.replace(HF_RECORDS, parse=counted_parse),
-               "parse": dataclasses.replace(HF_RECORDS, glance=lambda raw: None)}
+               "parse": dataclasses.replace(HF_RECORDS, glance=lambda raw: None),
+               "text": dataclasses.replace(HF_RECORDS, parse=counted_parse)}  # the pages' text, as the crawl's
     results: dict[str, list[PageResult]] = {}
     for name, reader in readers.items():
+        as_text = name == "text"
         url = f"sqlite:///{tmp_path / name}.db"
         store = open_store(url)
         with store.transaction() as conn:
             store.upsert(conn, CrawlRun, [
                 {"run_id": r, "hub": "hf", "mode": "full", "started_at": datetime(2026, 11, r)} for r in (1, 2)])
         store.engine.dispose()
-        _sweep(url, reader, first, 1)
+        _sweep(url, reader, first, 1, as_text=as_text)
         store = open_store(url)
         with store.transaction() as conn:  # as a sweep that did not list it would have left it
             conn.execute(update(Model).where(Model.id == first[56]["id"]).values(deleted_at=datetime(2026, 11, 1, 12)))
         store.engine.dispose()
         parsed.clear()
-        results[name] = _sweep(url, reader, second, 2)
-        if name == "glance":
+        results[name] = _sweep(url, reader, second, 2, as_text=as_text)
+        if name != "parse":
             assert set(parsed) == to_parse, "only the records that changed since stored are parsed"
-    assert results["glance"] == results["parse"]
+    assert results["glance"] == results["parse"] == results["text"]
     assert sum(r.changed for r in results["glance"]) == len(changed)
     assert sum(r.quarantined for r in results["glance"]) == 1  # the record that is not an object
     glanced, full = _tables(f"sqlite:///{tmp_path / 'glance'}.db"), _tables(f"sqlite:///{tmp_path / 'parse'}.db")
+    from_text = _tables(f"sqlite:///{tmp_path / 'text'}.db")
     for name in TABLES:
-        assert glanced[name] == full[name], name
+        assert glanced[name] == full[name] == from_text[name], name
     store = open_store(f"sqlite:///{tmp_path / 'glance'}.db")
     with store.engine.connect() as conn:
         serving = conn.execute(text("SELECT id FROM model WHERE inference = 'warm' AND inference_providers = :p"),

@@ -9,7 +9,8 @@ from huggingface_hub import ModelInfo
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.lineage import declared_edges, normalise_base
-from crawler.records import ListedRecord, RecordError, parse_hf, read_json, read_listing, utc_naive
+from crawler.records import RecordError, read_json, utc_naive
+from crawler.records_hf import ListedRecord, parse_hf, read_listing
 from tests.support.sample import sample_records
 from tests.support.sim import REAL_DATA
 

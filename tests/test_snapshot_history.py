@@ -15,7 +15,7 @@ from sqlalchemy import inspect, text, update
 from analysis import family_analyses, frames
 from analysis.graph import family_members
 from crawler.ingest import mark_unseen_deleted, write_page
-from crawler.records import HF_RECORDS
+from crawler.records_hf import HF_RECORDS
 from crawler.records_modelscope import MODELSCOPE_RECORDS
 from crawler.store import CrawlRun, Model, open_existing_store, open_store
 from tests.support.sim import SAMPLE_WORLD, running_sim, world_records, write_world

@@ -8,7 +8,7 @@ from pathlib import Path
 from sqlalchemy import inspect, text
 
 from crawler.ingest import write_page
-from crawler.records import parse_hf
+from crawler.records_hf import parse_hf
 from crawler.store.db import open_store
 
 RECORD = {"id": "Qwen/Qwen2-7B-Instruct", "config": {"model_type": "qwen2"}, "tags": ["qwen2"],

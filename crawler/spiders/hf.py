@@ -20,7 +20,8 @@ from scrapy.http import Response
 from crawler.config import max_listing_models
 from crawler.hubs import hf
 from crawler.items import FetchedCard, ListingPage
-from crawler.records import ListedRecord, read_listing, utc_naive
+from crawler.records import utc_naive
+from crawler.records_hf import ListedRecord, read_listing
 from crawler.spiders.base import HubSpider
 from crawler.store.crawl import cards_due
 
