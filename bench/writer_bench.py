@@ -5,8 +5,8 @@
         python bench/writer_bench.py --scale 200k --records 10000 --callgrind       # instructions, not seconds
 
 Pages of 1,000 records (the listing's JSON text, as the crawl hands it over) are decoded, read against the store and
-written into a new store without the deferred indexes, as many to a transaction and with the page cache that
-``crawler.page_writer`` has, under the bulk job's collector schedule: decoding, parsing, hashing, SQLite and the
+written into a new store without the deferred indexes by the page writer's own batches, with its page cache, under
+the bulk job's collector schedule: decoding, parsing, hashing, SQLite and the
 commits, without the crawl process or the network. Prints the CPU a record and the collector's young collections.
 With ``--callgrind`` (run under callgrind with its instrumentation off) only this part is counted. With ``--floor`` the
 pages are only decoded and their model and metric rows inserted, each value taken from the record as it is (nothing
@@ -42,21 +42,16 @@ from common import (
 
 
 def write_all(store: Any, run_id: int, texts: list[bytes]) -> None:
-    """Every page written as the page writer writes it (pages sharing a transaction)."""
-    from crawler.ingest import read_page, write_parsed_page
-    from crawler.page_writer import BATCH_PAGES
+    """Every page written by the page writer's own batches (``crawler.page_writer._Batch``: pages sharing a
+    transaction, each frame as the crawl sends it), as the writer process writes them."""
+    from crawler.page_writer import _Batch, _PageFrame
 
-    try:
-        from crawler.records_hf import read_hf_page  # noqa: F401 - since it, read_page reads a page's text
-        records: Any = lambda text: text  # noqa: E731
-    except ImportError:  # an older checkout: the page's JSON values
-        from crawler.records import read_json as records
-    for start in range(0, len(texts), BATCH_PAGES):
-        with store.transaction() as conn:
-            for text in texts[start : start + BATCH_PAGES]:
-                page = read_page(store, conn, "hf", records(text), run_id=run_id, url="bench")
-                write_parsed_page(store, conn, page, checkpoint={"next_url": "bench"},
-                                  run_updates=lambda result: {"records": result.records})
+    batch, counters = _Batch(store), {"records": 0, "changed": 0, "quarantined": 0}
+    for text in texts:
+        ok, why = batch.write(_PageFrame("hf", text, False, run_id, "bench", {"next_url": "bench"}, counters, False))
+        if not ok:
+            raise SystemExit(f"the page writer refused a page: {why}")
+    batch.commit()
 
 
 #: The model columns the floor fills (the others take their defaults).

@@ -18,6 +18,7 @@ from sqlalchemy import and_, func, select, update
 
 from crawler.cards import bound_text, parse_front_matter
 from crawler.config import MAX_QUARANTINE_BYTES
+from crawler.id_filter import WrittenIds
 from crawler.records import Glance, Live, ParsedModel, RecordError, RecordReader, now_utc
 from crawler.records_hf import HF_RECORDS
 from crawler.safe_values import clean_text
@@ -93,15 +94,17 @@ class ParsedPage:
 
 
 def read_page(store: Store, conn: Any, hub: str, raw_records: bytes | bytearray | Sequence[Any], *,
-              run_id: int | None, url: str | None = None, reader: RecordReader = HF_RECORDS) -> ParsedPage:
+              run_id: int | None, url: str | None = None, reader: RecordReader = HF_RECORDS,
+              written: WrittenIds | None = None) -> ParsedPage:
     """Read one page of raw records (the hub's JSON text, or its records as JSON values) with ``conn``: a record
     whose stored row is current (the same digest, not deleted) at a glance, the others parsed in full; a record that
     cannot be read becomes a quarantine row with its reason. Only a parsed record's repairs are noted (a current one
-    was noted when it was stored). ``ValueError`` when the text is not JSON."""
+    was noted when it was stored). ``written``: every id stored into ``hub`` so far, when the caller knows them (a
+    new store's first sweep); the others are not looked up. ``ValueError`` when the text is not JSON."""
     records, served = reader.read(raw_records)
     ids = [reader.id_of(raw) for raw in records]
     storable = [i for i in ids if i is not None and clean_text(i) == i]  # no store holds an id with a NUL
-    known = store.stored_models(conn, hub, storable)
+    known = store.stored_models(conn, hub, written.maybe_written(storable) if written is not None else storable)
     page = ParsedPage(hub, run_id, url, known, {}, {}, {}, [], [], served)
     for pos, (raw, model_id) in enumerate(zip(records, ids, strict=True)):
         stored = known.get(model_id) if model_id is not None else None

@@ -32,6 +32,7 @@ from typing import IO, Any, NamedTuple
 import orjson
 
 from crawler.gc_policy import rare_collections
+from crawler.id_filter import WrittenIds
 from crawler.ingest import PageResult, read_page, write_page, write_parsed_page
 from crawler.records_hf import HF_RECORDS
 from crawler.records_modelscope import MODELSCOPE_RECORDS
@@ -270,6 +271,7 @@ class _Batch:
         self._conn: Any = None
         self._frames: list[_PageFrame] = []  # written in the open transaction, in order
         self._failed = ""  # why pages answered as written are not stored
+        self._written: dict[str, WrittenIds | None] = {}  # by hub: the ids written, if it held no model at first
 
     @property
     def open(self) -> bool:
@@ -285,11 +287,12 @@ class _Batch:
             if self._conn is None:
                 self._conn = self.store.engine.connect()
                 self._conn.begin()
-            result = _write_frame(self.store, self._conn, frame)
+            result = _write_frame(self.store, self._conn, frame, self._written_ids(frame.hub))
         except Exception:  # noqa: BLE001 - written again below, alone, where the store's refusal is handled
             self._rollback()
             if self._rewrite():
                 return False, self._failed
+            self._written[frame.hub] = None  # the page alone is written without it: it would miss those ids
             return _write_alone(self.store, frame)
         self._frames.append(frame)
         if (frame.commit or len(self._frames) >= BATCH_PAGES) and self.commit():
@@ -317,10 +320,16 @@ class _Batch:
         try:
             with self.store.transaction() as conn:
                 for frame in frames:
-                    _write_frame(self.store, conn, frame)
+                    _write_frame(self.store, conn, frame, self._written.get(frame.hub))
         except Exception as exc:  # noqa: BLE001 - as a failed commit
             self._failed = f"{len(frames)} page(s) written, not committed: {driver_error(exc)}"[:500]
         return self._failed
+
+    def _written_ids(self, hub: str) -> WrittenIds | None:
+        """The ids written into ``hub`` (:mod:`crawler.id_filter`), when it held no model at its first page."""
+        if hub not in self._written:
+            self._written[hub] = None if self.store.holds_models(self._conn, hub) else WrittenIds()
+        return self._written[hub]
 
     def _rollback(self) -> None:
         with contextlib.suppress(Exception):
@@ -333,11 +342,15 @@ class _Batch:
         self._conn = None
 
 
-def _write_frame(store: Store, conn: Any, frame: _PageFrame) -> PageResult:
-    """Write one page frame with ``conn`` in its open transaction."""
+def _write_frame(store: Store, conn: Any, frame: _PageFrame, written: WrittenIds | None) -> PageResult:
+    """Write one page frame with ``conn`` in its open transaction (``written``: the ids written into its hub so far,
+    when known; the page's are added before it commits)."""
     page = read_page(store, conn, frame.hub, _unpack(frame), run_id=frame.run_id, url=frame.url,
-                     reader=READERS[frame.hub])
-    return write_parsed_page(store, conn, page, checkpoint=frame.checkpoint, run_updates=frame.run_values)
+                     reader=READERS[frame.hub], written=written)
+    result = write_parsed_page(store, conn, page, checkpoint=frame.checkpoint, run_updates=frame.run_values)
+    if written is not None:
+        written.add(page.models)
+    return result
 
 
 def _write_alone(store: Store, frame: _PageFrame) -> tuple[bool, Any]:

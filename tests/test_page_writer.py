@@ -112,6 +112,38 @@ def test_a_sweep_that_lists_a_model_twice_still_finds_the_model_it_missed(tmp_pa
         store.engine.dispose()
 
 
+@pytest.mark.parametrize("refused", [False, True], ids=["pages in one transaction", "a page written alone"])
+def test_a_first_sweep_finds_again_the_models_it_wrote_whatever_wrote_them(tmp_path, refused):
+    """Into a new store the writer looks up only the ids it may have written (crawler/id_filter.py). A model listed
+    again on a later page is found, whether its page shared a transaction or was written alone after the store
+    refused one of its records: it keeps its key and first run, and the run counts it once."""
+    db = tmp_path / "store.db"
+    open_store(f"sqlite:///{db}").engine.dispose()  # the tables, for the trigger
+    records = world_records(SAMPLE_WORLD)[: 2 * PAGE]
+    refused_id = records[PAGE + 7]["id"] if refused else None
+    with sqlite3.connect(db) as conn:
+        quoted = str(refused_id).replace("'", "''")  # a trigger cannot take parameters
+        conn.execute(f"CREATE TRIGGER refuse_model BEFORE INSERT ON model WHEN NEW.id = '{quoted}' "
+                     "BEGIN SELECT RAISE(ABORT, 'refused model'); END")
+    again = [{**records[PAGE + 3], "sha": "1" * 40}, {**records[5], "sha": "2" * 40}]
+    with _writer(db) as (writer, state):
+        _write(writer, state, 0, records=records[:PAGE])
+        _write(writer, state, 1, records=records[PAGE:])  # written alone if the store refuses one of its records
+        writer.flush()
+        with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+            before = dict(conn.execute("SELECT id, key FROM model").fetchall())
+        _write(writer, state, 2, records=again)
+        writer.flush()
+    with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as conn:
+        after = {i: (key, sha, first) for i, key, sha, first in conn.execute(
+            "SELECT id, key, sha, first_seen_run FROM model")}
+    stored = 2 * PAGE - refused
+    assert len(after) == len(before) == stored and refused_id not in after
+    for raw in again:
+        assert after[raw["id"]] == (before[raw["id"]], raw["sha"], state.run_id)
+    assert _stored(db)[1] == stored  # the run's records: each model once
+
+
 def test_pages_written_are_committed_once_the_writer_waits_and_on_flush(tmp_path):
     """A page not asked to be committed is committed as soon as no page follows it (the crawl waits on the hub);
     ``flush`` commits at once; a page asked to be committed is before its answer."""
