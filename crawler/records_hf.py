@@ -80,6 +80,8 @@ class HFRecord(msgspec.Struct, gc=False):
 
 
 _PAGE = msgspec.json.Decoder(list[HFRecord])
+#: The keys of HFRecord that take any value (the parse checks them).
+_SCALARS = frozenset(field.name for field in msgspec.structs.fields(HFRecord) if field.type is Any)
 _ENCODER = msgspec.json.Encoder()
 
 
@@ -175,11 +177,6 @@ def hf_record(raw: Any) -> HFRecord:
     for key in ("config", "safetensors", "gguf"):
         setattr(record, key, value if isinstance(value := raw.get(key), dict) else None)
     return record
-
-
-#: The keys of HFRecord that take any value.
-_SCALARS = frozenset(name for name, kind in zip(HFRecord.__struct_fields__, msgspec.structs.fields(HFRecord),
-                                                strict=True) if kind.type is Any)
 
 
 def hf_id(raw: Any) -> str | None:
