@@ -71,6 +71,11 @@ def _scrapy_settings(concurrency: int, extra: dict[str, Any] | None) -> dict[str
         "ROBOTSTXT_OBEY": False,
         "COOKIES_ENABLED": False,
         "TELNETCONSOLE_ENABLED": False,
+        # Scrapy's RemoteControl (on by default in Scrapy 2.19) serves, on localhost, an HTTP endpoint that runs any
+        # Python code sent with the token it writes to the user's state directory: a crawl opens no such server.
+        "REMOTE_CONTROL_ENABLED": False,
+        "EXTENSIONS": {"scrapy.extensions.telnet.TelnetConsole": None,
+                       "scrapy.extensions.remote_control.RemoteControl": None},
         "CONCURRENT_REQUESTS": concurrency,
         "CONCURRENT_REQUESTS_PER_DOMAIN": concurrency,
         "DOWNLOAD_DELAY": 0,
@@ -78,6 +83,7 @@ def _scrapy_settings(concurrency: int, extra: dict[str, Any] | None) -> dict[str
         "RETRY_TIMES": 8,
         "RETRY_HTTP_CODES": [500, 502, 503, 504, 522, 524, 408],  # 429 is the rate limiter's job
         "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.cookies.CookiesMiddleware": None,  # off: not even imported
             "crawler.middlewares.SameHostRedirectMiddleware": 340,
             "crawler.middlewares.AuthMiddleware": 350,
             "crawler.middlewares.RateLimitMiddleware": 560,

@@ -391,6 +391,17 @@ def test_token_is_sent_but_never_printed_or_stored(tmp_path):
     assert secret.encode() not in Path(db_path).read_bytes()
 
 
+def test_a_crawl_opens_no_control_server(tmp_path):
+    """Scrapy's RemoteControl extension would serve code execution on localhost and write its token to the user's
+    state directory (``$XDG_STATE_HOME/scrapy/job_files``) when the crawl starts: the crawl leaves it off."""
+    state = tmp_path / "state"
+    with running_sim(SAMPLE_WORLD) as sim:
+        run = hubtree("crawl", "hf", "--endpoint", sim.url, "--db", f"sqlite:///{tmp_path / 'store.db'}", "--cards",
+                      "none", env={"XDG_STATE_HOME": str(state)})
+    assert run.code == 0, run.stderr
+    assert not (state / "scrapy").exists()
+
+
 @pytest.mark.postgres
 def test_postgres_store_equals_sqlite_store(sample_sim, sample_crawl, pg_url):
     db, _ = sample_crawl
