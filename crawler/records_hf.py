@@ -161,9 +161,7 @@ def hf_record(raw: Any) -> HFRecord:
         return msgspec.convert(raw, HFRecord)
     except msgspec.ValidationError:
         pass
-    model_id = hf_id(raw)
-    if model_id is None or not model_id.strip():
-        raise RecordError("record has no string 'id'")
+    model_id = _string_id(raw)
     tags, card, siblings = raw.get("tags"), raw.get("cardData"), raw.get("siblings")
     if tags is not None and not isinstance(tags, list):
         raise RecordError("'tags' is not a list", model_id)
@@ -186,6 +184,14 @@ def hf_id(raw: Any) -> str | None:
     else:
         model_id = raw.get("id", raw.get("modelId")) if isinstance(raw, dict) else None
     return model_id if isinstance(model_id, str) else None
+
+
+def _string_id(raw: Any) -> str:
+    """:func:`hf_id`, or :class:`RecordError` when the record has none (or a blank one)."""
+    model_id = hf_id(raw)
+    if model_id is None or not model_id.strip():
+        raise RecordError("record has no string 'id'")
+    return model_id
 
 
 def _created(record: HFRecord) -> Any:
@@ -244,9 +250,7 @@ def parse_hf(raw: Any) -> ParsedModel:
     """Parse one Hugging Face ``/api/models`` item (listing or detail; an :class:`HFRecord` or a JSON value) into a
     row and declared edges; :class:`RecordError` when it cannot be stored."""
     record = hf_record(raw)
-    model_id = hf_id(record)
-    if model_id is None or not model_id.strip():
-        raise RecordError("record has no string 'id'")
+    model_id = _string_id(record)
     check_id(model_id)
     notes: list[str] = []
     try:

@@ -178,10 +178,11 @@ class Store:
         q = select(*(tbl.c[c] for c in ("id", *StoredModel._fields))).where(tbl.c.hub == hub, self.among(tbl.c.id, ids))
         return {r[0]: StoredModel(*r[1:]) for r in conn.execute(q)}
 
-    def holds_models(self, conn: Connection, hub: str) -> bool:
-        """Whether the store holds any model of ``hub`` (deleted ones too)."""
+    def holds_models(self, conn: Connection, hub: str | None = None) -> bool:
+        """Whether the store holds any model (of ``hub``, when given; deleted ones too)."""
         tbl = Model.__table__  # type: ignore[attr-defined]
-        return conn.execute(select(tbl.c.id).where(tbl.c.hub == hub).limit(1)).first() is not None
+        q = select(tbl.c.id) if hub is None else select(tbl.c.id).where(tbl.c.hub == hub)
+        return conn.execute(q.limit(1)).first() is not None
 
     def next_model_key(self, conn: Connection, hub: str) -> int:
         """The first ``Model.key`` of ``hub`` not given yet (keys are never reused: deleted models keep theirs)."""

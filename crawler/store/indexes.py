@@ -13,7 +13,7 @@ same answers, more slowly.
 
 from __future__ import annotations
 
-from sqlalchemy import Index, select
+from sqlalchemy import Index
 
 from crawler.store.db import Store
 from crawler.store.schema import Edge, Model
@@ -29,9 +29,8 @@ def _deferred() -> list[Index]:
 
 def defer_indexes(store: Store) -> bool:
     """Drop the :data:`DEFERRED` indexes if the store holds no model yet; whether it did."""
-    model = Model.__table__  # type: ignore[attr-defined]
     with store.transaction() as conn:
-        if conn.execute(select(model.c.id).limit(1)).first() is not None:
+        if store.holds_models(conn):
             return False
         for index in _deferred():
             index.drop(conn, checkfirst=True)
