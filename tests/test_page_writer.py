@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,6 +14,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from crawler import page_writer
 from crawler.ingest import mark_unseen_deleted, now_utc
 from crawler.page_writer import PAGE_CACHE_MB, PageWriteError, PageWriter
 from crawler.run_state import RunState
@@ -219,3 +222,27 @@ def test_every_connection_of_the_writers_store_keeps_its_page_cache(tmp_path):
         others.engine.dispose()
     assert sizes[:2] == [-PAGE_CACHE_MB * 1024] * 2
     assert sizes[2] != sizes[0]
+
+
+@pytest.mark.parametrize("system_call", ["writev", "writev, a few bytes a call", "none"])
+def test_frames_cross_the_pipe_whole_however_the_system_writes_them(system_call, monkeypatch):
+    """A frame is written at once (``writev``), resumed after a partial write, or piece by piece where the system has
+    no ``writev``; the reader gets every frame whole, larger than the pipe or empty."""
+    if system_call == "none":
+        monkeypatch.delattr(page_writer.os, "writev", raising=False)
+    elif system_call != "writev":
+        writev = page_writer.os.writev
+        monkeypatch.setattr(page_writer.os, "writev", lambda fd, views: writev(fd, [views[0][:7]]))
+    payloads = [b"", b"[]", bytes(range(256)) * 12_000]  # the last one 3 MB: more than the pipe holds
+    frames = [page_writer._PageFrame("hf", p, False, 1, f"/api/models?p={i}", {"page": i}, {"records": i}, i == 2)
+              for i, p in enumerate(payloads)]
+    read_fd, write_fd = os.pipe()
+    received: list = []
+    with os.fdopen(read_fd, "rb", buffering=0) as reader, os.fdopen(write_fd, "wb") as writer:
+        thread = threading.Thread(target=lambda: received.extend(page_writer._receive(reader) for _ in frames))
+        thread.start()
+        for frame in frames:
+            page_writer._send_frame(writer, frame)
+        thread.join(timeout=60)
+    assert [(f.payload, f._replace(payload=b"")) for f in received] == [
+        (f.payload, f._replace(payload=b"")) for f in frames]
