@@ -21,10 +21,6 @@ from crawler.cards import MAX_FRONT_MATTER_BYTES, MAX_FRONT_MATTER_UNITS
 from crawler.lineage import DeclaredEdge
 from crawler.safe_values import UnsafeValue, clean_text, int64_or_none, json_safe
 
-#: Keys whose values change without the repo changing; left out of :func:`record_hash`.
-VOLATILE_KEYS = frozenset({"downloads", "downloadsAllTime", "likes", "trendingScore", "inference",
-                           "inferenceProviderMapping", "spaces", "childrenModelCount", "Downloads", "Stars",
-                           "likes_count"})
 #: A date later than now plus this is a hub's error (year 9999): stored as NULL with a note, never a watermark.
 FUTURE_TOLERANCE = timedelta(days=1)
 _TEXT_COLUMNS = ("author", "sha", "license", "license_name", "license_link", "library_name", "pipeline_tag",
@@ -148,18 +144,6 @@ def utc_naive(value: datetime | None) -> datetime | None:
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
     return value
-
-
-def record_hash(raw: dict[str, Any]) -> str:
-    """A stable digest of a record without its volatile counters."""
-    stable = raw.copy()
-    for key in VOLATILE_KEYS.intersection(raw):
-        del stable[key]
-    try:
-        text = orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)
-    except orjson.JSONEncodeError:  # lone surrogates or integers orjson cannot write: the slower exact path
-        text = json.dumps(stable, sort_keys=True, default=str).encode("ascii")
-    return digest(text)
 
 
 def digest(text: bytes) -> str:

@@ -8,8 +8,11 @@ served stays in the record's ``license:`` tag.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
+
+import orjson
 
 from crawler.licenses import normalise_licence
 from crawler.lineage import DeclaredEdge, declared_edges
@@ -20,7 +23,7 @@ from crawler.records import (
     RecordError,
     RecordReader,
     check_id,
-    record_hash,
+    digest,
     storable_live,
     storable_row,
     utc_naive,
@@ -28,6 +31,11 @@ from crawler.records import (
 from crawler.safe_values import clean_text
 
 HUB = "modelscope"
+#: Keys left out of a record's hash: counters and serving state, which change while the repo does not (the set the
+#: stored hashes were taken without, Hugging Face's names included), and the README, stored apart.
+_UNHASHED = frozenset({"downloads", "downloadsAllTime", "likes", "trendingScore", "inference",
+                       "inferenceProviderMapping", "spaces", "childrenModelCount", "Downloads", "Stars", "likes_count",
+                       "readme"})
 
 
 def _when(value: Any, model_id: str, key: str) -> datetime | None:
@@ -79,7 +87,13 @@ def _count_or_absent(value: Any) -> bool:
 
 
 def _record_hash(raw: dict[str, Any]) -> str:
-    return record_hash({k: v for k, v in raw.items() if k != "readme"})
+    """A stable digest of a record without the values that change while the repo does not, nor its README."""
+    stable = {key: value for key, value in raw.items() if key not in _UNHASHED}
+    try:
+        text = orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)
+    except orjson.JSONEncodeError:  # lone surrogates or integers orjson cannot write: the slower exact path
+        text = json.dumps(stable, sort_keys=True, default=str).encode("ascii")
+    return digest(text)
 
 
 def glance_modelscope(raw: Any) -> Glance | None:
